@@ -1,0 +1,153 @@
+//! Operations as they travel between replicas, and the outcome of applying one.
+//!
+//! An [`Op`] is a *run*: an insert of several characters typed one after another, or a
+//! deletion of several characters. Each character inserted or deleted consumes one counter
+//! value of the op's replica, so `op.id.counter .. op.id.counter + op.len()` are its ids.
+
+use serde::{Deserialize, Serialize};
+
+use crate::OpId;
+
+/// One operation on the wire. Serialize it with any serde format (duet uses postcard).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Op {
+    /// The id of the first character inserted or deleted; the rest follow consecutively.
+    pub id: OpId,
+    /// What the operation does.
+    pub kind: OpKind,
+}
+
+/// The two kinds of operation.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum OpKind {
+    /// Insert `text` between two existing characters. Character `k` of the text has id
+    /// `id.counter + k`; its left origin is the previous character of the run (for `k > 0`) or
+    /// `origin_left` (for `k == 0`); all characters share `origin_right`.
+    Insert {
+        /// The character immediately left of the insertion point when it was made
+        /// (`None`: the start of the document).
+        origin_left: Option<OpId>,
+        /// The character immediately right of the insertion point when it was made
+        /// (`None`: the end of the document).
+        origin_right: Option<OpId>,
+        /// The inserted characters.
+        text: String,
+    },
+    /// Delete characters by id. The op's counters are consumed by the targets in order:
+    /// the first span's characters first.
+    Delete {
+        /// The deleted characters, as runs of consecutive ids.
+        targets: Vec<DeleteSpan>,
+    },
+}
+
+/// A run of deleted characters of one replica.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct DeleteSpan {
+    /// The first character deleted (in the order the deletions were made).
+    pub start: OpId,
+    /// How many characters.
+    pub len: u64,
+    /// `false`: targets `start, start+1, …` (forward delete); `true`: targets
+    /// `start, start-1, …` (backspacing).
+    pub backward: bool,
+}
+
+impl DeleteSpan {
+    /// The lowest counter among the targets.
+    pub fn min_counter(&self) -> u64 {
+        if self.backward {
+            self.start.counter + 1 - self.len
+        } else {
+            self.start.counter
+        }
+    }
+}
+
+impl Op {
+    /// How many counter values (characters inserted or deleted) this op consumes.
+    pub fn len(&self) -> u64 {
+        match &self.kind {
+            OpKind::Insert { text, .. } => text.chars().count() as u64,
+            OpKind::Delete { targets } => targets.iter().map(|s| s.len).sum(),
+        }
+    }
+
+    /// Whether the op does nothing (an empty insert or delete).
+    pub fn is_empty(&self) -> bool {
+        match &self.kind {
+            OpKind::Insert { text, .. } => text.is_empty(),
+            OpKind::Delete { targets } => targets.iter().all(|s| s.len == 0),
+        }
+    }
+
+    /// The counter one past the op's last id.
+    pub fn end(&self) -> u64 {
+        self.id.counter + self.len()
+    }
+}
+
+/// A change to the visible text, in the style of the editing traces: at `pos`, `del`
+/// characters were removed and then `ins` characters inserted. Patches returned together are
+/// applied in order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Patch {
+    /// Position (in chars) in the text as it was after the previous patch.
+    pub pos: usize,
+    /// Characters removed at `pos`.
+    pub del: usize,
+    /// Characters inserted at `pos` (after the removal).
+    pub ins: usize,
+}
+
+/// The outcome of [`Doc::apply`](crate::Doc::apply).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Applied {
+    /// The op (and any held ops it unblocked) took effect; these are the visible changes, in
+    /// order. Empty when the op only touched already-deleted characters.
+    Done(Vec<Patch>),
+    /// Every character of the op was already applied: nothing changed.
+    Duplicate,
+    /// The op depends on operations not yet received. It is held and applied as soon as they
+    /// arrive (their `apply` reports its patches too).
+    Pending,
+}
+
+/// An op that can never be valid, whatever else arrives.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The op consumes no counters (empty text or no targets) yet claims a fresh id.
+    #[error("op {0:?} is empty")]
+    Empty(OpId),
+    /// Counters would overflow, or an op is larger than the document format allows.
+    #[error("op {0:?} is too large")]
+    TooLarge(OpId),
+    /// An op refers to a character that the op itself, or a later op of the same replica,
+    /// creates: its dependencies can never be satisfied.
+    #[error("op {op:?} depends on {dependency:?}, which cannot precede it")]
+    Acausal {
+        /// The offending op.
+        op: OpId,
+        /// The impossible dependency.
+        dependency: OpId,
+    },
+    /// A delete names an id that is a deletion, not a character.
+    #[error("op {op:?} deletes {target:?}, which is not an inserted character")]
+    NotACharacter {
+        /// The offending op.
+        op: OpId,
+        /// The target that is itself a deletion.
+        target: OpId,
+    },
+    /// An insert names as origin an id that is a deletion, not a character.
+    #[error("op {op:?} names {origin:?} as origin, which is not an inserted character")]
+    BadOrigin {
+        /// The offending op.
+        op: OpId,
+        /// The origin that is itself a deletion.
+        origin: OpId,
+    },
+    /// Too many ops are already held waiting for their dependencies.
+    #[error("too many pending ops ({0}); op rejected")]
+    PendingFull(usize),
+}

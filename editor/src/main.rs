@@ -1,0 +1,4 @@
+//! The `duet` binary.
+fn main() {
+    println!("duet {}", env!("CARGO_PKG_VERSION"));
+}

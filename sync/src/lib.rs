@@ -1,0 +1,2 @@
+//! duet's sync layer: the peer protocol, its iroh driver and the local op store.
+#![deny(missing_docs)]
