@@ -29,7 +29,13 @@ pub struct Anchor {
 
 impl Anchor {
     /// The very start of the document.
-    pub const START: Anchor = Anchor { id: None, bias: Bias::Left };
+    pub const START: Anchor = Anchor {
+        id: None,
+        bias: Bias::Left,
+    };
     /// The very end of the document.
-    pub const END: Anchor = Anchor { id: None, bias: Bias::Right };
+    pub const END: Anchor = Anchor {
+        id: None,
+        bias: Bias::Right,
+    };
 }

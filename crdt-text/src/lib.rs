@@ -1,14 +1,23 @@
-//! A sequence CRDT for collaborative plain text (API skeleton; implementation in progress).
+//! A sequence CRDT for collaborative plain text.
 #![deny(missing_docs)]
 
 mod anchor;
 mod doc;
+mod encode;
+mod history;
 mod id;
 mod op;
+mod pending;
+mod tree;
 mod version;
 
 pub use anchor::{Anchor, Bias};
-pub use doc::{DecodeError, Doc};
+pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
+pub use encode::DecodeError;
 pub use id::{OpId, ReplicaId};
 pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch};
 pub use version::VersionVector;
+
+/// A local version: the position of an operation (one inserted or deleted char) in the order
+/// this replica applied them. Dense and replica-specific; never sent over the wire.
+pub(crate) type Lv = u32;
