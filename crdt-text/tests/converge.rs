@@ -9,7 +9,21 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const ALPHABET: &[&str] = &[
-    "a", "b", "c", " ", "\n", "\r\n", "é", "e\u{301}", "日本", "🦀", "👩‍👩‍👧", "x", "y", "z", "\t",
+    "a",
+    "b",
+    "c",
+    " ",
+    "\n",
+    "\r\n",
+    "é",
+    "e\u{301}",
+    "日本",
+    "🦀",
+    "👩‍👩‍👧",
+    "x",
+    "y",
+    "z",
+    "\t",
 ];
 
 struct Replica {
@@ -45,13 +59,18 @@ impl Replica {
 
 fn random_text(rng: &mut ChaCha8Rng) -> String {
     let n = rng.random_range(1..=4);
-    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect()
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+        .collect()
 }
 
 fn run(seed: u64, replicas: usize, steps: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut peers: Vec<Replica> = (0..replicas)
-        .map(|i| Replica { doc: Doc::new(ReplicaId::from(1000 + i as u64 * 7919)), model: Vec::new() })
+        .map(|i| Replica {
+            doc: Doc::new(ReplicaId::from(1000 + i as u64 * 7919)),
+            model: Vec::new(),
+        })
         .collect();
     // In-flight messages: (destination, op).
     let mut network: Vec<(usize, Op)> = Vec::new();
@@ -137,7 +156,11 @@ fn run(seed: u64, replicas: usize, steps: usize) {
                 let bytes = p.doc.encode();
                 p.doc = Doc::decode(&bytes, p.doc.replica()).expect("decode");
                 for op in &sent {
-                    if !p.doc.version().includes(&[(op.id.replica, op.end())].into_iter().collect()) {
+                    if !p
+                        .doc
+                        .version()
+                        .includes(&[(op.id.replica, op.end())].into_iter().collect())
+                    {
                         network.push((i, op.clone()));
                     }
                 }
@@ -159,7 +182,11 @@ fn run(seed: u64, replicas: usize, steps: usize) {
         p.check();
         assert_eq!(p.doc.pending_len(), 0, "seed {seed}: nothing left pending");
         assert_eq!(p.doc.text(), first, "seed {seed}: converged");
-        assert_eq!(p.doc.version(), peers[0].doc.version(), "seed {seed}: same version");
+        assert_eq!(
+            p.doc.version(),
+            peers[0].doc.version(),
+            "seed {seed}: same version"
+        );
         // Authorship covers the text exactly.
         let by_author: String = p.doc.authors(0..p.doc.len()).map(|(_, s)| s).collect();
         assert_eq!(by_author, first);

@@ -1,2 +1,5 @@
 //! duet's sync layer: the peer protocol, its iroh driver and the local op store.
 #![deny(missing_docs)]
+
+pub mod identity;
+pub mod net;
