@@ -1,0 +1,177 @@
+//! Soft wrap: how one line of text is laid out on screen rows of a given width.
+//!
+//! The layout works on one line at a time, so the editor only ever lays out the lines it is
+//! about to show (or walks past while scrolling by a screenful), never the whole document.
+//! Each grapheme cluster is one [`Glyph`] with its cell width: wide CJK characters and emoji
+//! take two cells, a tab extends to the next tab stop, control characters show as one cell.
+//! Rows break after whitespace when a word would not fit, otherwise mid-word.
+
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+/// Columns between tab stops.
+pub const TAB_WIDTH: usize = 4;
+
+/// One grapheme cluster placed on a row.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Glyph {
+    /// Offset of its first char in the line, in chars.
+    pub start: usize,
+    /// How many chars it spans.
+    pub chars: usize,
+    /// Byte range of the cluster in the line text.
+    pub bytes: (usize, usize),
+    /// Screen row within the line (0 = the line's first row).
+    pub row: usize,
+    /// Column of its first cell.
+    pub col: usize,
+    /// Cells it takes.
+    pub width: usize,
+    /// How to draw it: the text itself, or a stand-in for tabs and control characters.
+    pub look: Look,
+}
+
+/// How a glyph is drawn.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Look {
+    /// The cluster's own text.
+    Text,
+    /// Blank cells (a tab).
+    Blank,
+    /// A replacement mark (a control character).
+    Control,
+}
+
+/// A laid-out line: its glyphs in order and how many rows it needs (at least one).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LineLayout {
+    /// The glyphs, in text order.
+    pub glyphs: Vec<Glyph>,
+    /// Rows the line occupies, including an empty last row when the cursor at the line's end
+    /// would not fit on the final row.
+    pub rows: usize,
+    /// Length of the line in chars.
+    pub chars: usize,
+}
+
+fn cluster_width(g: &str, col: usize) -> (usize, Look) {
+    match g {
+        "\t" => (TAB_WIDTH - col % TAB_WIDTH, Look::Blank),
+        _ if g.chars().next().is_some_and(char::is_control) => (1, Look::Control),
+        _ => (g.width().max(1), Look::Text),
+    }
+}
+
+/// Lays out `text` (one line, without its line break) on rows of `width` cells.
+pub fn layout_line(text: &str, width: usize) -> LineLayout {
+    let width = width.max(2);
+    let clusters: Vec<(usize, &str)> = text.grapheme_indices(true).collect();
+    let mut glyphs: Vec<Glyph> = Vec::with_capacity(clusters.len());
+    let mut row = 0;
+    let mut col = 0;
+    let mut chars = 0;
+    // Index into `glyphs` just after the last whitespace on the current row: where the row may
+    // break if a later word does not fit.
+    let mut break_at: Option<usize> = None;
+    let mut i = 0;
+    while i < clusters.len() {
+        let (byte, g) = clusters[i];
+        let (w, look) = cluster_width(g, col);
+        if col + w > width && col > 0 {
+            if let Some(b) = break_at.filter(|&b| b < glyphs.len()) {
+                // Move the partial word to the next row and lay it out again from there.
+                i = b;
+                chars = glyphs[b].start;
+                glyphs.truncate(b);
+            }
+            row += 1;
+            col = 0;
+            break_at = None;
+            continue;
+        }
+        let n = g.chars().count();
+        glyphs.push(Glyph {
+            start: chars,
+            chars: n,
+            bytes: (byte, byte + g.len()),
+            row,
+            col,
+            width: w,
+            look,
+        });
+        chars += n;
+        col += w;
+        if g.chars().all(char::is_whitespace) {
+            break_at = Some(glyphs.len());
+        }
+        i += 1;
+    }
+    let rows = if col >= width { row + 2 } else { row + 1 };
+    LineLayout {
+        glyphs,
+        rows,
+        chars,
+    }
+}
+
+impl LineLayout {
+    /// Screen (row, column) of the cursor standing before char offset `off` of the line
+    /// (`off == chars` is the end of the line).
+    pub fn position_of(&self, off: usize, width: usize) -> (usize, usize) {
+        let width = width.max(2);
+        match self.glyphs.binary_search_by(|g| g.start.cmp(&off)) {
+            Ok(i) => (self.glyphs[i].row, self.glyphs[i].col),
+            Err(i) if i < self.glyphs.len() => (self.glyphs[i].row, self.glyphs[i].col),
+            Err(_) => match self.glyphs.last() {
+                None => (0, 0),
+                Some(g) if g.col + g.width >= width => (g.row + 1, 0),
+                Some(g) => (g.row, g.col + g.width),
+            },
+        }
+    }
+
+    /// The char offset a click at (row, column) lands on: the glyph under it, or the end of
+    /// the row when the click is past the row's text.
+    pub fn offset_at(&self, row: usize, col: usize) -> usize {
+        let row = row.min(self.rows - 1);
+        let mut best = None;
+        for g in self.glyphs.iter().filter(|g| g.row == row) {
+            if g.col <= col {
+                best = Some(if col < g.col + g.width {
+                    g.start
+                } else {
+                    g.start + g.chars
+                });
+            } else {
+                break;
+            }
+        }
+        match best {
+            Some(off) => {
+                // Past the end of a wrapped row: stay on that row, before its last glyph's
+                // successor (which begins the next row).
+                let next_row_start = self.glyphs.iter().find(|g| g.row > row).map(|g| g.start);
+                match next_row_start {
+                    Some(s) if off >= s => self
+                        .glyphs
+                        .iter()
+                        .rev()
+                        .find(|g| g.row == row)
+                        .map_or(s, |g| g.start),
+                    _ => off,
+                }
+            }
+            None => self
+                .glyphs
+                .iter()
+                .find(|g| g.row >= row)
+                .map_or(self.chars, |g| g.start),
+        }
+    }
+
+    /// The glyphs on `row`.
+    pub fn row_glyphs(&self, row: usize) -> impl Iterator<Item = &Glyph> + '_ {
+        let from = self.glyphs.partition_point(|g| g.row < row);
+        self.glyphs[from..].iter().take_while(move |g| g.row == row)
+    }
+}

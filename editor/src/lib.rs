@@ -1,0 +1,19 @@
+//! duet's terminal editor, in the Elm architecture: key, mouse, network and timer events
+//! become one [`msg::Msg`]; [`update::update`] changes the [`model::Model`] and returns
+//! [`msg::Effect`]s for the runtime (`app`); [`view::view`] draws the model.
+#![deny(missing_docs)]
+
+pub mod commands;
+pub mod config;
+pub mod edit;
+pub mod keymap;
+pub mod layout;
+pub mod model;
+pub mod msg;
+pub mod search;
+pub mod terminal;
+pub mod text;
+pub mod theme;
+pub mod undo;
+pub mod update;
+pub mod view;

@@ -1,0 +1,202 @@
+//! Colours, from `assets/theme.toml` plus the user's override file.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use ratatui::style::Color;
+use serde::Deserialize;
+
+/// The default theme, embedded from `assets/theme.toml`.
+pub const DEFAULT_THEME: &str = include_str!("../../assets/theme.toml");
+
+/// Every colour the view uses.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Theme {
+    /// Text foreground.
+    pub text_fg: Color,
+    /// Text background.
+    pub text_bg: Color,
+    /// Line numbers.
+    pub gutter_fg: Color,
+    /// The cursor line's number.
+    pub gutter_current_fg: Color,
+    /// This user's selection.
+    pub selection_bg: Color,
+    /// Status line text.
+    pub status_fg: Color,
+    /// Status line background.
+    pub status_bg: Color,
+    /// Status line background while offline.
+    pub status_offline_bg: Color,
+    /// The unsaved-changes mark.
+    pub status_dirty_fg: Color,
+    /// Prompt text.
+    pub prompt_fg: Color,
+    /// Prompt text when the search found nothing.
+    pub prompt_fail_fg: Color,
+    /// Search match highlight.
+    pub match_bg: Color,
+    /// Popup borders.
+    pub popup_border: Color,
+    /// Popup titles.
+    pub popup_title: Color,
+    /// Informational messages.
+    pub message_info: Color,
+    /// Warnings.
+    pub message_warn: Color,
+    /// Errors.
+    pub message_error: Color,
+    /// Control characters shown as a replacement mark.
+    pub control_fg: Color,
+    /// Colours for peers who did not choose one.
+    pub palette: Vec<Color>,
+}
+
+/// A theme file could not be used.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum ThemeError {
+    /// Not valid TOML, or not of the expected shape.
+    #[error("{source_name}: {message}")]
+    Syntax {
+        /// Which file.
+        source_name: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// An entry that is not a colour the theme has.
+    #[error("{source_name}: unknown entry `{key}`")]
+    Unknown {
+        /// Which file.
+        source_name: String,
+        /// The entry.
+        key: String,
+    },
+    /// A value that is not a colour.
+    #[error("{source_name}: `{key}` = `{value}` is not a colour (a name, 0-255 or #rrggbb)")]
+    Color {
+        /// Which file.
+        source_name: String,
+        /// The entry.
+        key: String,
+        /// The value.
+        value: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    #[serde(default)]
+    ui: BTreeMap<String, String>,
+    #[serde(default)]
+    peers: Option<PeersFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeersFile {
+    palette: Vec<String>,
+}
+
+impl Theme {
+    /// The built-in theme.
+    pub fn builtin() -> Theme {
+        let mut theme = Theme {
+            text_fg: Color::Reset,
+            text_bg: Color::Reset,
+            gutter_fg: Color::Reset,
+            gutter_current_fg: Color::Reset,
+            selection_bg: Color::Reset,
+            status_fg: Color::Reset,
+            status_bg: Color::Reset,
+            status_offline_bg: Color::Reset,
+            status_dirty_fg: Color::Reset,
+            prompt_fg: Color::Reset,
+            prompt_fail_fg: Color::Reset,
+            match_bg: Color::Reset,
+            popup_border: Color::Reset,
+            popup_title: Color::Reset,
+            message_info: Color::Reset,
+            message_warn: Color::Reset,
+            message_error: Color::Reset,
+            control_fg: Color::Reset,
+            palette: Vec::new(),
+        };
+        theme
+            .merge_toml(DEFAULT_THEME, "assets/theme.toml")
+            .expect("the built-in theme is valid (checked by a test)");
+        theme
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut Color> {
+        Some(match key {
+            "text_fg" => &mut self.text_fg,
+            "text_bg" => &mut self.text_bg,
+            "gutter_fg" => &mut self.gutter_fg,
+            "gutter_current_fg" => &mut self.gutter_current_fg,
+            "selection_bg" => &mut self.selection_bg,
+            "status_fg" => &mut self.status_fg,
+            "status_bg" => &mut self.status_bg,
+            "status_offline_bg" => &mut self.status_offline_bg,
+            "status_dirty_fg" => &mut self.status_dirty_fg,
+            "prompt_fg" => &mut self.prompt_fg,
+            "prompt_fail_fg" => &mut self.prompt_fail_fg,
+            "match_bg" => &mut self.match_bg,
+            "popup_border" => &mut self.popup_border,
+            "popup_title" => &mut self.popup_title,
+            "message_info" => &mut self.message_info,
+            "message_warn" => &mut self.message_warn,
+            "message_error" => &mut self.message_error,
+            "control_fg" => &mut self.control_fg,
+            _ => return None,
+        })
+    }
+
+    /// Applies a theme file on top of this theme. On error nothing is changed.
+    pub fn merge_toml(&mut self, text: &str, source_name: &str) -> Result<(), ThemeError> {
+        let file: ThemeFile = toml::from_str(text).map_err(|e| ThemeError::Syntax {
+            source_name: source_name.into(),
+            message: e.message().to_owned(),
+        })?;
+        let mut next = self.clone();
+        let bad = |key: &str, value: &str| ThemeError::Color {
+            source_name: source_name.into(),
+            key: key.into(),
+            value: value.into(),
+        };
+        for (key, value) in &file.ui {
+            let color = parse_color(value).ok_or_else(|| bad(key, value))?;
+            let slot = next.slot(key).ok_or_else(|| ThemeError::Unknown {
+                source_name: source_name.into(),
+                key: key.clone(),
+            })?;
+            *slot = color;
+        }
+        if let Some(peers) = file.peers {
+            next.palette = peers
+                .palette
+                .iter()
+                .map(|v| parse_color(v).ok_or_else(|| bad("peers.palette", v)))
+                .collect::<Result<_, _>>()?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The palette colour for a name (stable: everybody computes the same one).
+    pub fn color_for(&self, name: &str) -> Color {
+        if self.palette.is_empty() {
+            return Color::Magenta;
+        }
+        // FNV-1a: a stable hash (std's hasher may change between releases).
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        self.palette[(hash % self.palette.len() as u64) as usize]
+    }
+}
+
+/// Parses a colour name, palette index or `#rrggbb`.
+pub fn parse_color(value: &str) -> Option<Color> {
+    Color::from_str(value.trim()).ok()
+}

@@ -1,0 +1,192 @@
+//! Popups over the text: help (generated from the command registry and the keymap), the
+//! ticket, the peers panel, and the quit confirmation.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use crate::commands::{COMMANDS, Group};
+use crate::keymap::Keymap;
+use crate::model::{Model, NetStatus, PeerState, Popup};
+
+/// The introduction at the top of the help screen.
+pub const HELP_INTRO: &str = include_str!("../../../assets/help.txt");
+
+/// The help screen's lines: the introduction, then every command of the registry by
+/// section, with the keys the keymap binds to it.
+pub fn help_lines(keymap: &Keymap) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = HELP_INTRO
+        .lines()
+        .map(|l| Line::from(l.to_owned()))
+        .collect();
+    for group in Group::ALL {
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            group.title(),
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        ));
+        for cmd in COMMANDS.iter().filter(|c| c.group == group) {
+            let keys = keymap
+                .keys_for(cmd.name)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let keys = if keys.is_empty() {
+                "(unbound)".to_owned()
+            } else {
+                keys
+            };
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("  {keys:<24}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(" {}", cmd.doc)),
+                Span::styled(
+                    format!("  [{}]", cmd.name),
+                    Style::default().add_modifier(Modifier::DIM),
+                ),
+            ]));
+        }
+    }
+    lines
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn frame<'a>(model: &Model, title: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(model.theme.popup_border))
+        .title(Span::styled(
+            format!(" {title} "),
+            Style::default()
+                .fg(model.theme.popup_title)
+                .add_modifier(Modifier::BOLD),
+        ))
+}
+
+/// Draws `popup` over `area`.
+pub fn render_popup(model: &Model, popup: &Popup, area: Rect, buf: &mut Buffer) {
+    match popup {
+        Popup::Help { scroll } => {
+            let lines = help_lines(&model.keymap);
+            let rect = centered(area, 100, area.height.saturating_sub(2));
+            let inner_h = usize::from(rect.height.saturating_sub(2));
+            let scroll = (*scroll).min(lines.len().saturating_sub(inner_h));
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .block(frame(
+                    model,
+                    "Help — ↑↓ PgUp PgDn scroll, any other key closes",
+                ))
+                .scroll((scroll as u16, 0))
+                .render(rect, buf);
+        }
+        Popup::Ticket => {
+            let lines: Vec<Line<'_>> = match (&model.ticket, &model.net) {
+                (Some(ticket), _) => vec![
+                    Line::from("Others join this document with:"),
+                    Line::default(),
+                    Line::styled(
+                        format!("duet join {ticket}"),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Line::default(),
+                    Line::from("Copied to the clipboard (OSC 52; press c to copy again)."),
+                    Line::from("Anyone with the ticket can read and edit the document."),
+                ],
+                (None, NetStatus::Unavailable(reason)) => {
+                    vec![
+                        Line::from("Networking is unavailable, so there is no ticket:"),
+                        Line::from(reason.clone()),
+                    ]
+                }
+                (None, _) => vec![Line::from(
+                    "The ticket is not ready yet; try again in a moment.",
+                )],
+            };
+            let rect = centered(area, 84, 12);
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(frame(model, "Ticket"))
+                .render(rect, buf);
+        }
+        Popup::Peers => {
+            let mut lines = vec![
+                Line::from(format!("You: {}", model.me.name))
+                    .style(Style::default().fg(model.me.color)),
+            ];
+            if model.peers.is_empty() {
+                lines.push(Line::from(match &model.net {
+                    NetStatus::Unavailable(reason) => {
+                        format!("Networking is unavailable: {reason}")
+                    }
+                    _ => "Nobody else yet. Ctrl-T shows the ticket to invite someone.".to_owned(),
+                }));
+            }
+            for (id, p) in &model.peers {
+                let state = match p.state {
+                    PeerState::Connected => "connected",
+                    PeerState::Offline => "offline",
+                };
+                let conn = match &p.conn {
+                    Some(c) => {
+                        let rtt = c.rtt.map_or("—".to_owned(), |d| {
+                            format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+                        });
+                        let path = if c.direct { "direct" } else { "relay" };
+                        format!("{path} {}  rtt {rtt}", c.addr)
+                    }
+                    None => String::new(),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("● {:<16}", p.name),
+                        Style::default().fg(p.color).add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!(" {state:<10} {conn}")),
+                    Span::styled(
+                        format!("  {}", id.0.chars().take(10).collect::<String>()),
+                        Style::default().add_modifier(Modifier::DIM),
+                    ),
+                ]));
+            }
+            let rect = centered(area, 90, lines.len() as u16 + 2);
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .block(frame(model, "Peers"))
+                .render(rect, buf);
+        }
+        Popup::ConfirmQuit => {
+            let lines = vec![
+                Line::from(format!(
+                    "{} has changes not written to the file.",
+                    model.file_name
+                )),
+                Line::from("(They are safe in duet's store either way.)"),
+                Line::default(),
+                Line::from("s: save and quit   q: quit without saving   Esc: keep editing"),
+            ];
+            let rect = centered(area, 68, 6);
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .block(frame(model, "Quit?"))
+                .render(rect, buf);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The status line (file, saved state, peers, sync state, position, messages) and the
+//! one-line prompts (find, go to line).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+use crate::model::{Level, Model, NetStatus, PeerState, Prompt};
+
+/// Draws the status line.
+pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = &model.theme;
+    let offline = !matches!(model.net, NetStatus::Online { .. });
+    let bg = if matches!(model.net, NetStatus::Offline { .. }) {
+        theme.status_offline_bg
+    } else {
+        theme.status_bg
+    };
+    let base = Style::default().fg(theme.status_fg).bg(bg);
+    buf.set_style(area, base);
+
+    // Left: the file and whether it is saved.
+    let mut left = vec![Span::styled(
+        format!(" {} ", model.file_name),
+        base.add_modifier(Modifier::BOLD),
+    )];
+    if model.is_dirty() {
+        left.push(Span::styled(
+            "[+] ",
+            base.fg(theme.status_dirty_fg).add_modifier(Modifier::BOLD),
+        ));
+    }
+
+    // Right: peers, sync state, position.
+    let mut right: Vec<Span<'_>> = Vec::new();
+    let online_peers: Vec<&str> = model
+        .peers
+        .values()
+        .filter(|p| p.state == PeerState::Connected)
+        .map(|p| p.name.as_str())
+        .collect();
+    let away = model.peers.len() - online_peers.len();
+    if !model.peers.is_empty() {
+        for p in model.peers.values() {
+            let mark = if p.state == PeerState::Connected {
+                "●"
+            } else {
+                "○"
+            };
+            right.push(Span::styled(
+                format!("{mark}{} ", p.name),
+                base.fg(p.color).add_modifier(Modifier::BOLD),
+            ));
+        }
+        let count = if away > 0 {
+            format!("({} here, {away} away) ", online_peers.len())
+        } else {
+            format!("({} here) ", online_peers.len())
+        };
+        right.push(Span::styled(count, base));
+    }
+    let sync = match &model.net {
+        NetStatus::Unavailable(_) => "local only".to_owned(),
+        NetStatus::Offline { unacked: 0 } => "OFFLINE".to_owned(),
+        NetStatus::Offline { unacked } => format!("OFFLINE · {unacked} unsent"),
+        NetStatus::Online { unacked: 0 } => "synced".to_owned(),
+        NetStatus::Online { unacked } => format!("syncing {unacked}"),
+    };
+    let sync_style = if offline {
+        base.add_modifier(Modifier::BOLD)
+    } else {
+        base
+    };
+    right.push(Span::styled(format!("{sync} │ "), sync_style));
+    let v = model.doc.char_to_line(model.cursor());
+    let col = model.cursor() - model.doc.line_to_char(v) + 1;
+    right.push(Span::styled(
+        format!("Ln {}/{}, Col {col} ", v + 1, model.doc.line_count()),
+        base,
+    ));
+
+    let left = Line::from(left);
+    let right = Line::from(right);
+    let right_w = right.width() as u16;
+    let (lx, _) = buf.set_line(area.x, area.y, &left, area.width);
+    let right_x = area.right().saturating_sub(right_w).max(lx);
+    buf.set_line(right_x, area.y, &right, area.right() - right_x);
+
+    // Middle: the latest message, in the space left.
+    if let Some(message) = &model.message {
+        let color = match message.level {
+            Level::Info => theme.message_info,
+            Level::Warn => theme.message_warn,
+            Level::Error => theme.message_error,
+        };
+        let room = right_x.saturating_sub(lx + 1);
+        if room > 3 {
+            let style = Style::default()
+                .fg(color)
+                .bg(theme.status_fg)
+                .add_modifier(Modifier::BOLD);
+            let text = format!(" {} ", message.text);
+            let w = (text.width() as u16).min(room);
+            buf.set_stringn(lx + 1, area.y, &text, usize::from(w), style);
+        }
+    }
+}
+
+/// Draws a prompt; returns where the cursor goes (after the typed text).
+pub fn render_prompt(model: &Model, prompt: &Prompt, area: Rect, buf: &mut Buffer) -> Position {
+    let theme = &model.theme;
+    let base = Style::default().fg(theme.prompt_fg);
+    buf.set_style(area, base);
+    let (label, input, hint, failed) = match prompt {
+        Prompt::Find { query, failed, .. } => (
+            "Find: ",
+            query.as_str(),
+            "  Enter/F3 next · Shift-Enter/Shift-F3 previous · Esc close",
+            *failed,
+        ),
+        Prompt::Goto { input, .. } => (
+            "Go to line: ",
+            input.as_str(),
+            "  Enter go · Esc cancel",
+            false,
+        ),
+    };
+    let input_style = if failed {
+        base.fg(theme.prompt_fail_fg)
+    } else {
+        base
+    };
+    let line = Line::from(vec![
+        Span::styled(label, base.add_modifier(Modifier::BOLD)),
+        Span::styled(input, input_style),
+    ]);
+    let (x, _) = buf.set_line(area.x, area.y, &line, area.width);
+    let hint_text = if failed {
+        format!("  (no match){hint}")
+    } else {
+        hint.to_owned()
+    };
+    if x < area.right() {
+        buf.set_stringn(
+            x,
+            area.y,
+            hint_text,
+            usize::from(area.right() - x),
+            base.add_modifier(Modifier::DIM),
+        );
+    }
+    Position {
+        x: x.min(area.right().saturating_sub(1)),
+        y: area.y,
+    }
+}

@@ -1,0 +1,220 @@
+//! Editing together: remote edits arrive while this user edits; the cursor stays on its
+//! character and undo only touches this user's own edits.
+
+mod common;
+
+use common::*;
+use crdt_text::Anchor;
+use duet::model::PeerState;
+use duet::msg::{Msg, NetEvent, PeerId, Presence};
+use duet::update::update;
+use ratatui::style::Color;
+
+#[test]
+fn remote_insert_before_the_cursor_moves_it_along() {
+    let mut m = model("hello wor|ld");
+    let mut bob = FakePeer::join(&m, 2);
+    bob.insert(&mut m, 0, ">> ");
+    assert_eq!(show(&m), ">> hello wor|ld");
+}
+
+#[test]
+fn remote_insert_at_the_cursor_lands_after_it() {
+    let mut m = model("ab|cd");
+    let mut bob = FakePeer::join(&m, 2);
+    bob.insert(&mut m, 2, "XY");
+    assert_eq!(show(&m), "ab|XYcd");
+}
+
+#[test]
+fn remote_delete_of_the_selection_collapses_it() {
+    let mut m = model("a[bcd|e");
+    let mut bob = FakePeer::join(&m, 2);
+    bob.delete(&mut m, 1, 3);
+    assert_eq!(show(&m), "a|e");
+}
+
+#[test]
+fn undo_leaves_remote_edits_in_place() {
+    let mut m = model("|");
+    let mut bob = FakePeer::join(&m, 2);
+    let fx = type_text(&mut m, "hello");
+    bob.receive(&fx);
+    // Bob types inside and after this user's word.
+    bob.insert(&mut m, 2, "BOB");
+    bob.insert(&mut m, 8, "!");
+    assert_eq!(m.doc.text(), "heBOBllo!");
+    let fx = press(&mut m, "ctrl-z");
+    assert_eq!(m.doc.text(), "BOB!", "only my 'hello' is undone");
+    bob.receive(&fx);
+    assert_eq!(
+        bob.doc.text(),
+        "BOB!",
+        "the undo reached the peer as ordinary ops"
+    );
+    let fx = press(&mut m, "ctrl-y");
+    bob.receive(&fx);
+    assert_eq!(m.doc.text(), "heBOBllo!");
+    assert_eq!(bob.doc.text(), m.doc.text());
+}
+
+#[test]
+fn undo_of_a_delete_restores_text_between_remote_edits() {
+    let mut m = model("one two |three");
+    let mut bob = FakePeer::join(&m, 2);
+    let fx = press(&mut m, "alt-backspace");
+    bob.receive(&fx);
+    assert_eq!(m.doc.text(), "one three");
+    bob.insert(&mut m, 0, "[");
+    bob.insert(&mut m, 10, "]");
+    assert_eq!(m.doc.text(), "[one three]");
+    press(&mut m, "ctrl-z");
+    assert_eq!(show(&m), "[one two |three]");
+}
+
+#[test]
+fn undo_after_the_peer_deleted_my_text_does_nothing_harmful() {
+    let mut m = model("|");
+    let mut bob = FakePeer::join(&m, 2);
+    let fx = type_text(&mut m, "abc");
+    bob.receive(&fx);
+    bob.delete(&mut m, 0, 3);
+    bob.insert(&mut m, 0, "xyz");
+    press(&mut m, "ctrl-z");
+    assert_eq!(m.doc.text(), "xyz");
+}
+
+#[test]
+fn remote_ops_out_of_order_are_held_then_applied() {
+    let mut m = model("|");
+    let mut bob = FakePeer::join(&m, 2);
+    let first = bob.doc.insert(0, "ab");
+    let second = bob.doc.insert(2, "cd");
+    update(&mut m, Msg::Net(NetEvent::Remote(vec![second])));
+    assert_eq!(m.doc.text(), "");
+    update(&mut m, Msg::Net(NetEvent::Remote(vec![first])));
+    assert_eq!(m.doc.text(), "abcd");
+}
+
+#[test]
+fn an_invalid_remote_op_is_reported_not_applied() {
+    let mut m = model("ab|c");
+    let mut bob = FakePeer::join(&m, 2);
+    let mut op = bob.doc.insert(0, "x");
+    // An insert whose left neighbour is itself can never be applied.
+    let own_id = op.id;
+    if let crdt_text::OpKind::Insert { origin_left, .. } = &mut op.kind {
+        *origin_left = Some(own_id);
+    }
+    update(&mut m, Msg::Net(NetEvent::Remote(vec![op])));
+    assert_eq!(show(&m), "ab|c");
+    assert!(
+        m.message
+            .as_ref()
+            .is_some_and(|msg| msg.text.contains("invalid edit"))
+    );
+}
+
+#[test]
+fn peers_join_share_their_cursor_and_leave() {
+    let mut m = model("hello |world");
+    let bob = PeerId("b0b".into());
+    update(
+        &mut m,
+        Msg::Net(NetEvent::PeerJoined {
+            peer: bob.clone(),
+            name: Some("bob".into()),
+        }),
+    );
+    assert!(
+        m.message
+            .as_ref()
+            .is_some_and(|msg| msg.text == "bob joined")
+    );
+    let at = m.doc.anchor(2, crdt_text::Bias::Left);
+    let presence = Presence { head: at, tail: at };
+    update(
+        &mut m,
+        Msg::Net(NetEvent::Presence {
+            peer: bob.clone(),
+            name: "bob".into(),
+            color: Color::Red,
+            presence,
+        }),
+    );
+    let p = &m.peers[&bob];
+    assert_eq!(p.selection.map(|s| m.doc.resolve(&s.head)), Some(2));
+    update(&mut m, Msg::Net(NetEvent::PeerLeft { peer: bob.clone() }));
+    assert_eq!(m.peers[&bob].state, PeerState::Offline);
+    assert!(m.message.as_ref().is_some_and(|msg| msg.text == "bob left"));
+}
+
+#[test]
+fn moving_the_cursor_shares_presence() {
+    let mut m = model("ab|c");
+    let fx = press(&mut m, "left");
+    let presence = fx.iter().find_map(|e| match e {
+        duet::msg::Effect::Presence(p) => Some(*p),
+        _ => None,
+    });
+    let p = presence.expect("a presence effect");
+    assert_eq!(m.doc.resolve(&p.head), 1);
+    assert_ne!(p.head, Anchor::END);
+}
+
+#[test]
+fn randomized_concurrent_editing_converges_and_keeps_the_cursor_valid() {
+    use rand::{Rng, SeedableRng};
+    for seed in 0..20u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut m = model("|start");
+        let mut bob = FakePeer::join(&m, 2);
+        let mut to_bob = Vec::new();
+        let keys = [
+            "left",
+            "right",
+            "up",
+            "down",
+            "backspace",
+            "delete",
+            "enter",
+            "ctrl-z",
+            "ctrl-y",
+            "shift-left",
+            "ctrl-right",
+            "alt-backspace",
+        ];
+        for _ in 0..200 {
+            match rng.random_range(0..4) {
+                0 => to_bob.extend(type_text(
+                    &mut m,
+                    ["a", "é", "漢", "👍", " "][rng.random_range(0..5)],
+                )),
+                1 => to_bob.extend(press(&mut m, keys[rng.random_range(0..keys.len())])),
+                2 => {
+                    let len = bob.doc.len();
+                    let pos = rng.random_range(0..=len);
+                    bob.insert(&mut m, pos, "b");
+                }
+                _ => {
+                    let len = bob.doc.len();
+                    if len > 0 {
+                        let pos = rng.random_range(0..len);
+                        bob.delete(&mut m, pos, 1);
+                    }
+                }
+            }
+            // Invariants: the cursor is inside the text, on a char boundary of the text.
+            assert!(m.cursor() <= m.doc.len());
+            if rng.random_bool(0.3) {
+                bob.receive(&std::mem::take(&mut to_bob));
+            }
+        }
+        bob.receive(&to_bob);
+        assert_eq!(
+            m.doc.text(),
+            bob.doc.text(),
+            "seed {seed}: replicas converge"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Test helpers: models written as annotated text, keys written as in keymap files, and a
+//! fake peer that exchanges ops with the model the way the sync layer would.
+#![allow(dead_code)]
+
+use crdt_text::{Doc, Op, ReplicaId, VersionVector};
+use crossterm::event::{KeyEvent, KeyEventKind};
+use duet::keymap::{Key, Keymap};
+use duet::model::{Identity, Model};
+use duet::msg::{Effect, Msg, NetEvent};
+use duet::theme::Theme;
+use duet::update::update;
+use ratatui::style::Color;
+
+/// Builds a model from annotated text: `|` is the cursor, `[` the other end of the
+/// selection (if any). The text is typed by replica 1 (this user); the undo history is empty.
+pub fn model(annotated: &str) -> Model {
+    model_sized(annotated, 40, 10)
+}
+
+/// [`model`] with a terminal size.
+pub fn model_sized(annotated: &str, width: u16, height: u16) -> Model {
+    let text: String = annotated
+        .chars()
+        .filter(|c| !matches!(c, '|' | '['))
+        .collect();
+    let mut doc = Doc::new(ReplicaId::from(1));
+    if !text.is_empty() {
+        doc.insert(0, &text);
+    }
+    let me = Identity {
+        name: "me".into(),
+        color: Color::Blue,
+    };
+    let mut m = Model::new(doc, "notes.md", me, Keymap::builtin(), Theme::builtin());
+    m.size = (width, height);
+    m.saved_version = m.doc.version();
+    let (head, tail) = marks(annotated);
+    let head = head.expect("annotated text needs a | cursor");
+    m.select(tail.unwrap_or(head)..head);
+    // `select` puts the cursor at the end of its range; place it explicitly instead.
+    m.sel.tail = m.anchor_at(tail.unwrap_or(head));
+    m.sel.head = m.anchor_at(head);
+    m
+}
+
+/// Char positions of `|` and `[` in the text without the marks.
+fn marks(annotated: &str) -> (Option<usize>, Option<usize>) {
+    let (mut head, mut tail, mut pos) = (None, None, 0);
+    for c in annotated.chars() {
+        match c {
+            '|' => head = Some(pos),
+            '[' => tail = Some(pos),
+            _ => pos += 1,
+        }
+    }
+    (head, tail)
+}
+
+/// The model's text with its cursor (`|`) and selection tail (`[`) marked.
+pub fn show(m: &Model) -> String {
+    let text = m.doc.text();
+    let head = m.doc.resolve(&m.sel.head);
+    let tail = m.doc.resolve(&m.sel.tail);
+    let mut out = String::new();
+    for (i, c) in text.chars().chain(std::iter::once('\0')).enumerate() {
+        if i == tail && tail != head {
+            out.push('[');
+        }
+        if i == head {
+            out.push('|');
+        }
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A key event from its keymap spelling (`ctrl-z`, `shift-left`, `a`).
+pub fn key_event(spec: &str) -> KeyEvent {
+    let key: Key = spec
+        .parse()
+        .unwrap_or_else(|e| panic!("bad key {spec:?}: {e}"));
+    let mut ev = KeyEvent::new(key.code, key.mods);
+    ev.kind = KeyEventKind::Press;
+    ev
+}
+
+/// Presses keys given as space-separated keymap spellings; returns all effects.
+pub fn press(m: &mut Model, keys: &str) -> Vec<Effect> {
+    keys.split_whitespace()
+        .flat_map(|k| update(m, Msg::Key(key_event(k))))
+        .collect()
+}
+
+/// Types text character by character (as key presses).
+pub fn type_text(m: &mut Model, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| {
+            let ev = if c == '\n' {
+                key_event("enter")
+            } else {
+                KeyEvent::new(
+                    crossterm::event::KeyCode::Char(c),
+                    crossterm::event::KeyModifiers::NONE,
+                )
+            };
+            update(m, Msg::Key(ev))
+        })
+        .collect()
+}
+
+/// The ops among effects.
+pub fn submitted(effects: &[Effect]) -> Vec<Op> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Submit(op) => Some(op.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Another replica of the same document, standing in for a remote peer.
+pub struct FakePeer {
+    /// Its replica.
+    pub doc: Doc,
+}
+
+impl FakePeer {
+    /// A peer with replica id `id` that has received everything the model has.
+    pub fn join(m: &Model, id: u64) -> FakePeer {
+        let mut doc = Doc::new(ReplicaId::from(id));
+        doc.apply_update(&m.doc.encode_since(&VersionVector::new()))
+            .expect("valid update");
+        FakePeer { doc }
+    }
+
+    /// Receives ops the model submitted.
+    pub fn receive(&mut self, effects: &[Effect]) {
+        for op in submitted(effects) {
+            self.doc.apply(&op).expect("valid op");
+        }
+    }
+
+    /// Inserts text at `pos` and delivers the op to the model.
+    pub fn insert(&mut self, m: &mut Model, pos: usize, text: &str) -> Vec<Effect> {
+        let op = self.doc.insert(pos, text);
+        update(m, Msg::Net(NetEvent::Remote(vec![op])))
+    }
+
+    /// Deletes `len` chars at `pos` and delivers the op to the model.
+    pub fn delete(&mut self, m: &mut Model, pos: usize, len: usize) -> Vec<Effect> {
+        let op = self.doc.delete(pos, len);
+        update(m, Msg::Net(NetEvent::Remote(vec![op])))
+    }
+}
