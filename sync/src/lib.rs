@@ -5,3 +5,4 @@ pub mod ids;
 pub mod store;
 pub mod identity;
 pub mod net;
+pub mod ticket;
