@@ -26,6 +26,26 @@ pub struct Doc {
     pub(crate) tree: Tree,
     pending: Pending,
     errors: Vec<(Op, ApplyError)>,
+    /// Where the last insert ended, while the tree is unchanged since: typing (local or
+    /// remote) continues there without searching the tree.
+    typing: Option<Typing>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Typing {
+    epoch: u64,
+    /// The last character inserted.
+    last: Lv,
+    /// The point just after it, and its visible position.
+    after: Cursor,
+    pos: u32,
+}
+
+/// Where a remote insert goes.
+enum Placed {
+    At(Cursor, u32),
+    BadLeft,
+    BadRight,
 }
 
 /// The result of trying one op.
@@ -61,6 +81,7 @@ impl Doc {
             tree,
             pending: Pending::new(DEFAULT_PENDING_LIMIT),
             errors: Vec::new(),
+            typing: None,
         }
     }
 
@@ -96,20 +117,26 @@ impl Doc {
             "insert at {pos} beyond the end ({})",
             self.len()
         );
-        let c = self.tree.find_char(pos as u32);
-        self.insert_at(c, text)
+        let pos = pos as u32;
+        let c = match self.typing {
+            Some(t) if t.epoch == self.tree.epoch() && t.pos == pos => t.after,
+            _ => self.tree.find_char(pos),
+        };
+        self.insert_at(c, Some(pos), text)
     }
 
-    fn insert_at(&mut self, c: Cursor, text: &str) -> Op {
+    /// Inserts at a point whose visible position is `pos`, if known.
+    fn insert_at(&mut self, c: Cursor, pos: Option<u32>, text: &str) -> Op {
         let id = self.next_id();
         let n = text.chars().count();
         assert!(n <= MAX_SPAN as usize, "insert of {n} chars is too long");
         let left = self.tree.item_before(c).unwrap_or(NIL);
         let right = self.tree.item_after(c).unwrap_or(NIL);
         if n > 0 {
-            let lv = self.hist.push_insert(self.me, text, n as u32, left, right);
-            self.tree
-                .insert(c, Span::new(lv, n as u32, false), &self.hist.newlines);
+            let (lv, lines) = self.hist.push_insert(self.me, text, n as u32, left, right);
+            let span = Span::new(lv, n as u32, false);
+            let after = self.tree.insert(c, span, lines, &self.hist.newlines);
+            self.remember_typing(after, lv + n as u32 - 1, pos.map(|p| p + n as u32));
         }
         Op {
             id,
@@ -135,6 +162,18 @@ impl Doc {
         self.tree
             .delete_visible(pos as u32, len as u32, &self.hist.newlines, &mut runs);
         self.record_local_delete(&runs)
+    }
+
+    fn remember_typing(&mut self, after: Option<Cursor>, last: Lv, pos: Option<u32>) {
+        self.typing = match (after, pos) {
+            (Some(after), Some(pos)) => Some(Typing {
+                epoch: self.tree.epoch(),
+                last,
+                after,
+                pos,
+            }),
+            _ => None,
+        };
     }
 
     /// Records deletion of the items `runs` (ascending, in order) as this replica's op.
@@ -235,14 +274,6 @@ impl Doc {
         self.pending.set_limit(limit);
     }
 
-    fn lv_of_char(&self, op: OpId, id: OpId) -> Result<Result<Lv, OpId>, ApplyError> {
-        match self.hist.replicas.lv_of(id) {
-            None => Ok(Err(id)),
-            Some(lv) if self.hist.is_char(lv) => Ok(Ok(lv)),
-            Some(_) => Err(ApplyError::BadOrigin { op, origin: id }),
-        }
-    }
-
     fn try_apply(&mut self, op: &Op, patches: &mut Vec<Patch>) -> Result<Step, ApplyError> {
         let len = op.len();
         if len == 0 {
@@ -283,26 +314,33 @@ impl Doc {
                         });
                     }
                 }
-                let left = match origin_left {
-                    None => NIL,
-                    Some(id) => match self.lv_of_char(op.id, id)? {
-                        Ok(lv) => lv,
-                        Err(dep) => return Ok(Step::Pending(dep)),
-                    },
-                };
-                let right = match origin_right {
-                    None => NIL,
-                    Some(id) => match self.lv_of_char(op.id, *id)? {
-                        Ok(lv) => lv,
-                        Err(dep) => return Ok(Step::Pending(dep)),
-                    },
-                };
+                let mut origins = [NIL; 2];
+                for (lv, id) in origins.iter_mut().zip([origin_left, *origin_right]) {
+                    if let Some(id) = id {
+                        match self.hist.replicas.lv_of(id) {
+                            Some(known) => *lv = known,
+                            None => return Ok(Step::Pending(id)),
+                        }
+                    }
+                }
+                let [left, right] = origins;
                 let text = match text.char_indices().nth(skip as usize) {
                     Some((b, _)) => &text[b..],
                     None => "",
                 };
                 let r = self.hist.replicas.intern(op.id.replica);
-                self.integrate(r, left, right, text, (len - skip) as u32, patches);
+                let n = (len - skip) as u32;
+                let bad = |origin: Option<OpId>| ApplyError::BadOrigin {
+                    op: op.id,
+                    origin: origin.unwrap_or(op.id),
+                };
+                match self.place(r, left, right) {
+                    Placed::At(c, pos) => {
+                        self.integrate(c, pos, r, [left, right], text, n, patches)
+                    }
+                    Placed::BadLeft => return Err(bad(origin_left)),
+                    Placed::BadRight => return Err(bad(*origin_right)),
+                }
             }
             OpKind::Delete { targets } => {
                 let runs = self.resolve_delete(op.id, targets, skip)?;
@@ -430,35 +468,50 @@ impl Doc {
         Ok(())
     }
 
-    /// Places a remote insert (Fugue / YjsMod integration) and records it.
+    /// Where a remote insert between `left` and `right` goes (Fugue / YjsMod integration),
+    /// checking that both origins are characters.
+    fn place(&self, r: u32, left: Lv, right: Lv) -> Placed {
+        let (after_left, known_pos) = match self.typing {
+            Some(t) if t.epoch == self.tree.epoch() && t.last == left && left != NIL => {
+                (t.after, Some(t.pos))
+            }
+            _ if left == NIL => (self.tree.find_item(0), None),
+            _ => match self.tree.locate(left) {
+                Some(mut c) => {
+                    c.off += 1;
+                    (c, None)
+                }
+                None => return Placed::BadLeft,
+            },
+        };
+        if self.tree.item_after(after_left).unwrap_or(NIL) == right {
+            let pos = known_pos.unwrap_or_else(|| self.tree.offsets(after_left).chars);
+            return Placed::At(after_left, pos);
+        }
+        if right != NIL && self.tree.locate(right).is_none() {
+            return Placed::BadRight;
+        }
+        let c = self.scan_concurrent(r, left, right);
+        Placed::At(c, self.tree.offsets(c).chars)
+    }
+
+    /// Records a remote insert placed at `c` (visible position `pos`).
+    #[allow(clippy::too_many_arguments)]
     fn integrate(
         &mut self,
+        c: Cursor,
+        pos: u32,
         r: u32,
-        left: Lv,
-        right: Lv,
+        [left, right]: [Lv; 2],
         text: &str,
         n: u32,
         patches: &mut Vec<Patch>,
     ) {
-        let after_left = if left == NIL {
-            self.tree.find_item(0)
-        } else {
-            let mut c = self
-                .tree
-                .locate(left)
-                .expect("known character is in the tree");
-            c.off += 1;
-            c
-        };
-        let c = if self.tree.item_after(after_left).unwrap_or(NIL) == right {
-            after_left
-        } else {
-            self.scan_concurrent(r, left, right)
-        };
-        let pos = self.tree.offsets(c).chars;
-        let lv = self.hist.push_insert(r, text, n, left, right);
-        self.tree
-            .insert(c, Span::new(lv, n, false), &self.hist.newlines);
+        let (lv, lines) = self.hist.push_insert(r, text, n, left, right);
+        let after = self
+            .tree
+            .insert(c, Span::new(lv, n, false), lines, &self.hist.newlines);
+        self.remember_typing(after, lv + n - 1, Some(pos + n));
         patches.push(Patch {
             pos: pos as usize,
             del: 0,
@@ -822,7 +875,7 @@ impl Doc {
                     let text: String = self.hist.text_pieces(lo, n).collect();
                     let mut c = self.tree.locate(lo + n - 1).expect("target in tree");
                     c.off += 1;
-                    out.push(self.insert_at(c, &text));
+                    out.push(self.insert_at(c, None, &text));
                 }
             }
         }

@@ -8,8 +8,6 @@
 //!
 //! The history is the source of truth; the [`Tree`](crate::tree::Tree) is a view of it.
 
-use std::collections::HashMap;
-
 use crate::tree::NIL;
 use crate::{Lv, OpId, ReplicaId, VersionVector};
 
@@ -34,7 +32,8 @@ struct IdRun {
 #[derive(Clone, Default, Debug)]
 pub(crate) struct Replicas {
     pub(crate) ids: Vec<ReplicaId>,
-    lookup: HashMap<ReplicaId, u32>,
+    /// `(id, index)` sorted by id: replicas are few, a binary search beats hashing.
+    lookup: Vec<(ReplicaId, u32)>,
     /// Per replica, its runs in counter order (counters `0..next` without gaps).
     runs: Vec<Vec<IdRun>>,
     /// All runs in local-version order.
@@ -44,18 +43,20 @@ pub(crate) struct Replicas {
 impl Replicas {
     /// The index of a replica, interning it.
     pub(crate) fn intern(&mut self, id: ReplicaId) -> u32 {
-        if let Some(&i) = self.lookup.get(&id) {
-            return i;
-        }
+        let at = match self.lookup.binary_search_by_key(&id, |&(r, _)| r) {
+            Ok(k) => return self.lookup[k].1,
+            Err(at) => at,
+        };
         let i = self.ids.len() as u32;
         self.ids.push(id);
-        self.lookup.insert(id, i);
+        self.lookup.insert(at, (id, i));
         self.runs.push(Vec::new());
         i
     }
 
     pub(crate) fn index_of(&self, id: ReplicaId) -> Option<u32> {
-        self.lookup.get(&id).copied()
+        let k = self.lookup.binary_search_by_key(&id, |&(r, _)| r).ok()?;
+        Some(self.lookup[k].1)
     }
 
     /// How many ops of replica `r` are known (its next counter).
@@ -97,6 +98,9 @@ impl Replicas {
 
     /// The run containing `lv`.
     pub(crate) fn run_of(&self, lv: Lv) -> LvRun {
+        if let Some(&last) = self.by_lv.last().filter(|r| r.lv <= lv) {
+            return last;
+        }
         let i = self.by_lv.partition_point(|run| run.lv + run.len <= lv);
         self.by_lv[i]
     }
@@ -114,8 +118,13 @@ impl Replicas {
     pub(crate) fn lv_of(&self, id: OpId) -> Option<Lv> {
         let r = self.index_of(id.replica)?;
         let runs = &self.runs[r as usize];
-        let i = runs.partition_point(|run| run.counter + u64::from(run.len) <= id.counter);
-        let run = runs.get(i)?;
+        let i = match runs.last() {
+            Some(last) if last.counter <= id.counter => runs.len() - 1,
+            _ => runs.partition_point(|run| run.counter + u64::from(run.len) <= id.counter),
+        };
+        let run = runs
+            .get(i)
+            .filter(|run| id.counter < run.counter + u64::from(run.len))?;
         (run.counter <= id.counter).then(|| run.lv + (id.counter - run.counter) as u32)
     }
 
@@ -251,7 +260,8 @@ pub(crate) enum Kind {
 }
 
 impl History {
-    /// Records inserted characters (fresh versions from `next_lv`) by replica `r`.
+    /// Records inserted characters (fresh versions from `next_lv`) by replica `r`; returns the
+    /// first one's local version and how many newlines they hold.
     pub(crate) fn push_insert(
         &mut self,
         r: u32,
@@ -259,14 +269,22 @@ impl History {
         len: u32,
         origin_left: Lv,
         origin_right: Lv,
-    ) -> Lv {
+    ) -> (Lv, u32) {
         let lv = self.next_lv;
         let byte = self.content.len() as u32;
-        for (k, ch) in text.chars().enumerate() {
-            if ch == '\n' {
-                self.newlines.push(lv + k as u32);
+        let before = self.newlines.len();
+        if text.len() == 1 {
+            if text == "\n" {
+                self.newlines.push(lv);
+            }
+        } else {
+            for (k, ch) in text.chars().enumerate() {
+                if ch == '\n' {
+                    self.newlines.push(lv + k as u32);
+                }
             }
         }
+        let lines = (self.newlines.len() - before) as u32;
         self.content.push_str(text);
         match self.ins.last_mut() {
             Some(run)
@@ -284,7 +302,7 @@ impl History {
         }
         self.replicas.push(r, lv, len);
         self.next_lv += len;
-        lv
+        (lv, lines)
     }
 
     /// Records deletion of `len` characters from `target` on (ascending, or descending when
@@ -329,6 +347,10 @@ impl History {
 
     /// The run holding `lv`.
     pub(crate) fn kind_of(&self, lv: Lv) -> Option<Kind> {
+        if let Some(last) = self.ins.last().filter(|r| r.lv <= lv && lv < r.end()) {
+            let _ = last;
+            return Some(Kind::Ins(self.ins.len() - 1));
+        }
         let i = self.ins.partition_point(|run| run.end() <= lv);
         if self.ins.get(i).is_some_and(|run| run.lv <= lv) {
             return Some(Kind::Ins(i));

@@ -105,8 +105,14 @@ pub(crate) fn count_newlines(newlines: &[Lv], lv: Lv, len: u32) -> u32 {
         return 0;
     }
     let a = newlines.partition_point(|&x| x < lv);
-    let b = a + newlines[a..].partition_point(|&x| x < lv + len);
-    (b - a) as u32
+    let end = lv + len;
+    let rest = &newlines[a..];
+    // Usually zero or a few: scan a little before searching.
+    match rest.iter().take(8).position(|&x| x >= end) {
+        Some(k) => k as u32,
+        None if rest.len() <= 8 => rest.len() as u32,
+        None => rest.partition_point(|&x| x < end) as u32,
+    }
 }
 
 fn span_sum(s: Span, newlines: &[Lv]) -> Sum {
@@ -163,6 +169,10 @@ pub(crate) struct Tree {
     total: Sum,
     /// Local version → leaf holding it: each key covers the versions up to the next key.
     index: BTreeMap<Lv, u32>,
+    /// The value of the index's last entry (where fresh versions go), or [`NIL`].
+    index_last: u32,
+    /// Changes on every edit: a cursor saved at one epoch is valid while it is unchanged.
+    epoch: u64,
 }
 
 impl Tree {
@@ -180,6 +190,8 @@ impl Tree {
             height: 0,
             total: Sum::default(),
             index: BTreeMap::new(),
+            index_last: NIL,
+            epoch: 0,
         }
     }
 
@@ -252,11 +264,17 @@ impl Tree {
             .into_iter()
             .filter(|&(_, leaf)| std::mem::replace(&mut last, leaf) != leaf)
             .collect();
+        tree.index_last = tree.index.last_key_value().map_or(NIL, |(_, &l)| l);
         tree
     }
 
     pub(crate) fn total(&self) -> Sum {
         self.total
+    }
+
+    /// Changes whenever the tree does.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     // ---- finding points -------------------------------------------------------------------
@@ -547,10 +565,21 @@ impl Tree {
 
     // ---- editing --------------------------------------------------------------------------
 
-    /// Inserts new items `span` (fresh local versions: larger than any in the tree) at a point.
-    /// `newlines` must already include the span's newlines.
-    pub(crate) fn insert(&mut self, c: Cursor, span: Span, newlines: &[Lv]) {
-        let delta = span_sum(span, newlines);
+    /// Inserts new visible items `span` (fresh local versions: larger than any in the tree)
+    /// holding `lines` newlines at a point. `newlines` must already include them. Returns the
+    /// point just after the inserted items, unless the leaf had to split.
+    pub(crate) fn insert(
+        &mut self,
+        c: Cursor,
+        span: Span,
+        lines: u32,
+        newlines: &[Lv],
+    ) -> Option<Cursor> {
+        let delta = Sum {
+            items: span.len(),
+            chars: span.len(),
+            lines,
+        };
         let leaf_id = c.leaf;
         let (mut idx, mut off) = (c.idx, c.off);
         let leaf = &mut self.leaves[leaf_id as usize];
@@ -558,23 +587,46 @@ impl Tree {
             idx -= 1;
             off = leaf.spans[idx].len();
         }
-        if idx < leaf.n && off == leaf.spans[idx].len() && leaf.spans[idx].can_append(span) {
-            let s = leaf.spans[idx];
-            leaf.spans[idx] = Span::new(s.lv, s.len() + span.len(), s.deleted());
-        } else if idx < leaf.n && off == 0 {
-            leaf_splice(leaf, idx, 0, &[span]);
-        } else if idx < leaf.n && off < leaf.spans[idx].len() {
-            let s = leaf.spans[idx];
-            leaf_splice(leaf, idx, 1, &[s.part(0, off), span, s.part(off, s.len())]);
-        } else {
-            let at = if idx < leaf.n { idx + 1 } else { idx };
-            leaf_splice(leaf, at, 0, &[span]);
-        }
+        let after =
+            if idx < leaf.n && off == leaf.spans[idx].len() && leaf.spans[idx].can_append(span) {
+                let s = leaf.spans[idx];
+                leaf.spans[idx] = Span::new(s.lv, s.len() + span.len(), s.deleted());
+                Cursor {
+                    leaf: leaf_id,
+                    idx,
+                    off: off + span.len(),
+                }
+            } else if idx < leaf.n && off == 0 {
+                leaf_splice(leaf, idx, 0, &[span]);
+                Cursor {
+                    leaf: leaf_id,
+                    idx,
+                    off: span.len(),
+                }
+            } else if idx < leaf.n && off < leaf.spans[idx].len() {
+                let s = leaf.spans[idx];
+                leaf_splice(leaf, idx, 1, &[s.part(0, off), span, s.part(off, s.len())]);
+                Cursor {
+                    leaf: leaf_id,
+                    idx: idx + 1,
+                    off: span.len(),
+                }
+            } else {
+                let at = if idx < leaf.n { idx + 1 } else { idx };
+                leaf_splice(leaf, at, 0, &[span]);
+                Cursor {
+                    leaf: leaf_id,
+                    idx: at,
+                    off: span.len(),
+                }
+            };
         self.index_append(span.lv, leaf_id);
         self.propagate(leaf_id, delta, false);
         if self.leaves[leaf_id as usize].n > LEAF_CAP {
             self.split_leaf(leaf_id, newlines);
+            return None;
         }
+        Some(after)
     }
 
     /// Deletes up to `len` visible chars starting at the item `c` points at (or the next visible
@@ -667,6 +719,7 @@ impl Tree {
                 s.plus(delta)
             }
         };
+        self.epoch += 1;
         self.total = apply(self.total);
         let mut child = leaf;
         let mut p = self.leaves[leaf as usize].parent;
@@ -686,11 +739,9 @@ impl Tree {
 
     /// Records that fresh versions from `lv` on live in `leaf`.
     fn index_append(&mut self, lv: Lv, leaf: u32) {
-        match self.index.last_key_value() {
-            Some((_, &l)) if l == leaf => {}
-            _ => {
-                self.index.insert(lv, leaf);
-            }
+        if self.index_last != leaf {
+            self.index.insert(lv, leaf);
+            self.index_last = leaf;
         }
     }
 
@@ -705,11 +756,13 @@ impl Tree {
         if let Some(after) = after {
             self.index.entry(to).or_insert(after);
         }
+        self.index_last = self.index.last_key_value().map_or(NIL, |(_, &l)| l);
     }
 
     // ---- splitting ------------------------------------------------------------------------
 
     fn split_leaf(&mut self, leaf_id: u32, newlines: &[Lv]) {
+        self.epoch += 1;
         let new_id = self.leaves.len() as u32;
         let old = &mut self.leaves[leaf_id as usize];
         let half = old.n / 2;
