@@ -6,3 +6,4 @@ pub mod store;
 pub mod identity;
 pub mod net;
 pub mod ticket;
+pub mod proto;
