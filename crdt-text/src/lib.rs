@@ -2,6 +2,9 @@
 #![deny(missing_docs)]
 
 mod anchor;
+mod codec;
+mod decode;
+mod derive;
 mod doc;
 mod encode;
 mod history;
@@ -12,8 +15,8 @@ mod tree;
 mod version;
 
 pub use anchor::{Anchor, Bias};
+pub use codec::{DecodeError, FORMAT_VERSION};
 pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
-pub use encode::DecodeError;
 pub use id::{OpId, ReplicaId};
 pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch};
 pub use version::VersionVector;

@@ -51,6 +51,9 @@ fn every_sequential_trace_replays_exactly() {
         assert_eq!(loaded.text(), trace.end_content, "{name}: decode");
         assert_eq!(loaded.version(), doc.version(), "{name}: version");
         loaded.assert_invariants();
+        // Origins the encoding derived from the order must be the real ones.
+        let all = VersionVector::new();
+        assert!(loaded.ops_since(&all) == doc.ops_since(&all), "{name}: history after decode");
 
         // ops_since(empty) rebuilds the document on a fresh replica.
         let mut fresh = Doc::new(ReplicaId::from(3));

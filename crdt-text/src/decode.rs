@@ -1,0 +1,560 @@
+//! Reading documents and updates in the format described in `codec.rs`.
+
+use crate::codec::{DecodeError, KIND_DOC, KIND_UPDATE, Reader, unwrap, unzigzag};
+use crate::derive::older_neighbours;
+use crate::doc::Doc;
+use crate::history::{DelRun, History, InsRun, Kind};
+use crate::tree::{MAX_SPAN, NIL, Span, Tree};
+use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId};
+
+/// An origin or delete target as stored.
+#[derive(Clone, Copy)]
+enum Ref {
+    None,
+    /// Implied by the document order (documents only).
+    Derived,
+    /// An op of this body.
+    Local(Lv),
+    /// An op outside the body (updates only).
+    External(OpId),
+}
+
+enum Entry {
+    Ins {
+        lv: Lv,
+        len: u32,
+        left: Ref,
+        right: Ref,
+    },
+    Del {
+        lv: Lv,
+        len: u32,
+        target: Ref,
+        backward: bool,
+    },
+}
+
+/// A parsed body, up to and including its content.
+struct Body<'a> {
+    ids: Vec<ReplicaId>,
+    runs: Vec<(u32, u64, u32)>,
+    total: Lv,
+    entries: Vec<Entry>,
+    content: &'a str,
+    /// What follows the content (a document's order).
+    rest: Reader<'a>,
+}
+
+fn read_ref(r: &mut Reader<'_>, cur: Lv, ids: &[ReplicaId]) -> Result<Ref, DecodeError> {
+    let x = r.varint()?;
+    if x == 0 {
+        Ok(Ref::None)
+    } else if x & 1 == 1 {
+        let back = x >> 1;
+        if back >= u64::from(cur) {
+            return Err(DecodeError::Corrupt("reference to a later op"));
+        }
+        Ok(Ref::Local(cur - 1 - back as Lv))
+    } else if x == 2 {
+        let ri = r.varint()?;
+        let id = *ids
+            .get(ri as usize)
+            .ok_or(DecodeError::Corrupt("replica index"))?;
+        Ok(Ref::External(OpId::new(id, r.varint()?)))
+    } else {
+        Err(DecodeError::Corrupt("bad reference"))
+    }
+}
+
+fn parse_body(body: &[u8], is_doc: bool) -> Result<Body<'_>, DecodeError> {
+    let mut r = Reader::new(body);
+    let n = r.count()?;
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let b: [u8; 8] = r.bytes(8)?.try_into().map_err(|_| DecodeError::Truncated)?;
+        ids.push(ReplicaId::from(u64::from_le_bytes(b)));
+    }
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != ids.len() {
+        return Err(DecodeError::Corrupt("duplicate replica"));
+    }
+    let n = r.count()?;
+    let mut runs = Vec::with_capacity(n);
+    let mut total: u64 = 0;
+    for _ in 0..n {
+        let (ri, counter, len) = (r.u32()?, r.varint()?, r.u32()?);
+        if ri as usize >= ids.len() || len == 0 || counter.checked_add(u64::from(len)).is_none() {
+            return Err(DecodeError::Corrupt("bad run"));
+        }
+        total += u64::from(len);
+        runs.push((ri, counter, len));
+    }
+    if total >= u64::from(NIL) {
+        return Err(DecodeError::Corrupt("history too long"));
+    }
+    let total = total as Lv;
+
+    let n = r.count()?;
+    let (mut heads, mut flags, mut origins, mut targets) =
+        (r.column()?, r.column()?, r.column()?, r.column()?);
+    let mut entries = Vec::with_capacity(n);
+    let mut cur: Lv = 0;
+    let mut next_target: i64 = 0;
+    for _ in 0..n {
+        let x = heads.varint()?;
+        let len = u32::try_from(x >> 2).map_err(|_| DecodeError::Corrupt("op too long"))?;
+        if len == 0 || len > MAX_SPAN || u64::from(cur) + u64::from(len) > u64::from(total) {
+            return Err(DecodeError::Corrupt("op length"));
+        }
+        match x & 3 {
+            0 => {
+                let f = flags.varint()?;
+                if f > 3 || (f != 0 && !is_doc) {
+                    return Err(DecodeError::Corrupt("bad origin flags"));
+                }
+                let mut side = |bit: u64| {
+                    if f & bit != 0 {
+                        Ok(Ref::Derived)
+                    } else {
+                        read_ref(&mut origins, cur, &ids)
+                    }
+                };
+                let left = side(1)?;
+                let right = side(2)?;
+                entries.push(Entry::Ins {
+                    lv: cur,
+                    len,
+                    left,
+                    right,
+                });
+            }
+            k @ (1 | 2) => {
+                let backward = k == 2;
+                let target = if is_doc {
+                    let t = targets.varint()?;
+                    let first = if t & 1 == 0 {
+                        next_target + unzigzag(t >> 1)
+                    } else {
+                        i64::from(cur) - 1 - (t >> 1).min(u64::from(NIL)) as i64
+                    };
+                    if first < 0 || first >= i64::from(cur) {
+                        return Err(DecodeError::Corrupt("delete target out of range"));
+                    }
+                    let last = if backward {
+                        first - (i64::from(len) - 1)
+                    } else {
+                        first + (i64::from(len) - 1)
+                    };
+                    next_target = if backward { last - 1 } else { last + 1 };
+                    Ref::Local(first as Lv)
+                } else {
+                    read_ref(&mut targets, cur, &ids)?
+                };
+                entries.push(Entry::Del {
+                    lv: cur,
+                    len,
+                    target,
+                    backward,
+                });
+            }
+            _ => return Err(DecodeError::Corrupt("bad op kind")),
+        }
+        cur += len;
+    }
+    if cur != total
+        || !(heads.is_done() && flags.is_done() && origins.is_done() && targets.is_done())
+    {
+        return Err(DecodeError::Corrupt("ops do not match runs"));
+    }
+    let n = r.count()?;
+    let content = std::str::from_utf8(r.bytes(n)?)
+        .map_err(|_| DecodeError::Corrupt("content is not UTF-8"))?;
+    Ok(Body {
+        ids,
+        runs,
+        total,
+        entries,
+        content,
+        rest: r,
+    })
+}
+
+impl Doc {
+    /// Loads a document made by [`Doc::encode`], to be edited further as `replica` (the same
+    /// replica that encoded it, to continue its history, or a fresh one).
+    pub fn decode(bytes: &[u8], replica: ReplicaId) -> Result<Doc, DecodeError> {
+        let (kind, raw) = unwrap(bytes)?;
+        if kind != KIND_DOC {
+            return Err(DecodeError::WrongKind {
+                expected: "document",
+                found: kind,
+            });
+        }
+        let mut body = parse_body(&raw, true)?;
+        let spans = read_order(&mut body.rest, body.total)?;
+        if !body.rest.is_done() {
+            return Err(DecodeError::Corrupt("trailing bytes"));
+        }
+        let hist = build_history(&body, &spans)?;
+        check_spans_cover_inserts(&hist, &spans)?;
+        let tree = Tree::from_spans(&spans, &hist.newlines);
+        Ok(Doc::from_parts(replica, hist, tree))
+    }
+
+    /// Applies an update made by [`Doc::encode_since`] (or a whole document made by
+    /// [`Doc::encode`]) on another replica, returning the visible changes in order. Ops this
+    /// replica already has are skipped.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Vec<Patch>, DecodeError> {
+        let (kind, raw) = unwrap(bytes)?;
+        if kind == KIND_DOC {
+            if self.version().is_empty() && self.pending_len() == 0 {
+                *self = Doc::decode(bytes, self.replica())?;
+                let len = self.len();
+                return Ok(if len == 0 {
+                    Vec::new()
+                } else {
+                    vec![Patch {
+                        pos: 0,
+                        del: 0,
+                        ins: len,
+                    }]
+                });
+            }
+            // Merge a whole document into a non-empty one op by op.
+            let doc = Doc::decode(bytes, self.replica())?;
+            return self.apply_ops(&doc.ops_since(&self.version()));
+        }
+        if kind != KIND_UPDATE {
+            return Err(DecodeError::WrongKind {
+                expected: "update",
+                found: kind,
+            });
+        }
+        let body = parse_body(&raw, false)?;
+        if !body.rest.is_done() {
+            return Err(DecodeError::Corrupt("trailing bytes"));
+        }
+        self.apply_ops(&update_ops(&body)?)
+    }
+
+    fn apply_ops(&mut self, ops: &[Op]) -> Result<Vec<Patch>, DecodeError> {
+        let mut patches = Vec::new();
+        for op in ops {
+            if let Applied::Done(p) = self.apply(op)? {
+                patches.extend(p);
+            }
+        }
+        Ok(patches)
+    }
+}
+
+fn read_order(r: &mut Reader<'_>, total: Lv) -> Result<Vec<Span>, DecodeError> {
+    let n = r.count()?;
+    let (mut lens, mut firsts) = (r.column()?, r.column()?);
+    let mut spans = Vec::with_capacity(n);
+    let mut prev_end: i64 = 0;
+    for _ in 0..n {
+        let x = lens.varint()?;
+        let len = u32::try_from(x >> 1).map_err(|_| DecodeError::Corrupt("span too long"))?;
+        let lv = prev_end + unzigzag(firsts.varint()?);
+        if len == 0 || len > MAX_SPAN || lv < 0 || lv + i64::from(len) > i64::from(total) {
+            return Err(DecodeError::Corrupt("span out of range"));
+        }
+        spans.push(Span::new(lv as Lv, len, x & 1 == 1));
+        prev_end = lv + i64::from(len);
+    }
+    if !(lens.is_done() && firsts.is_done()) {
+        return Err(DecodeError::Corrupt("order columns"));
+    }
+    Ok(spans)
+}
+
+fn build_history(body: &Body<'_>, spans: &[Span]) -> Result<History, DecodeError> {
+    let mut hist = History::default();
+    for id in &body.ids {
+        hist.replicas.intern(*id);
+    }
+    let mut lv = 0;
+    for &(ri, counter, len) in &body.runs {
+        if hist.replicas.next_counter(ri) != counter {
+            return Err(DecodeError::Corrupt("counters out of order"));
+        }
+        hist.replicas.push(ri, lv, len);
+        lv += len;
+    }
+    let starts: Vec<Lv> = body
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Ins { lv, .. } => Some(*lv),
+            Entry::Del { .. } => None,
+        })
+        .collect();
+    // Derived origins need every insert in the order: check that before trusting it.
+    let mut ins_total = 0u64;
+    for e in &body.entries {
+        if let Entry::Ins { len, .. } = e {
+            ins_total += u64::from(*len);
+        }
+    }
+    if spans.iter().map(|s| u64::from(s.len())).sum::<u64>() != ins_total {
+        return Err(DecodeError::Corrupt("order does not hold every character"));
+    }
+    let derived = older_neighbours(spans, &starts);
+    let mut k = 0;
+    for e in &body.entries {
+        match *e {
+            Entry::Ins {
+                lv,
+                len,
+                left,
+                right,
+            } => {
+                let (d_left, d_right) = derived[k];
+                k += 1;
+                let resolve = |r: Ref, d: Lv| -> Result<Lv, DecodeError> {
+                    let o = match r {
+                        Ref::None => NIL,
+                        Ref::Derived => d,
+                        Ref::Local(o) => o,
+                        Ref::External(_) => {
+                            return Err(DecodeError::Corrupt("external reference in a document"));
+                        }
+                    };
+                    if o != NIL && (o >= lv || !hist.is_char(o)) {
+                        return Err(DecodeError::Corrupt("origin is not an earlier character"));
+                    }
+                    Ok(o)
+                };
+                let (origin_left, origin_right) =
+                    (resolve(left, d_left)?, resolve(right, d_right)?);
+                hist.ins.push(InsRun {
+                    lv,
+                    len,
+                    origin_left,
+                    origin_right,
+                    byte: 0,
+                });
+            }
+            Entry::Del {
+                lv,
+                len,
+                target,
+                backward,
+            } => {
+                let Ref::Local(target) = target else {
+                    return Err(DecodeError::Corrupt("delete target"));
+                };
+                if backward && target + 1 < len {
+                    return Err(DecodeError::Corrupt("delete target out of range"));
+                }
+                let lo = if backward { target + 1 - len } else { target };
+                let mut t = lo;
+                while t < lo + len {
+                    match hist.kind_of(t) {
+                        Some(Kind::Ins(i)) => t = hist.ins[i].end(),
+                        _ => return Err(DecodeError::Corrupt("delete of a non-character")),
+                    }
+                }
+                hist.del.push(DelRun {
+                    lv,
+                    len,
+                    target,
+                    backward,
+                });
+            }
+        }
+    }
+    hist.next_lv = body.total;
+    fill_content(&mut hist, body.content)?;
+    Ok(hist)
+}
+
+/// Sets each insert run's byte offset and collects the newlines.
+fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
+    let ascii = text.is_ascii();
+    let chars: u64 = hist.ins.iter().map(|r| u64::from(r.len)).sum();
+    if ascii && text.len() as u64 != chars {
+        return Err(DecodeError::Corrupt("content length"));
+    }
+    let mut byte = 0usize;
+    let mut it = text.char_indices();
+    for run in &mut hist.ins {
+        run.byte = byte as u32;
+        let run_bytes = if ascii {
+            run.len as usize
+        } else {
+            let mut end = byte;
+            for _ in 0..run.len {
+                let (b, c) = it.next().ok_or(DecodeError::Corrupt("content length"))?;
+                end = b + c.len_utf8();
+            }
+            end - byte
+        };
+        let piece = &text[byte..byte + run_bytes];
+        for (k, b) in piece.bytes().enumerate() {
+            if b == b'\n' {
+                let k = if ascii { k } else { piece[..k].chars().count() };
+                hist.newlines.push(run.lv + k as u32);
+            }
+        }
+        byte += run_bytes;
+    }
+    if byte != text.len() {
+        return Err(DecodeError::Corrupt("content length"));
+    }
+    hist.content = text.to_owned();
+    Ok(())
+}
+
+/// Every inserted character must be in exactly one span.
+fn check_spans_cover_inserts(hist: &History, spans: &[Span]) -> Result<(), DecodeError> {
+    let mut bits = vec![0u64; (hist.next_lv as usize).div_ceil(64)];
+    for run in &hist.ins {
+        for i in run.lv..run.end() {
+            bits[(i / 64) as usize] |= 1 << (i % 64);
+        }
+    }
+    for s in spans {
+        for i in s.lv()..s.end() {
+            let w = &mut bits[(i / 64) as usize];
+            let m = 1u64 << (i % 64);
+            if *w & m == 0 {
+                return Err(DecodeError::Corrupt(
+                    "span is not a set of fresh characters",
+                ));
+            }
+            *w &= !m;
+        }
+    }
+    if bits.iter().any(|&w| w != 0) {
+        return Err(DecodeError::Corrupt("character missing from the order"));
+    }
+    Ok(())
+}
+
+/// The ops of an update body, as wire ops.
+fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
+    // Body local version → wire id.
+    let mut starts = Vec::with_capacity(body.runs.len());
+    let mut lv = 0;
+    for &(ri, counter, len) in &body.runs {
+        starts.push((lv, body.ids[ri as usize], counter, len));
+        lv += len;
+    }
+    let id_of = |lv: Lv| -> Result<OpId, DecodeError> {
+        let i = starts.partition_point(|&(a, _, _, n)| a + n <= lv);
+        let &(a, id, counter, _) = starts
+            .get(i)
+            .ok_or(DecodeError::Corrupt("reference out of range"))?;
+        Ok(OpId::new(id, counter + u64::from(lv - a)))
+    };
+    let to_id = |r: Ref| -> Result<Option<OpId>, DecodeError> {
+        match r {
+            Ref::None => Ok(None),
+            Ref::Local(lv) => id_of(lv).map(Some),
+            Ref::External(id) => Ok(Some(id)),
+            Ref::Derived => Err(DecodeError::Corrupt("derived reference in an update")),
+        }
+    };
+    let text = body.content;
+    let mut chars = text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(text.len()));
+    let mut byte = chars.next().unwrap_or(0);
+    let mut ops = Vec::with_capacity(body.entries.len());
+    for e in &body.entries {
+        match *e {
+            Entry::Ins {
+                lv,
+                len,
+                left,
+                right,
+            } => {
+                let start = byte;
+                byte = chars
+                    .nth(len as usize - 1)
+                    .ok_or(DecodeError::Corrupt("content length"))?;
+                ops.push(Op {
+                    id: id_of(lv)?,
+                    kind: OpKind::Insert {
+                        origin_left: to_id(left)?,
+                        origin_right: to_id(right)?,
+                        text: text[start..byte].to_owned(),
+                    },
+                });
+            }
+            Entry::Del {
+                lv,
+                len,
+                target,
+                backward,
+            } => {
+                let first = to_id(target)?.ok_or(DecodeError::Corrupt("delete of nothing"))?;
+                let targets = split_targets(first, len, backward, &starts)?;
+                ops.push(Op {
+                    id: id_of(lv)?,
+                    kind: OpKind::Delete { targets },
+                });
+            }
+        }
+    }
+    if byte != text.len() {
+        return Err(DecodeError::Corrupt("content length"));
+    }
+    Ok(ops)
+}
+
+/// Splits `len` delete targets from `first` into spans of consecutive counters. Targets
+/// outside the body are consecutive counters of their replica (the encoder guarantees it);
+/// targets inside follow the body's runs.
+fn split_targets(
+    first: OpId,
+    len: u32,
+    backward: bool,
+    starts: &[(Lv, ReplicaId, u64, u32)],
+) -> Result<Vec<DeleteSpan>, DecodeError> {
+    let inside = starts.iter().position(|&(_, id, c, n)| {
+        id == first.replica && c <= first.counter && first.counter < c + u64::from(n)
+    });
+    let Some(i) = inside else {
+        if backward && first.counter + 1 < u64::from(len) {
+            return Err(DecodeError::Corrupt("delete target out of range"));
+        }
+        return Ok(vec![DeleteSpan {
+            start: first,
+            len: u64::from(len),
+            backward,
+        }]);
+    };
+    let mut spans = Vec::new();
+    let (a, _, c0, _) = starts[i];
+    let mut lv = a + (first.counter - c0) as Lv;
+    let mut left = len;
+    while left > 0 {
+        let j = starts.partition_point(|&(s, _, _, n)| s + n <= lv);
+        let &(s, id, c, n) = starts
+            .get(j)
+            .ok_or(DecodeError::Corrupt("delete target out of range"))?;
+        let room = if backward { lv - s + 1 } else { s + n - lv };
+        let k = room.min(left);
+        spans.push(DeleteSpan {
+            start: OpId::new(id, c + u64::from(lv - s)),
+            len: u64::from(k),
+            backward,
+        });
+        left -= k;
+        if left > 0 {
+            lv = if backward {
+                lv.checked_sub(k)
+                    .ok_or(DecodeError::Corrupt("delete target out of range"))?
+            } else {
+                lv + k
+            };
+        }
+    }
+    Ok(spans)
+}
