@@ -124,7 +124,10 @@ fn write_new(path: &Path, key: &SecretKey) -> Result<(), IdentityError> {
         source,
     };
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let text = format!("{HEADER}\n{}\n", data_encoding::HEXLOWER.encode(&key.to_bytes()));
+    let text = format!(
+        "{HEADER}\n{}\n",
+        data_encoding::HEXLOWER.encode(&key.to_bytes())
+    );
     let result = (|| {
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -151,10 +154,8 @@ mod tests {
     use super::*;
 
     fn temp_home(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "duet-identity-test-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("duet-identity-test-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -186,7 +187,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let home = temp_home("mode");
         load_or_create(&home).unwrap();
-        let mode = fs::metadata(home.join(FILE_NAME)).unwrap().permissions().mode();
+        let mode = fs::metadata(home.join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         fs::remove_dir_all(&home).unwrap();
     }

@@ -6,4 +6,5 @@ pub mod store;
 pub mod identity;
 pub mod net;
 pub mod ticket;
+pub mod api;
 pub mod proto;

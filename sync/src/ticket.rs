@@ -135,10 +135,12 @@ impl DocTicket {
         if rest.len() > CHECK_LEN || blake3::hash(payload).as_bytes()[..CHECK_LEN] != *rest {
             return Err(TicketError::Corrupted);
         }
-        let id = EndpointId::from_bytes(&wire.endpoint).map_err(|_| TicketError::InvalidEndpointId)?;
+        let id =
+            EndpointId::from_bytes(&wire.endpoint).map_err(|_| TicketError::InvalidEndpointId)?;
         let mut addrs: Vec<TransportAddr> = wire.addrs.into_iter().map(TransportAddr::Ip).collect();
         if let Some(relay) = wire.relay {
-            let url = RelayUrl::from_str(&relay).map_err(|_| TicketError::InvalidRelayUrl(relay))?;
+            let url =
+                RelayUrl::from_str(&relay).map_err(|_| TicketError::InvalidRelayUrl(relay))?;
             addrs.push(TransportAddr::Relay(url));
         }
         Ok(DocTicket {
@@ -187,7 +189,10 @@ impl FromStr for DocTicket {
         }
         let body = &rest[1..];
         let body_start = leading + PREFIX.len() + 1;
-        if let Some(i) = body.bytes().position(|b| !matches!(b, b'a'..=b'z' | b'2'..=b'7')) {
+        if let Some(i) = body
+            .bytes()
+            .position(|b| !matches!(b, b'a'..=b'z' | b'2'..=b'7'))
+        {
             return Err(TicketError::BadCharacter {
                 position: body_start + i,
             });
@@ -244,7 +249,10 @@ mod tests {
             let ticket = sample(relay);
             let s = ticket.to_string();
             assert!(s.starts_with("duet1"), "{s}");
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            );
             let back: DocTicket = s.parse().unwrap();
             assert_eq!(back, ticket);
             assert_eq!(back.relay().is_some(), relay);
@@ -267,7 +275,11 @@ mod tests {
 
     #[test]
     fn a_ticket_without_addresses_still_names_the_host() {
-        let t = DocTicket::new(DocId([3; 32]), DocSecret([4; 32]), EndpointAddr::new(endpoint(5)));
+        let t = DocTicket::new(
+            DocId([3; 32]),
+            DocSecret([4; 32]),
+            EndpointAddr::new(endpoint(5)),
+        );
         let back: DocTicket = t.to_string().parse().unwrap();
         assert_eq!(back.endpoint_id(), endpoint(5));
         assert_eq!(back.direct_addrs().count(), 0);
@@ -312,7 +324,10 @@ mod tests {
 
     #[test]
     fn wrong_strings_give_clear_errors() {
-        assert_eq!("".parse::<DocTicket>().unwrap_err(), TicketError::NotATicket);
+        assert_eq!(
+            "".parse::<DocTicket>().unwrap_err(),
+            TicketError::NotATicket
+        );
         assert_eq!(
             "endpointabc".parse::<DocTicket>().unwrap_err(),
             TicketError::NotATicket
