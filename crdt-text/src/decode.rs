@@ -3,7 +3,7 @@
 use crate::codec::{DecodeError, KIND_DOC, KIND_UPDATE, Reader, unwrap, unzigzag};
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
-use crate::history::{DelRun, History, InsRun, Kind};
+use crate::history::{DelRun, History, InsRun};
 use crate::tree::{MAX_SPAN, NIL, Span, Tree};
 use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId};
 
@@ -197,8 +197,9 @@ impl Doc {
         if !body.rest.is_done() {
             return Err(DecodeError::Corrupt("trailing bytes"));
         }
-        let hist = build_history(&body, &spans)?;
-        check_spans_cover_inserts(&hist, &spans)?;
+        let chars = Bits::of_inserts(&body);
+        check_spans_cover_inserts(&chars, &spans)?;
+        let hist = build_history(&body, &spans, &chars)?;
         let tree = Tree::from_spans(&spans, &hist.newlines);
         Ok(Doc::from_parts(replica, hist, tree))
     }
@@ -271,7 +272,8 @@ fn read_order(r: &mut Reader<'_>, total: Lv) -> Result<Vec<Span>, DecodeError> {
     Ok(spans)
 }
 
-fn build_history(body: &Body<'_>, spans: &[Span]) -> Result<History, DecodeError> {
+/// `chars`: which local versions are inserted characters (every one of them is in `spans`).
+fn build_history(body: &Body<'_>, spans: &[Span], chars: &Bits) -> Result<History, DecodeError> {
     let mut hist = History::default();
     for id in &body.ids {
         hist.replicas.intern(*id);
@@ -292,16 +294,6 @@ fn build_history(body: &Body<'_>, spans: &[Span]) -> Result<History, DecodeError
             Entry::Del { .. } => None,
         })
         .collect();
-    // Derived origins need every insert in the order: check that before trusting it.
-    let mut ins_total = 0u64;
-    for e in &body.entries {
-        if let Entry::Ins { len, .. } = e {
-            ins_total += u64::from(*len);
-        }
-    }
-    if spans.iter().map(|s| u64::from(s.len())).sum::<u64>() != ins_total {
-        return Err(DecodeError::Corrupt("order does not hold every character"));
-    }
     let derived = older_neighbours(spans, &starts);
     let mut k = 0;
     for e in &body.entries {
@@ -317,13 +309,14 @@ fn build_history(body: &Body<'_>, spans: &[Span]) -> Result<History, DecodeError
                 let resolve = |r: Ref, d: Lv| -> Result<Lv, DecodeError> {
                     let o = match r {
                         Ref::None => NIL,
-                        Ref::Derived => d,
+                        // The nearest older neighbour in a valid order: a character.
+                        Ref::Derived => return Ok(d),
                         Ref::Local(o) => o,
                         Ref::External(_) => {
                             return Err(DecodeError::Corrupt("external reference in a document"));
                         }
                     };
-                    if o != NIL && (o >= lv || !hist.is_char(o)) {
+                    if o != NIL && (o >= lv || !chars.all(o, 1)) {
                         return Err(DecodeError::Corrupt("origin is not an earlier character"));
                     }
                     Ok(o)
@@ -351,12 +344,8 @@ fn build_history(body: &Body<'_>, spans: &[Span]) -> Result<History, DecodeError
                     return Err(DecodeError::Corrupt("delete target out of range"));
                 }
                 let lo = if backward { target + 1 - len } else { target };
-                let mut t = lo;
-                while t < lo + len {
-                    match hist.kind_of(t) {
-                        Some(Kind::Ins(i)) => t = hist.ins[i].end(),
-                        _ => return Err(DecodeError::Corrupt("delete of a non-character")),
-                    }
+                if lo + len > lv || !chars.all(lo, len) {
+                    return Err(DecodeError::Corrupt("delete of a non-character"));
                 }
                 hist.del.push(DelRun {
                     lv,
@@ -409,27 +398,68 @@ fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Every inserted character must be in exactly one span.
-fn check_spans_cover_inserts(hist: &History, spans: &[Span]) -> Result<(), DecodeError> {
-    let mut bits = vec![0u64; (hist.next_lv as usize).div_ceil(64)];
-    for run in &hist.ins {
-        for i in run.lv..run.end() {
-            bits[(i / 64) as usize] |= 1 << (i % 64);
-        }
-    }
-    for s in spans {
-        for i in s.lv()..s.end() {
-            let w = &mut bits[(i / 64) as usize];
-            let m = 1u64 << (i % 64);
-            if *w & m == 0 {
-                return Err(DecodeError::Corrupt(
-                    "span is not a set of fresh characters",
-                ));
+/// A set of local versions, as a bitmap with whole-word range operations.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    /// The inserted characters of a body.
+    fn of_inserts(body: &Body<'_>) -> Bits {
+        let mut bits = Bits(vec![0; (body.total as usize).div_ceil(64)]);
+        for e in &body.entries {
+            if let Entry::Ins { lv, len, .. } = *e {
+                bits.for_words(lv, len, |w, m| *w |= m);
             }
-            *w &= !m;
+        }
+        bits
+    }
+
+    /// Calls `f(word, mask)` for the words covering `lv .. lv + len`.
+    fn for_words(&mut self, lv: Lv, len: u32, mut f: impl FnMut(&mut u64, u64)) {
+        let (mut i, end) = (lv as usize, lv as usize + len as usize);
+        while i < end {
+            let (w, b) = (i / 64, i % 64);
+            let n = (64 - b).min(end - i);
+            let mask = if n == 64 { !0 } else { ((1u64 << n) - 1) << b };
+            f(&mut self.0[w], mask);
+            i += n;
         }
     }
-    if bits.iter().any(|&w| w != 0) {
+
+    /// Whether every version in `lv .. lv + len` is in the set.
+    fn all(&self, lv: Lv, len: u32) -> bool {
+        let (mut i, end) = (lv as usize, lv as usize + len as usize);
+        if end > self.0.len() * 64 {
+            return false;
+        }
+        while i < end {
+            let (w, b) = (i / 64, i % 64);
+            let n = (64 - b).min(end - i);
+            let mask = if n == 64 { !0 } else { ((1u64 << n) - 1) << b };
+            if self.0[w] & mask != mask {
+                return false;
+            }
+            i += n;
+        }
+        true
+    }
+}
+
+/// Every inserted character must be in exactly one span.
+fn check_spans_cover_inserts(chars: &Bits, spans: &[Span]) -> Result<(), DecodeError> {
+    let mut left = Bits(chars.0.clone());
+    let mut ok = true;
+    for s in spans {
+        left.for_words(s.lv(), s.len(), |w, m| {
+            ok &= *w & m == m;
+            *w &= !m;
+        });
+        if !ok {
+            return Err(DecodeError::Corrupt(
+                "span is not a set of fresh characters",
+            ));
+        }
+    }
+    if left.0.iter().any(|&w| w != 0) {
         return Err(DecodeError::Corrupt("character missing from the order"));
     }
     Ok(())

@@ -53,7 +53,10 @@ fn every_sequential_trace_replays_exactly() {
         loaded.assert_invariants();
         // Origins the encoding derived from the order must be the real ones.
         let all = VersionVector::new();
-        assert!(loaded.ops_since(&all) == doc.ops_since(&all), "{name}: history after decode");
+        assert!(
+            loaded.ops_since(&all) == doc.ops_since(&all),
+            "{name}: history after decode"
+        );
 
         // ops_since(empty) rebuilds the document on a fresh replica.
         let mut fresh = Doc::new(ReplicaId::from(3));

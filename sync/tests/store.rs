@@ -402,6 +402,7 @@ fn compaction_bounds_the_store_and_reopens_identically() {
         }
     }
     o.store.sync().unwrap();
+    o.store.compact(&o.doc).unwrap();
     let encoded = o.doc.encode().len() as u64;
     let store_bytes = o.store.snapshot_len() + o.store.log_tail_len();
     assert!(o.store.snapshot_len() > 0, "compaction ran");
@@ -635,4 +636,18 @@ fn the_sync_deadline_follows_the_first_unsynced_append() {
     assert_eq!((durable.ops, durable.frames), (2, 1));
     assert_eq!(o.store.sync_deadline(), None);
     assert!(o.store.sync().unwrap().is_empty());
+}
+
+#[test]
+fn paths_that_are_not_files_in_existing_folders_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAFile { .. }), "{err}");
+    let typo = dir.path().join("no-such-folder").join("notes.md");
+    let err = Store::open(&typo).unwrap_err();
+    assert!(err.to_string().contains("no-such-folder"), "{err}");
+    assert!(
+        !dir.path().join("no-such-folder").exists(),
+        "nothing created"
+    );
 }

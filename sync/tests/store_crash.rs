@@ -127,6 +127,8 @@ fn is_report(line: &str) -> bool {
 
 /// Runs `kills` rounds of: spawn writer, let it work a random while, SIGKILL it, reopen and
 /// check the recovery.
+// A test driver: every unwrap here is an assertion, its panic the test's failure.
+#[allow(clippy::unwrap_used)]
 fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
     if let (Ok(file), Ok(seed)) = (std::env::var(CHILD_FILE), std::env::var(CHILD_SEED)) {
         child(Path::new(&file), seed.parse().expect("child seed"));

@@ -202,9 +202,8 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Moves a damaged file aside (never deleting it) and returns its new name:
-/// `NAME.damaged-UNIXSECONDS[-N]`.
-pub fn keep_aside(path: &Path) -> Result<PathBuf, StoreError> {
+/// A free name for keeping a damaged file: `NAME.damaged-UNIXSECONDS[-N]`.
+fn damaged_name(path: &Path) -> PathBuf {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -215,7 +214,28 @@ pub fn keep_aside(path: &Path) -> Result<PathBuf, StoreError> {
         target = sibling(path, &format!(".damaged-{now}-{n}"));
         n += 1;
     }
+    target
+}
+
+/// Moves a damaged file aside (never deleting it) and returns its new name.
+pub fn keep_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let target = damaged_name(path);
     fs::rename(path, &target).map_err(|e| StoreError::io("move aside", path, e))?;
+    sync_dir(path)?;
+    Ok(target)
+}
+
+/// Keeps a copy of a damaged file under a new name while it stays in place (a hard link
+/// where the file system allows, else a copy), so it can then be replaced atomically: at no
+/// moment is there neither the original nor its repair.
+pub fn keep_copy(path: &Path) -> Result<PathBuf, StoreError> {
+    let target = damaged_name(path);
+    if fs::hard_link(path, &target).is_err() {
+        fs::copy(path, &target).map_err(|e| StoreError::io("copy aside", path, e))?;
+        File::open(&target)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::io("fsync", &target, e))?;
+    }
     sync_dir(path)?;
     Ok(target)
 }

@@ -31,8 +31,9 @@
 //! - Sync at [`Store::sync_deadline`] (50 ms after the first unsynced append; see
 //!   [`FlushPolicy`]). [`Store::sync`] writes one frame and `fdatasync`s; after it returns, the
 //!   ops are durable: show "saved", acknowledge remote ops to their senders.
-//! - Call [`Store::compact`] now and then (e.g. when idle); it rewrites the snapshot once the
-//!   log tail has grown as large as it, so opening never replays a long history.
+//! - Call [`Store::compact`] after each sync (the check is O(1)); it rewrites the snapshot
+//!   once the log tail has grown as large as it, so opening never replays a long history and
+//!   the store stays under twice the encoded document.
 //! - Close with [`Store::close`] (or drop the store), which syncs and records a clean close.
 //!
 //! # Crashes and damage
@@ -76,8 +77,10 @@ use snapshot::SnapshotRead;
 pub const STORE_DIR: &str = ".duet";
 
 /// The log tail may grow to the snapshot's size (so the store stays under twice the encoded
-/// document), but compaction never runs for less than this many bytes of tail.
-pub const MIN_COMPACT_TAIL: u64 = 256 << 10;
+/// document), but compaction never runs for less than this many bytes of tail (a compaction
+/// costs a `Doc::encode` and four fsyncs; below this, a tiny document's store may exceed
+/// twice its encoding by up to this much).
+pub const MIN_COMPACT_TAIL: u64 = 8 << 10;
 
 /// At most this many peers are remembered (the least recently seen are forgotten).
 pub const MAX_KNOWN_PEERS: usize = 64;
@@ -222,6 +225,24 @@ impl Store {
     }
 
     fn lock(paths: &Paths) -> Result<(Lock, PreviousSession), StoreError> {
+        if paths.plain.is_dir() {
+            return Err(StoreError::NotAFile {
+                path: paths.plain.clone(),
+            });
+        }
+        // The file's folder must exist: a typo in a path must not create a folder tree.
+        let folder = paths
+            .dir
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(StoreError::io(
+                "open folder",
+                folder,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
         fs::create_dir_all(&paths.dir).map_err(|e| StoreError::io("create", &paths.dir, e))?;
         Lock::acquire(&paths.lock)
     }
@@ -418,7 +439,7 @@ impl Store {
         let Some(&(offset, _)) = scan.damage.first() else {
             return log::LogWriter::open(&paths.log, scan.good_end());
         };
-        let kept_as = format::keep_aside(&paths.log)?;
+        let kept_as = format::keep_copy(&paths.log)?;
         let mut frames = Vec::with_capacity(bytes.len());
         for frame in &scan.frames {
             frames.extend_from_slice(&bytes[frame.start - 4..frame.end + 8]);

@@ -1,0 +1,144 @@
+//! Format stability: a store written by format version 1 (committed under
+//! `tests/store_fixtures/v1/`: identity, state, log, lock and plain file) must keep opening,
+//! with the same text, identity, authorship and peers. If this fails after a change, the change broke existing users' stores: bump
+//! `FORMAT_VERSION` and keep reading version 1 instead of editing the fixture.
+//!
+//! The fixture was made by the ignored `write_v1_fixture` test (kept as the recipe for the next
+//! format version's fixture).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crdt_text::{Doc, ReplicaId};
+use duet_sync::ids::DocId;
+use duet_sync::store::{FORMAT_VERSION, KnownPeer, Store};
+
+const FIXTURE_TEXT: &str = "Shared notes\nline from the host\nline from a guest\n";
+const FIXTURE_PEER: u8 = 0xab;
+
+/// The guest's replica id in the fixture.
+fn guest_replica() -> ReplicaId {
+    ReplicaId::from(0x2222)
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/store_fixtures/v1")
+}
+
+/// Copies `from` into `to` recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create fixture copy");
+    for entry in fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// The fixture's facts: document id and the host's replica id (recorded beside it).
+fn fixture_facts(dir: &Path) -> (DocId, ReplicaId) {
+    let facts = fs::read_to_string(dir.join("fixture-facts")).expect("fixture facts");
+    let mut lines = facts.lines();
+    let id = lines
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("doc id line");
+    let replica = lines
+        .next()
+        .and_then(|l| u64::from_str_radix(l, 16).ok())
+        .expect("replica line");
+    (id, ReplicaId::from(replica))
+}
+
+/// The document's text grouped by author, consecutive runs of one author merged.
+fn by_author(doc: &Doc) -> Vec<(ReplicaId, String)> {
+    let mut out: Vec<(ReplicaId, String)> = Vec::new();
+    for (r, s) in doc.authors(0..doc.len()) {
+        match out.last_mut() {
+            Some((last, text)) if *last == r => text.push_str(s),
+            _ => out.push((r, s.to_string())),
+        }
+    }
+    out
+}
+
+#[test]
+fn a_version_1_store_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir(), dir.path());
+    let file = dir.path().join("notes.txt");
+    let (id, host) = fixture_facts(dir.path());
+
+    let o = Store::open(&file).unwrap();
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    assert_eq!(*o.store.doc_id(), id);
+    assert_eq!(o.store.replica(), host, "closed cleanly: same replica");
+    assert_eq!(o.doc.text(), FIXTURE_TEXT);
+    assert_eq!(
+        by_author(&o.doc),
+        vec![
+            (host, "Shared notes\nline from the host\n".to_string()),
+            (guest_replica(), "line from a guest\n".to_string()),
+        ]
+    );
+    assert_eq!(o.store.known_peers().len(), 1);
+    assert_eq!(o.store.known_peers()[0].endpoint_id, [FIXTURE_PEER; 32]);
+    // No snapshot: its content is `Doc::encode`, whose compatibility crdt-text versions and
+    // tests itself; this fixture pins the store's own files.
+    assert_eq!(o.store.snapshot_len(), 0);
+    assert!(o.store.log_tail_len() > 0);
+    // The plain file keeps its CRLF line endings and is as duet wrote it: nothing imported.
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        FIXTURE_TEXT.replace('\n', "\r\n").as_bytes()
+    );
+    assert_eq!(
+        FORMAT_VERSION, 1,
+        "new format version: add a fixture for it"
+    );
+}
+
+/// Writes the fixture (run once per format version, then commit the files).
+#[test]
+#[ignore = "writes tests/store_fixtures/v1; run by hand when making a new fixture"]
+fn write_v1_fixture() {
+    let dir = fixture_dir();
+    if dir.exists() {
+        fs::remove_dir_all(&dir).unwrap();
+    }
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("notes.txt");
+    fs::write(&file, "Shared notes\r\n").unwrap();
+    let mut o = Store::open(&file).unwrap();
+    let end = o.doc.len();
+    let op = o.doc.insert(end, "line from the host\n");
+    o.store.append(&[op]).unwrap();
+    o.store.sync().unwrap();
+
+    let mut guest = Doc::new(guest_replica());
+    for op in o.doc.ops_since(&guest.version()) {
+        guest.apply(&op).unwrap();
+    }
+    let op = guest.insert(guest.len(), "line from a guest\n");
+    o.doc.apply(&op).unwrap();
+    o.store.append(&[op]).unwrap();
+    o.store
+        .remember_peer(KnownPeer {
+            endpoint_id: [FIXTURE_PEER; 32],
+            addrs: vec!["127.0.0.1:7000".parse().unwrap()],
+            name: Some("guest".into()),
+            last_seen_unix: 1_790_000_000,
+        })
+        .unwrap();
+    o.store.write_plain_file(&o.doc).unwrap();
+    fs::write(
+        dir.join("fixture-facts"),
+        format!("{}\n{:x}\n", o.store.doc_id(), o.store.replica().as_u64()),
+    )
+    .unwrap();
+    o.store.close().unwrap();
+}
