@@ -1,7 +1,7 @@
 //! Identifiers: who wrote a character ([`ReplicaId`]) and which character it is ([`OpId`]).
 //!
 //! These are the *wire* identifiers, stable across peers. Inside a [`Doc`](crate::Doc) every
-//! operation is instead numbered by a dense local version ([`Lv`](crate::Lv)), which is cheaper
+//! operation is instead numbered by a dense local version, which is cheaper
 //! to store and compare; the two never mix.
 
 use std::fmt;
