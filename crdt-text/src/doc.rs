@@ -29,6 +29,8 @@ pub struct Doc {
     /// Where the last insert ended, while the tree is unchanged since: typing (local or
     /// remote) continues there without searching the tree.
     typing: Option<Typing>,
+    /// Reused buffer for the runs a local delete removes.
+    scratch: Vec<(Lv, u32)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +84,7 @@ impl Doc {
             pending: Pending::new(DEFAULT_PENDING_LIMIT),
             errors: Vec::new(),
             typing: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -158,10 +161,13 @@ impl Doc {
             "delete of {pos}..{pos}+{len} beyond the end ({})",
             self.len()
         );
-        let mut runs = Vec::new();
+        let mut runs = std::mem::take(&mut self.scratch);
+        runs.clear();
         self.tree
             .delete_visible(pos as u32, len as u32, &self.hist.newlines, &mut runs);
-        self.record_local_delete(&runs)
+        let op = self.record_local_delete(&runs);
+        self.scratch = runs;
+        op
     }
 
     fn remember_typing(&mut self, after: Option<Cursor>, last: Lv, pos: Option<u32>) {
@@ -485,14 +491,14 @@ impl Doc {
             },
         };
         if self.tree.item_after(after_left).unwrap_or(NIL) == right {
-            let pos = known_pos.unwrap_or_else(|| self.tree.offsets(after_left).chars);
+            let pos = known_pos.unwrap_or_else(|| self.tree.chars_before(after_left));
             return Placed::At(after_left, pos);
         }
         if right != NIL && self.tree.locate(right).is_none() {
             return Placed::BadRight;
         }
         let c = self.scan_concurrent(r, left, right);
-        Placed::At(c, self.tree.offsets(c).chars)
+        Placed::At(c, self.tree.chars_before(c))
     }
 
     /// Records a remote insert placed at `c` (visible position `pos`).

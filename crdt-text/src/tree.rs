@@ -11,6 +11,7 @@
 //! leaves: a remote op names characters by id, and the index plus a walk up the parents turns
 //! that into a position in `O(log n)`.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use crate::Lv;
@@ -173,6 +174,11 @@ pub(crate) struct Tree {
     index_last: u32,
     /// Changes on every edit: a cursor saved at one epoch is valid while it is unchanged.
     epoch: u64,
+    /// The leaf of the last search and the visible chars before it, valid at `hint_epoch`
+    /// (edits inside that leaf keep it valid: they do not move its start). Most edits land
+    /// near the previous one, and then need no descent from the root.
+    hint: Cell<(u32, u32)>,
+    hint_epoch: Cell<u64>,
 }
 
 impl Tree {
@@ -192,6 +198,8 @@ impl Tree {
             index: BTreeMap::new(),
             index_last: NIL,
             epoch: 0,
+            hint: Cell::new((0, 0)),
+            hint_epoch: Cell::new(u64::MAX),
         }
     }
 
@@ -282,17 +290,24 @@ impl Tree {
     /// The earliest point with `pos` visible chars before it (so tombstones right after the
     /// `pos`-th char come after the point). `pos <= total().chars`.
     pub(crate) fn find_char(&self, pos: u32) -> Cursor {
-        let mut node = self.root;
-        let mut pos = pos;
-        for _ in 0..self.height {
-            let n = &self.nodes[node as usize];
-            let mut i = 0;
-            while pos > n.sums[i].chars && i + 1 < n.n {
-                pos -= n.sums[i].chars;
-                i += 1;
+        let (mut node, mut pos) = match self.hinted_leaf(pos) {
+            Some(found) => found,
+            None => {
+                let (mut node, mut rem) = (self.root, pos);
+                for _ in 0..self.height {
+                    let n = &self.nodes[node as usize];
+                    let mut i = 0;
+                    while rem > n.sums[i].chars && i + 1 < n.n {
+                        rem -= n.sums[i].chars;
+                        i += 1;
+                    }
+                    node = n.children[i];
+                }
+                self.hint.set((node, pos - rem));
+                self.hint_epoch.set(self.epoch);
+                (node, rem)
             }
-            node = n.children[i];
-        }
+        };
         let leaf = &self.leaves[node as usize];
         for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
             if pos == 0 {
@@ -419,7 +434,49 @@ impl Tree {
     }
 
     /// The point just before the item `lv`. `None` if `lv` is not in the tree.
+    /// The hinted leaf and the offset of `pos` in it, if the hint is valid and the earliest
+    /// point for `pos` lies inside that leaf.
+    fn hinted_leaf(&self, pos: u32) -> Option<(u32, u32)> {
+        if self.hint_epoch.get() != self.epoch {
+            return None;
+        }
+        let (leaf, start) = self.hint.get();
+        let l = &self.leaves[leaf as usize];
+        let chars: u32 = l.spans[..l.n].iter().map(|s| s.visible_len()).sum();
+        (start < pos && pos <= start + chars).then(|| (leaf, pos - start))
+    }
+
+    /// Visible chars before a point: like [`Tree::offsets`], but cheap near the last search.
+    pub(crate) fn chars_before(&self, c: Cursor) -> u32 {
+        let (leaf, start) = self.hint.get();
+        if self.hint_epoch.get() != self.epoch || leaf != c.leaf {
+            return self.offsets(c).chars;
+        }
+        let l = &self.leaves[leaf as usize];
+        let mut chars = start;
+        for s in &l.spans[..c.idx] {
+            chars += s.visible_len();
+        }
+        if c.idx < l.n && !l.spans[c.idx].deleted() {
+            chars += c.off;
+        }
+        chars
+    }
+
     pub(crate) fn locate(&self, lv: Lv) -> Option<Cursor> {
+        // The last leaf searched first: lookups cluster.
+        let (hint, _) = self.hint.get();
+        let h = &self.leaves[hint as usize];
+        if let Some(idx) = h.spans[..h.n]
+            .iter()
+            .position(|s| s.lv <= lv && lv < s.end())
+        {
+            return Some(Cursor {
+                leaf: hint,
+                idx,
+                off: lv - h.spans[idx].lv,
+            });
+        }
         let (_, &leaf) = self.index.range(..=lv).next_back()?;
         let l = &self.leaves[leaf as usize];
         let idx = l.spans[..l.n]
@@ -451,6 +508,7 @@ impl Tree {
                 sum.chars += c.off;
             }
         }
+        let in_leaf = sum.chars;
         let mut child = c.leaf;
         let mut p = leaf.parent;
         while p != NIL {
@@ -464,6 +522,8 @@ impl Tree {
             child = p;
             p = n.parent;
         }
+        self.hint.set((c.leaf, sum.chars - in_leaf));
+        self.hint_epoch.set(self.epoch);
         sum
     }
 
@@ -703,7 +763,7 @@ impl Tree {
             let s = self.span_at(c);
             let take = (end - lv).min(s.len() - c.off);
             if !s.deleted() {
-                let pos = self.offsets(c).chars;
+                let pos = self.chars_before(c);
                 self.delete_in_span(c, take, newlines);
                 report(pos, take);
             }
@@ -719,6 +779,9 @@ impl Tree {
                 s.plus(delta)
             }
         };
+        if self.hint_epoch.get() == self.epoch && self.hint.get().0 == leaf {
+            self.hint_epoch.set(self.epoch + 1);
+        }
         self.epoch += 1;
         self.total = apply(self.total);
         let mut child = leaf;
