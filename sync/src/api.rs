@@ -248,9 +248,50 @@ impl Session {
     /// Opens the document of `config.file` (or joins `config.join`), starts networking and
     /// the protocol. Must run inside a tokio runtime.
     pub async fn start(config: SessionConfig) -> Result<Started, SyncError> {
-        let opened = match &config.join {
-            Some(ticket) => Store::create_joined(&config.file, ticket.doc, ticket.secret.clone())?,
-            None => Store::open(&config.file)?,
+        // Opening the store (disk, fsync) and starting networking are independent: do both
+        // at once, so a fresh peer is on the network sooner.
+        let open_store = {
+            let file = config.file.clone();
+            let join = config.join.as_ref().map(|t| (t.doc, t.secret.clone()));
+            tokio::task::spawn_blocking(move || match join {
+                Some((doc, secret)) => Store::create_joined(&file, doc, secret),
+                None => Store::open(&file),
+            })
+        };
+        let start_net = async {
+            let Some(net) = &config.net else {
+                return Ok((None, Some("offline mode".to_owned())));
+            };
+            let home = match &config.home {
+                Some(h) => h.clone(),
+                None => identity::home_dir()?,
+            };
+            let key = identity::load_or_create(&home)?;
+            Ok::<_, SyncError>(
+                match endpoint::bind(net, key, vec![proto::ALPN.to_vec()]).await {
+                    Ok(ep) => (Some(ep), None),
+                    Err(e) => {
+                        tracing::warn!("networking unavailable: {e}");
+                        (None, Some(e.to_string()))
+                    }
+                },
+            )
+        };
+        let (opened, net) = tokio::join!(open_store, start_net);
+        let opened = match opened {
+            Ok(Ok(opened)) => Ok(opened),
+            Ok(Err(e)) => Err(SyncError::Store(e)),
+            Err(_) => Err(SyncError::Stopped),
+        };
+        let (opened, (endpoint, network_error)) = match (opened, net) {
+            (Ok(opened), Ok(net)) => (opened, net),
+            (Err(e), net) => {
+                if let Ok((Some(ep), _)) = net {
+                    ep.close().await;
+                }
+                return Err(e);
+            }
+            (Ok(_), Err(e)) => return Err(e),
         };
         let store = opened.store;
         let doc_id = *store.doc_id();
@@ -259,24 +300,6 @@ impl Session {
         let plain_file = store.plain_file().to_path_buf();
         let store_dir = store.dir().to_path_buf();
         let known: Vec<_> = store.known_peers().to_vec();
-
-        let (endpoint, network_error) = match &config.net {
-            None => (None, Some("offline mode".to_owned())),
-            Some(net) => {
-                let home = match &config.home {
-                    Some(h) => h.clone(),
-                    None => identity::home_dir()?,
-                };
-                let key = identity::load_or_create(&home)?;
-                match endpoint::bind(net, key, vec![proto::ALPN.to_vec()]).await {
-                    Ok(ep) => (Some(ep), None),
-                    Err(e) => {
-                        tracing::warn!("networking unavailable: {e}");
-                        (None, Some(e.to_string()))
-                    }
-                }
-            }
-        };
         let local_addrs: Vec<SocketAddr> = endpoint
             .as_ref()
             .map(|ep| ep.addr().ip_addrs().copied().collect())

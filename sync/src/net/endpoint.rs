@@ -3,8 +3,13 @@
 //! duet must work with no internet at all, so by default the endpoint uses no relay servers and
 //! no public address lookup (iroh's `Minimal` preset with `RelayMode::Disabled`): peers reach
 //! each other on the direct addresses carried by tickets and remembered in the store, which
-//! works on loopback and on a LAN. For peers behind NATs a relay URL can be configured (yours or
-//! n0's); it then also goes into the tickets this peer hands out.
+//! works on loopback and on a LAN. Two options widen that, both off by default:
+//! - a relay URL (yours, or n0's public ones) for peers behind NATs; it also goes into the
+//!   tickets this peer hands out;
+//! - LAN discovery by mDNS (cargo feature `mdns`, [`NetConfig::mdns`]): peers on the same
+//!   network find each other's current addresses by endpoint id, so a remembered peer whose
+//!   address changed is still reached without a new ticket. Only the endpoint id and
+//!   addresses are announced (service `_duet._udp.local`), never anything about documents.
 
 use std::net::SocketAddr;
 
@@ -20,6 +25,9 @@ pub struct NetConfig {
     /// A relay server to use for peers that cannot be reached directly (NAT). `None`: no
     /// relays, no traffic leaves the direct paths.
     pub relay: Option<RelayUrl>,
+    /// Announce this endpoint and look peers up on the LAN by mDNS (needs the `mdns` cargo
+    /// feature).
+    pub mdns: bool,
 }
 
 impl Default for NetConfig {
@@ -27,6 +35,7 @@ impl Default for NetConfig {
         NetConfig {
             bind: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
             relay: None,
+            mdns: false,
         }
     }
 }
@@ -38,6 +47,7 @@ impl NetConfig {
         NetConfig {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             relay: None,
+            mdns: false,
         }
     }
 }
@@ -56,6 +66,9 @@ pub enum EndpointError {
         /// iroh's explanation.
         reason: String,
     },
+    /// LAN discovery was asked for but this build does not include it.
+    #[error("LAN discovery (mDNS) is not available in this build of duet (cargo feature `mdns`)")]
+    MdnsUnavailable,
     /// Binding the sockets or setting up QUIC failed (e.g. the port is in use).
     #[error("cannot start networking on {addrs:?}: {reason}")]
     Bind {
@@ -65,6 +78,10 @@ pub enum EndpointError {
         reason: String,
     },
 }
+
+/// The mDNS service name duet announces (`_duet._udp.local`).
+#[cfg(feature = "mdns")]
+const MDNS_SERVICE: &str = "duet";
 
 /// Creates an endpoint with the user's `secret` key accepting the given ALPN protocols.
 pub async fn bind(
@@ -84,6 +101,16 @@ pub async fn bind(
         .secret_key(secret)
         .alpns(alpns)
         .clear_ip_transports();
+    if config.mdns {
+        #[cfg(feature = "mdns")]
+        {
+            builder = builder.address_lookup(
+                iroh_mdns_address_lookup::MdnsAddressLookup::builder().service_name(MDNS_SERVICE),
+            );
+        }
+        #[cfg(not(feature = "mdns"))]
+        return Err(EndpointError::MdnsUnavailable);
+    }
     for &addr in &config.bind {
         builder = builder
             .bind_addr(addr)
@@ -120,15 +147,22 @@ mod tests {
     #[tokio::test]
     async fn a_loopback_endpoint_advertises_its_direct_address_without_relays() {
         let secret = SecretKey::from_bytes(&[1; 32]);
-        let ep = bind(&NetConfig::loopback(), secret.clone(), vec![b"duet/test".to_vec()])
-            .await
-            .unwrap();
+        let ep = bind(
+            &NetConfig::loopback(),
+            secret.clone(),
+            vec![b"duet/test".to_vec()],
+        )
+        .await
+        .unwrap();
         assert_eq!(ep.id(), secret.public());
         let addr = ep.addr();
         assert!(addr.relay_urls().next().is_none());
         let ips: Vec<_> = addr.ip_addrs().collect();
         assert!(!ips.is_empty(), "{addr:?}");
-        assert!(ips.iter().all(|a| a.ip().is_loopback() && a.port() != 0), "{ips:?}");
+        assert!(
+            ips.iter().all(|a| a.ip().is_loopback() && a.port() != 0),
+            "{ips:?}"
+        );
         ep.close().await;
     }
 
@@ -140,21 +174,80 @@ mod tests {
         let port = first.bound_sockets()[0].port();
         let config = NetConfig {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], port))],
-            relay: None,
+            ..NetConfig::loopback()
         };
-        let err = bind(&config, SecretKey::generate(), vec![]).await.unwrap_err();
+        let err = bind(&config, SecretKey::generate(), vec![])
+            .await
+            .unwrap_err();
         assert!(matches!(err, EndpointError::Bind { .. }), "{err}");
         assert!(err.to_string().contains(&port.to_string()), "{err}");
         first.close().await;
+    }
+
+    #[cfg(not(feature = "mdns"))]
+    #[tokio::test]
+    async fn asking_for_lan_discovery_without_it_is_a_clear_error() {
+        let config = NetConfig {
+            mdns: true,
+            ..NetConfig::loopback()
+        };
+        let err = bind(&config, SecretKey::generate(), vec![])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, EndpointError::MdnsUnavailable), "{err}");
+    }
+
+    #[cfg(feature = "mdns")]
+    #[tokio::test]
+    async fn an_endpoint_with_lan_discovery_starts() {
+        let config = NetConfig {
+            mdns: true,
+            ..NetConfig::loopback()
+        };
+        let ep = bind(&config, SecretKey::generate(), vec![]).await.unwrap();
+        assert!(ep.address_lookup().is_ok());
+        ep.close().await;
+    }
+
+    /// Needs multicast on the host's network (not available in every container).
+    #[cfg(feature = "mdns")]
+    #[tokio::test]
+    #[ignore = "needs LAN multicast"]
+    async fn a_peer_is_found_on_the_lan_by_its_id_alone() {
+        let config = NetConfig {
+            mdns: true,
+            ..NetConfig::default()
+        };
+        let alpn = b"duet/test".to_vec();
+        let a = bind(&config, SecretKey::generate(), vec![alpn.clone()])
+            .await
+            .unwrap();
+        let b = bind(&config, SecretKey::generate(), vec![]).await.unwrap();
+        let accept = async {
+            let conn = a.accept().await.unwrap().await.unwrap();
+            conn.remote_id()
+        };
+        let dial = async {
+            tokio::time::timeout(std::time::Duration::from_secs(20), b.connect(a.id(), &alpn))
+                .await
+                .expect("not found within 20 s")
+                .unwrap()
+        };
+        let (remote, _conn) = tokio::join!(accept, dial);
+        assert_eq!(remote, b.id());
+        a.close().await;
+        b.close().await;
     }
 
     #[tokio::test]
     async fn no_bind_address_is_refused() {
         let config = NetConfig {
             bind: vec![],
-            relay: None,
+            ..NetConfig::loopback()
         };
-        let err = bind(&config, SecretKey::generate(), vec![]).await.unwrap_err();
+        let err = bind(&config, SecretKey::generate(), vec![])
+            .await
+            .unwrap_err();
         assert!(matches!(err, EndpointError::NoBindAddress));
     }
 }
