@@ -361,35 +361,35 @@ fn build_history(body: &Body<'_>, spans: &[Span], chars: &Bits) -> Result<Histor
     Ok(hist)
 }
 
-/// Sets each insert run's byte offset and collects the newlines.
+/// Sets each insert run's byte offset and collects the newlines, in one pass over the text
+/// (ASCII stretches without decoding chars).
 fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
-    let ascii = text.is_ascii();
-    let chars: u64 = hist.ins.iter().map(|r| u64::from(r.len)).sum();
-    if ascii && text.len() as u64 != chars {
-        return Err(DecodeError::Corrupt("content length"));
-    }
+    let bytes = text.as_bytes();
     let mut byte = 0usize;
-    let mut it = text.char_indices();
     for run in &mut hist.ins {
         run.byte = byte as u32;
-        let run_bytes = if ascii {
-            run.len as usize
-        } else {
-            let mut end = byte;
-            for _ in 0..run.len {
-                let (b, c) = it.next().ok_or(DecodeError::Corrupt("content length"))?;
-                end = b + c.len_utf8();
+        let n = run.len as usize;
+        let ascii = bytes.get(byte..byte + n).is_some_and(|b| b.is_ascii());
+        if ascii {
+            for (k, &b) in bytes[byte..byte + n].iter().enumerate() {
+                if b == b'\n' {
+                    hist.newlines.push(run.lv + k as u32);
+                }
             }
-            end - byte
-        };
-        let piece = &text[byte..byte + run_bytes];
-        for (k, b) in piece.bytes().enumerate() {
-            if b == b'\n' {
-                let k = if ascii { k } else { piece[..k].chars().count() };
-                hist.newlines.push(run.lv + k as u32);
+            byte += n;
+        } else {
+            let rest = text
+                .get(byte..)
+                .ok_or(DecodeError::Corrupt("content length"))?;
+            let mut chars = rest.chars();
+            for k in 0..run.len {
+                let c = chars.next().ok_or(DecodeError::Corrupt("content length"))?;
+                if c == '\n' {
+                    hist.newlines.push(run.lv + k);
+                }
+                byte += c.len_utf8();
             }
         }
-        byte += run_bytes;
     }
     if byte != text.len() {
         return Err(DecodeError::Corrupt("content length"));
