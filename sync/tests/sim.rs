@@ -57,6 +57,7 @@ fn eight_peers_joining_through_one_ticket_form_a_full_mesh() {
     let cfg = SimConfig {
         chaos_ms: 8000,
         cut_rate: 0.0,
+        split_rate: 0.0,
         crash_rate: 0.0,
         ..SimConfig::reliable(41, 8)
     };
