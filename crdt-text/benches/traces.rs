@@ -147,9 +147,11 @@ fn main() {
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let budget = Duration::from_secs(2);
-    // For profilers: `DUET_PROFILE=local|remote|decode` repeats one phase on automerge-paper.
+    // For profilers: `DUET_PROFILE=local|remote|decode [DUET_TRACE=name]` repeats one phase
+    // on one trace (automerge-paper by default).
     if let Ok(phase) = std::env::var("DUET_PROFILE") {
-        let trace = common::sequential("automerge-paper");
+        let name = std::env::var("DUET_TRACE").unwrap_or_else(|_| "automerge-paper".into());
+        let trace = common::sequential(&name);
         let txns = patches(&trace);
         let msgs = messages(&txns);
         let bytes = local(&txns, 1).encode();

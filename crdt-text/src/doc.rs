@@ -690,7 +690,12 @@ impl Doc {
             "range {range:?} out of bounds"
         );
         let mut remaining = (range.end - range.start) as u32;
-        let c = self.tree.find_char(range.start as u32);
+        // Start at the first char itself, not before the tombstones preceding it.
+        let c = if range.is_empty() {
+            self.tree.find_char(range.start as u32)
+        } else {
+            self.tree.find_visible(range.start as u32)
+        };
         self.tree
             .spans_from(c)
             .filter(|s| !s.deleted())
@@ -771,10 +776,8 @@ impl Doc {
                 if pos == self.tree.total().chars {
                     None
                 } else {
-                    self.tree
-                        .spans_from(c)
-                        .find(|s| !s.deleted())
-                        .map(|s| s.lv())
+                    let c = self.tree.find_visible(pos);
+                    Some(self.tree.span_at(c).lv() + c.off)
                 }
             }
         };

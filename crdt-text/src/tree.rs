@@ -434,6 +434,65 @@ impl Tree {
     }
 
     /// The point just before the item `lv`. `None` if `lv` is not in the tree.
+    /// The point just before the visible char at `pos` (`pos < total().chars`): unlike
+    /// [`Tree::find_char`], after any tombstones before it, found through the sums rather than
+    /// by walking over them.
+    pub(crate) fn find_visible(&self, pos: u32) -> Cursor {
+        let (node, mut rem) = match self.hint_get().filter(|&(leaf, start, chars)| {
+            let _ = leaf;
+            start <= pos && pos < start + chars
+        }) {
+            Some((leaf, start, _)) => (leaf, pos - start),
+            None => {
+                let (mut node, mut rem) = (self.root, pos);
+                for _ in 0..self.height {
+                    let n = &self.nodes[node as usize];
+                    let mut i = 0;
+                    while rem >= n.sums[i].chars && i + 1 < n.n {
+                        rem -= n.sums[i].chars;
+                        i += 1;
+                    }
+                    node = n.children[i];
+                }
+                self.hint.set((node, pos - rem));
+                self.hint_epoch.set(self.epoch);
+                (node, rem)
+            }
+        };
+        let leaf = &self.leaves[node as usize];
+        for (idx, s) in leaf.spans[..leaf.n].iter().enumerate() {
+            if !s.deleted() {
+                if rem < s.len() {
+                    return Cursor {
+                        leaf: node,
+                        idx,
+                        off: rem,
+                    };
+                }
+                rem -= s.len();
+            }
+        }
+        Cursor {
+            leaf: node,
+            idx: leaf.n,
+            off: 0,
+        }
+    }
+
+    /// The hint as `(leaf, chars before it, chars in it)`, if valid.
+    fn hint_get(&self) -> Option<(u32, u32, u32)> {
+        if self.hint_epoch.get() != self.epoch {
+            return None;
+        }
+        let (leaf, start) = self.hint.get();
+        let l = &self.leaves[leaf as usize];
+        Some((
+            leaf,
+            start,
+            l.spans[..l.n].iter().map(|s| s.visible_len()).sum(),
+        ))
+    }
+
     /// The hinted leaf and the offset of `pos` in it, if the hint is valid and the earliest
     /// point for `pos` lies inside that leaf.
     fn hinted_leaf(&self, pos: u32) -> Option<(u32, u32)> {
@@ -735,7 +794,7 @@ impl Tree {
         out: &mut Vec<(Lv, u32)>,
     ) {
         while len > 0 {
-            let c = self.find_char(pos);
+            let c = self.find_visible(pos);
             match self.delete_in_span(c, len, newlines) {
                 Some((lv, n)) => {
                     out.push((lv, n));
