@@ -3,6 +3,8 @@
 //! [`msg::Effect`]s for the runtime (`app`); [`view::view`] draws the model.
 #![deny(missing_docs)]
 
+pub mod app;
+pub mod bridge;
 pub mod commands;
 pub mod config;
 pub mod edit;

@@ -1,4 +1,372 @@
-//! The `duet` binary.
+//! The `duet` binary: the command line, logging, and the runtime.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use duet::app;
+use duet::model::{Identity, Level, Model};
+use sync::api::{Event, Session, SessionConfig, Started, SyncError, running_ticket};
+use sync::net::NetConfig;
+use sync::store::{STORE_DIR, StoreError};
+use sync::ticket::DocTicket;
+
+/// duet: write together in the terminal, peer to peer.
+///
+/// `duet notes.md` opens (or creates) notes.md; Ctrl-T in the editor shows the ticket others
+/// join with (`duet join TICKET`). Edits are kept in a store beside the file
+/// (.duet/notes.md/), so nothing is lost when offline or on a crash. F1 in the editor lists
+/// the keys; keymap.toml and theme.toml in the config directory override the defaults.
+#[derive(Parser, Debug)]
+#[command(name = "duet", version, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The file to edit (created if it does not exist).
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    opts: Opts,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Join a shared document and edit it (keeps a local replica, so `duet FILE` opens it
+    /// later, also offline).
+    Join {
+        /// The ticket the sharer gave you (Ctrl-T in their duet, or `duet ticket FILE`).
+        ticket: String,
+        /// Where to keep the document (default: a name derived from the document id).
+        file: Option<PathBuf>,
+    },
+    /// Print the ticket of a document (its current addresses if a duet has it open).
+    Ticket {
+        /// The document's file.
+        file: PathBuf,
+    },
+    /// Keep a document online without a UI: peers can sync with it at any time, and FILE is
+    /// kept up to date as they edit. Stops on Ctrl-C or SIGTERM.
+    Serve {
+        /// The document's file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct Opts {
+    /// Your name, shown beside your cursor on the others' screens.
+    #[arg(long, env = "DUET_NAME", global = true)]
+    name: Option<String>,
+    /// Your colour: a name (red, green…), 0-255, or #rrggbb.
+    #[arg(long, env = "DUET_COLOR", global = true)]
+    color: Option<String>,
+    /// Address to listen on (default 0.0.0.0). Use 127.0.0.1 to stay on this machine.
+    #[arg(long, value_name = "IP", global = true)]
+    bind: Option<IpAddr>,
+    /// UDP port to listen on (default: any free port). A fixed port keeps tickets valid
+    /// across restarts.
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    /// A relay server for peers that cannot reach each other directly (behind NATs).
+    #[arg(long, value_name = "URL", global = true)]
+    relay: Option<String>,
+    /// Find peers of this document on the local network (mDNS). Needs a duet built with
+    /// `--features lan`.
+    #[arg(long, global = true)]
+    lan: bool,
+    /// Do not use the network at all: edit locally; edits are exchanged next time.
+    #[arg(long, global = true)]
+    offline: bool,
+}
+
+impl Opts {
+    fn net(&self) -> anyhow::Result<Option<NetConfig>> {
+        if self.offline {
+            return Ok(None);
+        }
+        let ip = self.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let relay = match &self.relay {
+            Some(url) => Some(
+                url.parse()
+                    .with_context(|| format!("--relay {url}: not a relay URL"))?,
+            ),
+            None => None,
+        };
+        Ok(Some(NetConfig {
+            bind: vec![SocketAddr::new(ip, self.port.unwrap_or(0))],
+            relay,
+            mdns: self.lan,
+        }))
+    }
+
+    fn session(&self, file: &Path, join: Option<DocTicket>) -> anyhow::Result<SessionConfig> {
+        let mut config = SessionConfig::new(file);
+        config.join = join;
+        config.net = self.net()?;
+        Ok(config)
+    }
+}
+
 fn main() {
-    println!("duet {}", env!("CARGO_PKG_VERSION"));
+    let cli = Cli::parse();
+    let _log = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("duet: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        duet::terminal::restore();
+        tracing::error!("{e:#}");
+        eprintln!("duet: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Logs go to a file (never to the terminal the editor draws on): `$DUET_LOG`, else
+/// `duet.log` in the per-user directory. `DUET_LOG_LEVEL` sets the filter (default `info`).
+fn init_logging() -> Option<()> {
+    let path = match std::env::var_os("DUET_LOG") {
+        Some(p) => PathBuf::from(p),
+        None => sync::identity::home_dir().ok()?.join("duet.log"),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ok()?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DUET_LOG_LEVEL")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            let file = cli.file.context("which file? try `duet notes.md`")?;
+            edit(&file, None, &cli.opts).await
+        }
+        Some(Command::Join { ticket, file }) => {
+            let opts = cli.opts;
+            let ticket: DocTicket = ticket
+                .trim()
+                .parse()
+                .context("this ticket cannot be used")?;
+            let file = file.unwrap_or_else(|| default_join_file(&ticket));
+            let join = if store_exists(&file) {
+                None
+            } else {
+                Some(ticket.clone())
+            };
+            edit(&file, join, &opts).await
+        }
+        Some(Command::Ticket { file }) => ticket(&file, &cli.opts).await,
+        Some(Command::Serve { file }) => serve(&file, &cli.opts).await,
+    }
+}
+
+/// `duet join TICKET` without a file: `duet-<first 8 hex digits of the document id>.txt`.
+fn default_join_file(ticket: &DocTicket) -> PathBuf {
+    let id = ticket.doc.to_string();
+    PathBuf::from(format!("duet-{}.txt", &id[..id.len().min(8)]))
+}
+
+fn store_dir(file: &Path) -> Option<PathBuf> {
+    let name = file.file_name()?;
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some(parent.join(STORE_DIR).join(name))
+}
+
+fn store_exists(file: &Path) -> bool {
+    store_dir(file).is_some_and(|d| d.join("identity").exists())
+}
+
+/// Starts the session, turning a locked store into a clear message.
+async fn start(config: SessionConfig, file: &Path) -> anyhow::Result<Started> {
+    match Session::start(config).await {
+        Ok(started) => Ok(started),
+        Err(SyncError::Store(StoreError::Locked { .. })) => bail!(
+            "{} is already open in another duet on this machine; close it there first \
+             (`duet ticket {}` prints its ticket)",
+            file.display(),
+            file.display()
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot open {}", file.display()))),
+    }
+}
+
+async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
+    let (keymap, theme, problems) = duet::config::load();
+    let name = opts
+        .name
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "anonymous".into());
+    let color = match &opts.color {
+        Some(c) => duet::theme::parse_color(c)
+            .with_context(|| format!("--color {c}: not a colour (a name, 0-255 or #rrggbb)"))?,
+        None => theme.color_for(&name),
+    };
+    let started = start(opts.session(file, join)?, file).await?;
+    let file_name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut model = Model::new(
+        started.doc,
+        file_name,
+        Identity { name, color },
+        keymap,
+        theme,
+    );
+    let mut notes: Vec<String> = started.warnings.iter().map(ToString::to_string).collect();
+    notes.extend(problems);
+    for note in &notes {
+        tracing::warn!("{note}");
+    }
+    if !notes.is_empty() {
+        model.notify(Level::Warn, notes.join(" · "));
+        if let Some(m) = &mut model.message {
+            m.ticks_left *= 3;
+        }
+    }
+    app::run(model, started.session).await
+}
+
+async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
+    match running_ticket(file) {
+        Ok(ticket) => {
+            println!("{ticket}");
+            return Ok(());
+        }
+        Err(SyncError::NotShared(_)) => {}
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot read the ticket of {}", file.display())));
+        }
+    }
+    // No duet has the document open: make a ticket with the addresses this machine would
+    // listen on.
+    let started = start(opts.session(file, None)?, file).await?;
+    let session = started.session;
+    let result = session.ticket();
+    session.shutdown().await.ok();
+    let ticket = result.context("no ticket")?;
+    println!("{ticket}");
+    if opts.port.is_none() {
+        eprintln!(
+            "note: no duet has {} open, so this ticket only works once `duet {}` or \
+             `duet serve {}` runs on the port it names; pass the same --port to both",
+            file.display(),
+            file.display(),
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
+    let mut config = opts.session(file, None)?;
+    config.autosave = Some(Duration::from_millis(500));
+    let started = start(config, file).await?;
+    for warning in &started.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut session = started.session;
+    match session.ticket() {
+        Ok(ticket) => {
+            println!(
+                "serving {} — join with:\nduet join {ticket}",
+                file.display()
+            );
+        }
+        Err(e) => bail!("cannot serve {}: {e}", file.display()),
+    }
+    let names = |session: &Session, key: &[u8; 32]| {
+        let id = duet::bridge::peer_id(key).0;
+        let name = session
+            .peers()
+            .into_iter()
+            .find(|p| &p.key == key)
+            .and_then(|p| p.name);
+        match name {
+            Some(n) => format!("{n} ({})", &id[..8]),
+            None => id[..8].to_owned(),
+        }
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            event = session.next_event() => match event {
+                None => bail!("the sync session stopped"),
+                Some(Event::PeerJoined { peer }) => println!("joined: {}", names(&session, &peer)),
+                Some(Event::PeerLeft { peer, error: None }) => println!("left: {}", names(&session, &peer)),
+                Some(Event::PeerLeft { peer, error: Some(e) }) => println!("left: {} ({e})", names(&session, &peer)),
+                Some(Event::Rejected { peer, error }) => println!("rejected: {} ({error})", names(&session, &peer)),
+                Some(Event::DialFailed { peer, error }) => println!("cannot reach {}: {error}", names(&session, &peer)),
+                Some(Event::StoreFailed(e)) => eprintln!("error: cannot write the store: {e} (retrying)"),
+                Some(Event::PlainFileWritten) => println!("wrote {}", file.display()),
+                Some(_) => {}
+            },
+        }
+    }
+    println!("stopping: saving {}", file.display());
+    session
+        .shutdown()
+        .await
+        .context("while closing the document")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_go_before_or_after_the_subcommand() {
+        let cli = Cli::parse_from([
+            "duet",
+            "--bind",
+            "127.0.0.1",
+            "join",
+            "duet1abc",
+            "x.md",
+            "--port",
+            "7",
+        ]);
+        assert!(matches!(cli.command, Some(Command::Join { .. })));
+        assert_eq!(cli.opts.port, Some(7));
+        assert!(cli.opts.bind.is_some());
+        let cli = Cli::parse_from(["duet", "notes.md", "--offline"]);
+        assert!(cli.command.is_none() && cli.opts.offline);
+        assert!(Cli::try_parse_from(["duet"]).is_err(), "a file is required");
+    }
 }

@@ -33,34 +33,34 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         ));
     }
 
-    // Right: peers, sync state, position.
-    let mut right: Vec<Span<'_>> = Vec::new();
-    let online_peers: Vec<&str> = model
+    // Right: peers, sync state, position; on a narrow terminal the peer names go first,
+    // then the peer count, so the sync state and position stay visible.
+    let online = model
         .peers
         .values()
         .filter(|p| p.state == PeerState::Connected)
-        .map(|p| p.name.as_str())
-        .collect();
-    let away = model.peers.len() - online_peers.len();
-    if !model.peers.is_empty() {
-        for p in model.peers.values() {
+        .count();
+    let away = model.peers.len() - online;
+    let names: Vec<Span<'_>> = model
+        .peers
+        .values()
+        .map(|p| {
             let mark = if p.state == PeerState::Connected {
                 "●"
             } else {
                 "○"
             };
-            right.push(Span::styled(
+            Span::styled(
                 format!("{mark}{} ", p.name),
                 base.fg(p.color).add_modifier(Modifier::BOLD),
-            ));
-        }
-        let count = if away > 0 {
-            format!("({} here, {away} away) ", online_peers.len())
-        } else {
-            format!("({} here) ", online_peers.len())
-        };
-        right.push(Span::styled(count, base));
-    }
+            )
+        })
+        .collect();
+    let count = match (model.peers.is_empty(), away) {
+        (true, _) => String::new(),
+        (false, 0) => format!("({online} here) "),
+        (false, _) => format!("({online} here, {away} away) "),
+    };
     let sync = match &model.net {
         NetStatus::Unavailable(_) => "local only".to_owned(),
         NetStatus::Offline { unacked: 0 } => "OFFLINE".to_owned(),
@@ -73,13 +73,32 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     } else {
         base
     };
-    right.push(Span::styled(format!("{sync} │ "), sync_style));
-    let v = model.doc.char_to_line(model.cursor());
-    let col = model.cursor() - model.doc.line_to_char(v) + 1;
-    right.push(Span::styled(
-        format!("Ln {}/{}, Col {col} ", v + 1, model.doc.line_count()),
-        base,
-    ));
+    let cursor = model.cursor();
+    let line = model.doc.char_to_line(cursor);
+    let col = cursor - model.doc.line_to_char(line) + 1;
+    let tail = vec![
+        Span::styled(format!("{sync} │ "), sync_style),
+        Span::styled(
+            format!("Ln {}/{}, Col {col} ", line + 1, model.doc.line_count()),
+            base,
+        ),
+    ];
+    let left_w = Line::from(left.clone()).width();
+    let room = usize::from(area.width).saturating_sub(left_w + 1);
+    let full: Vec<Span<'_>> = names
+        .iter()
+        .cloned()
+        .chain([Span::styled(count.clone(), base)])
+        .chain(tail.clone())
+        .collect();
+    let counted: Vec<Span<'_>> = [Span::styled(count, base)]
+        .into_iter()
+        .chain(tail.clone())
+        .collect();
+    let right = [full, counted, tail.clone(), tail[1..].to_vec()]
+        .into_iter()
+        .find(|spans| Line::from(spans.clone()).width() <= room)
+        .unwrap_or_else(|| tail[1..].to_vec());
 
     let left = Line::from(left);
     let right = Line::from(right);

@@ -1,6 +1,6 @@
 //! Test helpers: models written as annotated text, keys written as in keymap files, and a
 //! fake peer that exchanges ops with the model the way the sync layer would.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use crossterm::event::{KeyEvent, KeyEventKind};
