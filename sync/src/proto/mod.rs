@@ -5,9 +5,7 @@
 //! durability and timer ticks, each with the current time; outputs are messages to send,
 //! connections to close or open, ops to persist and events for the UI. The iroh/tokio driver
 //! only moves bytes and time; everything that decides is here, and is tested deterministically
-//! under a simulated network ([`sim`], feature `test-utils`).
-//!
-//! The wire format is documented in [`msg`](self#wire-format) — see [`Message`].
+//! under a simulated network (`proto::sim`, feature `test-utils`).
 //!
 //! # Driving a peer
 //!
@@ -20,6 +18,8 @@
 //! 3. Perform each [`Output`] in order: `Send` (encode with [`encode`], write one frame),
 //!    `Close`, `Dial`, `Persist` (append to the store; after fsync feed [`Input::Durable`]),
 //!    `RememberPeer` (store it), `Event` (to the UI).
+#![doc = ""]
+#![doc = include_str!("PROTOCOL.md")]
 
 mod auth;
 mod conn;

@@ -1,46 +1,7 @@
 //! The messages peers exchange, and the addresses they gossip.
 //!
-//! # Wire format (protocol version 1, ALPN `duet/sync/1`)
-//!
-//! One QUIC bi-stream per connection carries frames; each frame (length-prefixed by the
-//! driver, at most [`MAX_FRAME_BYTES`](super::MAX_FRAME_BYTES)) holds one [`Message`] encoded
-//! with postcard (varint integers, length-prefixed sequences, enum variants as a varint
-//! index in declaration order). [`encode`](super::encode)/[`decode`](super::decode) implement
-//! it. Variant indices are part of the format: new variants are appended only.
-//!
-//! | # | message | phase | meaning |
-//! |---|---------|-------|---------|
-//! | 0 | `Hello {version, doc, key, nonce}` | handshake | first message of both sides |
-//! | 1 | `Proof {mac}` | handshake | proves knowledge of the document secret |
-//! | 2 | `Goodbye {code, detail}` | any | why the sender is closing |
-//! | 3 | `Sync(VersionVector)` | live | "this is what I have: send me what I lack" |
-//! | 4 | `Update {update, index, count, bytes}` | live | chunk of a catch-up update |
-//! | 5 | `Ops(Vec<Op>)` | live | live operations (own and forwarded) |
-//! | 6 | `Ack(VersionVector)` | live | ops the sender has stored durably |
-//! | 7 | `Peers(Vec<PeerAddr>)` | live | peers the sender knows (itself first) |
-//! | 8 | `Presence(Option<PresenceState>)` | live | sender's cursor; `None`: hidden |
-//!
-//! `Hello` is variant 0 and `version` its first field in every protocol version, so a peer
-//! speaking another version is recognised and told so ([`Goodbye`] with
-//! [`GoodbyeCode::VersionMismatch`]) instead of failing to parse.
-//!
-//! **Handshake.** Each side sends `Hello` with 32 fresh random nonce bytes. On receiving the
-//! other's `Hello` it checks version, document id and that `key` is the endpoint key the
-//! transport authenticated, then sends `Proof { mac = blake3::keyed_hash(secret, "duet-auth-v1"
-//! ‖ role ‖ doc ‖ own key ‖ other key ‖ own nonce ‖ other nonce) }` with role `D` (dialer) or
-//! `A` (acceptor). A side sends nothing about the document before it has verified the other's
-//! proof (constant-time comparison); a failed proof gets `Goodbye(AuthFailed)` and a close.
-//!
-//! **Catch-up.** Once verified, each side sends `Sync(its version)`; the other answers with
-//! `Doc::encode_since(that version)` cut into `Update` chunks of at most
-//! [`Limits::update_chunk_bytes`](super::Limits::update_chunk_bytes) (`update` numbers the
-//! update on this connection, `index` of `count` the chunk); the receiver reassembles and
-//! applies it with `Doc::apply_update`.
-//!
-//! **Live.** New ops (local, or received and not yet known to the peer) go out as `Ops`
-//! batches of at most [`Limits::max_ops_per_message`](super::Limits::max_ops_per_message) ops;
-//! long runs are split into shorter runs with identical meaning. `Ack` carries the durable
-//! version; a receiver that finds ops in it that it lacks sends `Sync` (anti-entropy).
+//! The wire format is specified in `PROTOCOL.md` beside this file (part of the
+//! [`proto`](super) docs).
 
 use std::net::SocketAddr;
 
@@ -59,7 +20,7 @@ pub struct PeerAddr {
     pub addrs: Vec<SocketAddr>,
 }
 
-/// One protocol message. See the [module docs](self) for the wire format.
+/// One protocol message. See `PROTOCOL.md` (the [`proto`](super) docs) for the wire format.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum Message {
     /// Opens the handshake.
@@ -115,7 +76,7 @@ pub struct Hello {
 /// Proof of knowledge of the document secret, bound to this connection.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Proof {
-    /// The keyed blake3 hash described in the [module docs](self).
+    /// The keyed blake3 hash of the handshake (see `PROTOCOL.md`).
     pub mac: [u8; 32],
 }
 
