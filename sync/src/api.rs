@@ -40,8 +40,11 @@ pub struct SessionConfig {
     pub net: Option<NetConfig>,
     /// duet's per-user directory (holds the identity); `None`: [`identity::home_dir`].
     pub home: Option<PathBuf>,
-    /// Write the plain file this long after the document last changed (for headless peers);
-    /// `None`: only on [`Session::save`].
+    /// For headless peers (`duet serve`): write the plain file at most this long after the
+    /// document changed, and every this often merge what other programs changed in the file
+    /// into the document (as local edits, shared with peers). `None`: the file is written only
+    /// on [`Session::save`]. Outside edits are not merged once ops are submitted (an editor
+    /// owns the replica then).
     pub autosave: Option<Duration>,
     /// Protocol limits.
     pub limits: proto::Limits,
@@ -145,6 +148,14 @@ pub enum Event {
     StoreFailed(String),
     /// The plain file was written by autosave.
     PlainFileWritten,
+    /// Another program changed the plain file; its changes were merged into the document as
+    /// local edits and sent to peers.
+    OutsideEdits {
+        /// Characters inserted.
+        inserted: usize,
+        /// Characters deleted.
+        deleted: usize,
+    },
     /// A submitted op was refused by the document (a bug in the caller).
     LocalRejected(ApplyError),
 }
@@ -181,6 +192,10 @@ impl std::fmt::Display for Event {
             }
             Event::StoreFailed(e) => write!(f, "saving failed (will retry): {e}"),
             Event::PlainFileWritten => f.write_str("file written"),
+            Event::OutsideEdits { inserted, deleted } => write!(
+                f,
+                "merged edits made to the file by another program (+{inserted} -{deleted} chars)"
+            ),
             Event::LocalRejected(e) => write!(f, "an edit was refused: {e}"),
         }
     }

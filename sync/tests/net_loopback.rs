@@ -285,3 +285,60 @@ async fn a_peer_speaking_another_protocol_version_is_told_so() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_headless_peer_keeps_its_file_current_and_shares_outside_edits_to_it() {
+    bounded(async {
+        let dir = test_dir("headless");
+        let mut server = Peer::start_configured("server", dir.path(), |file, home| {
+            let mut c = net_support::config(file, home, None, true);
+            c.autosave = Some(Duration::from_millis(100));
+            c
+        })
+        .await;
+        let mut b = Peer::start("bo", dir.path(), Some(server.ticket())).await;
+        b.type_at(0, "typed by B\n");
+        let file = server.file.clone();
+        let on_disk = || std::fs::read_to_string(&file).unwrap_or_default();
+        wait_until(
+            &mut [&mut server, &mut b],
+            "B's edit on the server's disk",
+            |_| on_disk() == "typed by B\n",
+        )
+        .await;
+
+        // Someone edits the file with another program while the server runs (a moment after
+        // the server wrote it: an edit within microseconds of that write is only merged at the
+        // next autosave, see `store_worker`).
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        std::fs::write(&file, "written by vim\ntyped by B\n").unwrap();
+        wait_until(
+            &mut [&mut server, &mut b],
+            "the outside edit to reach B",
+            |ps| ps[1].doc.text() == "written by vim\ntyped by B\n",
+        )
+        .await;
+        assert!(
+            server.events.iter().any(|e| matches!(
+                e,
+                Event::OutsideEdits {
+                    inserted: 15,
+                    deleted: 0
+                }
+            )),
+            "{:?}",
+            server.events
+        );
+        // Both kinds of edit end up in the file, and nothing is lost on the way.
+        b.type_at(usize::MAX, "more from B\n");
+        wait_until(
+            &mut [&mut server, &mut b],
+            "the file to have everything",
+            |_| on_disk() == "written by vim\ntyped by B\nmore from B\n",
+        )
+        .await;
+        server.stop().await;
+        b.stop().await;
+    })
+    .await;
+}

@@ -94,6 +94,9 @@ struct Actor {
     start: Instant,
     autosave: Option<Duration>,
     changed_since: Option<Instant>,
+    /// Whether an editor submits local ops (then outside edits to the file are not merged
+    /// behind its back: they would take the editor's counters).
+    has_editor: bool,
     /// Inputs produced while performing outputs, fed in the next round.
     followups: Vec<Input>,
     ticket_file: Option<(PathBuf, DocTicket)>,
@@ -143,6 +146,7 @@ pub(crate) async fn run(setup: Setup) {
         start: Instant::now(),
         autosave,
         changed_since: None,
+        has_editor: false,
         followups: initial_peers,
         ticket_file,
     };
@@ -234,7 +238,10 @@ impl Actor {
 
     fn command(&mut self, cmd: Command, inputs: &mut Vec<Input>) {
         match cmd {
-            Command::Submit(ops) => inputs.extend(ops.into_iter().map(Input::Local)),
+            Command::Submit(ops) => {
+                self.has_editor = true;
+                inputs.extend(ops.into_iter().map(Input::Local));
+            }
             Command::SetPresence(p) => {
                 if let Some(p) = &p {
                     self.names.insert(self.peer.local().key, p.name.clone());
@@ -352,18 +359,49 @@ impl Actor {
                 let _ = self.store.send(StoreCmd::Compact(doc));
             }
             StoreNews::PlainWritten => self.emit(Event::PlainFileWritten),
+            StoreNews::PlainChanged => {
+                if !self.has_editor {
+                    let write = self.changed_since.take().is_some();
+                    let doc = Box::new(self.peer.doc().clone());
+                    let _ = self
+                        .store
+                        .send(StoreCmd::ImportAndWritePlain { doc, write });
+                }
+            }
+            StoreNews::Imported {
+                ops,
+                inserted,
+                deleted,
+            } => {
+                self.emit(Event::OutsideEdits { inserted, deleted });
+                inputs.extend(ops.into_iter().map(Input::Local));
+            }
         }
     }
 
     fn autosave(&mut self) {
         self.changed_since = None;
         let doc = Box::new(self.peer.doc().clone());
-        let _ = self.store.send(StoreCmd::WritePlain(doc, None));
+        let cmd = if self.has_editor {
+            StoreCmd::WritePlain(doc, None)
+        } else {
+            StoreCmd::ImportAndWritePlain { doc, write: true }
+        };
+        let _ = self.store.send(cmd);
+    }
+
+    /// In autosave mode without an editor: ask the store thread whether another program
+    /// changed the plain file (it compares contents); it answers `PlainChanged` if so.
+    fn check_plain_file(&mut self) {
+        if self.autosave.is_some() && !self.has_editor {
+            let _ = self.store.send(StoreCmd::CheckPlain);
+        }
     }
 
     /// Refreshes the peers panel (RTTs) and notices new local addresses.
     fn refresh(&mut self, inputs: &mut Vec<Input>) {
         self.publish_peers();
+        self.check_plain_file();
         let Some(ep) = &self.endpoint else { return };
         let addrs: Vec<SocketAddr> = ep.addr().ip_addrs().copied().collect();
         if *self.addrs_watch.borrow() != addrs {

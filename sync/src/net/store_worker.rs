@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crdt_text::{Doc, Op, VersionVector};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{KnownPeer, Store, StoreError};
+use crate::store::{KnownPeer, PlainImport, Store, StoreError};
 
 /// After a failed sync (disk full, I/O error), wait this long before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -25,6 +25,18 @@ pub(crate) enum StoreCmd {
     RememberPeer(KnownPeer),
     /// Export the document's text to the plain file.
     WritePlain(Box<Doc>, Option<oneshot::Sender<Result<(), StoreError>>>),
+    /// Check whether the plain file differs from what was last written or seen; if so, answer
+    /// [`StoreNews::PlainChanged`].
+    CheckPlain,
+    /// Merge what another program changed in the plain file into this copy of the document
+    /// (reporting the new local ops), then export it. Only for sessions without an editor:
+    /// the ops take this replica's next counters.
+    ImportAndWritePlain {
+        /// The actor's current document.
+        doc: Box<Doc>,
+        /// Export even if nothing was imported (the document changed).
+        write: bool,
+    },
     /// Rewrite the snapshot if the log tail is large (the doc holds every op appended).
     Compact(Box<Doc>),
     /// Sync, optionally export the text, and close the store.
@@ -47,6 +59,19 @@ pub(crate) enum StoreNews {
     NeedsCompaction,
     /// The plain file was written.
     PlainWritten,
+    /// The plain file differs from what was last written or seen: send
+    /// [`StoreCmd::ImportAndWritePlain`].
+    PlainChanged,
+    /// Another program changed the plain file; these local ops (already stored) carry its
+    /// changes into the document.
+    Imported {
+        /// The ops, in order.
+        ops: Vec<Op>,
+        /// Characters inserted.
+        inserted: usize,
+        /// Characters deleted.
+        deleted: usize,
+    },
 }
 
 /// Tracks which version the appended ops form, even if ops of one replica were appended out
@@ -106,6 +131,7 @@ fn run(
     let mut pending = version;
     let mut retry_at: Option<Instant> = None;
     let mut compaction_asked = false;
+    let mut plain_seen = plain_hash(&store);
     loop {
         let deadline = match (store.sync_deadline(), retry_at) {
             (Some(d), Some(r)) => Some(d.max(r)),
@@ -138,8 +164,17 @@ fn run(
                     let _ = news.send(StoreNews::Failed(e));
                 }
             }
+            // `plain_seen` is read back right after each write, so a change another program
+            // makes within that instant goes unnoticed here; it is still merged, not lost: the
+            // store compares the file with what it wrote before every later export.
+            Some(StoreCmd::CheckPlain) => {
+                if plain_hash(&store) != plain_seen {
+                    let _ = news.send(StoreNews::PlainChanged);
+                }
+            }
             Some(StoreCmd::WritePlain(doc, reply)) => {
                 let result = store.write_plain_file(&doc);
+                plain_seen = plain_hash(&store);
                 match reply {
                     Some(reply) => {
                         let _ = reply.send(result);
@@ -150,6 +185,41 @@ fn run(
                             Err(e) => StoreNews::Failed(e),
                         });
                     }
+                }
+            }
+            Some(StoreCmd::ImportAndWritePlain { mut doc, write }) => {
+                let imported = match store.import_plain_file(&mut doc) {
+                    Ok(PlainImport::Imported {
+                        ops,
+                        inserted,
+                        deleted,
+                    }) => {
+                        for op in &ops {
+                            frontier.add(op);
+                        }
+                        pending = frontier.version.clone();
+                        let _ = news.send(StoreNews::Imported {
+                            ops,
+                            inserted,
+                            deleted,
+                        });
+                        true
+                    }
+                    Ok(PlainImport::Unchanged | PlainImport::Missing) => false,
+                    Err(e) => {
+                        // Never overwrite outside edits that could not be merged.
+                        let _ = news.send(StoreNews::Failed(e));
+                        continue;
+                    }
+                };
+                plain_seen = plain_hash(&store);
+                if write || imported {
+                    let result = store.write_plain_file(&doc);
+                    plain_seen = plain_hash(&store);
+                    let _ = news.send(match result {
+                        Ok(()) => StoreNews::PlainWritten,
+                        Err(e) => StoreNews::Failed(e),
+                    });
                 }
             }
             Some(StoreCmd::Compact(doc)) => {
@@ -190,6 +260,13 @@ fn run(
     }
     // The actor went away without closing: closing on drop syncs what is buffered.
     drop(store);
+}
+
+/// A fingerprint of the plain file's content (`None`: missing or unreadable).
+fn plain_hash(store: &Store) -> Option<blake3::Hash> {
+    std::fs::read(store.plain_file())
+        .ok()
+        .map(|b| blake3::hash(&b))
 }
 
 fn close(mut store: Store, plain: Option<&Doc>) -> Result<(), StoreError> {

@@ -45,10 +45,19 @@ impl Peer {
         join: Option<DocTicket>,
         online: bool,
     ) -> Peer {
+        Self::start_configured(name, dir, |file, home| config(file, home, join, online)).await
+    }
+
+    /// Starts a peer with a config made from its file and home directory.
+    pub async fn start_configured(
+        name: &'static str,
+        dir: &Path,
+        make: impl FnOnce(&Path, &Path) -> SessionConfig,
+    ) -> Peer {
         let file = dir.join(name).join("notes.md");
         let home = dir.join(name).join("home");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let Started { session, doc, .. } = Session::start(config(&file, &home, join, online))
+        let Started { session, doc, .. } = Session::start(make(&file, &home))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         Peer {
