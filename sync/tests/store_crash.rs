@@ -2,6 +2,9 @@
 //! syncs and compacts; after every kill the store must open with every acknowledged edit
 //! present and the text exactly as it was at a sync point.
 //!
+//! Half of the kills also simulate a power loss: bytes written after the last acknowledged
+//! sync are cut at a random point (and sometimes replaced by zeros), as a disk may do.
+//!
 //! The writer is this very test binary, re-run with `DUET_STORE_CRASH_CHILD` set: the test
 //! function then acts as the child instead of the parent. The child prints `PRE <state>`
 //! before each sync and `ACK <state>` once the sync returned (the moment an editor shows
@@ -22,6 +25,8 @@ const CHILD_FILE: &str = "DUET_STORE_CRASH_CHILD";
 const CHILD_SEED: &str = "DUET_STORE_CRASH_SEED";
 /// A child never outlives this, even if its parent vanished without killing it.
 const CHILD_LIFETIME: Duration = Duration::from_secs(20);
+/// Bytes of the log's header (the log file is this plus `Store::log_tail_len`).
+const LOG_HEADER: u64 = 44;
 
 /// One recoverable state: the version and the text's hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,7 +100,9 @@ fn child(file: &Path, seed: u64) {
         } else {
             o.store.sync().expect("sync");
         }
-        say(&format!("ACK {state} END\n"));
+        // The log's durable length: the parent may drop anything beyond it (power loss).
+        let durable = o.store.log_tail_len() + LOG_HEADER;
+        say(&format!("ACK {state} {durable} END\n"));
     }
 }
 
@@ -142,6 +149,13 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         State::of(&o.doc)
     };
     let mut torn = 0;
+    let mut power_losses = 0;
+    let log_len = |dir: &Path| {
+        std::fs::metadata(dir.join(".duet/crash.txt/log"))
+            .unwrap()
+            .len()
+    };
+    let mut start_log_len = log_len(dir.path());
     for round in 0..kills {
         let mut child = spawn_child(test_name, &file, rng.random());
         let stdout = child.stdout.take().unwrap();
@@ -183,10 +197,16 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         // What may be on disk: the last acknowledged state (or the start), or the state
         // whose sync was under way when the kill landed.
         let mut acked = start.clone();
+        let mut acked_log_len = start_log_len;
         let mut in_flight = None;
         for line in &lines {
             let (tag, rest) = line.split_at(4);
-            let rest = rest.trim_end_matches(" END");
+            let mut rest = rest.trim_end_matches(" END");
+            if tag == "ACK " {
+                let (state, len) = rest.rsplit_once(' ').expect("ACK has a length");
+                acked_log_len = len.parse().expect("log length");
+                rest = state;
+            }
             let state = State::parse(rest).unwrap_or_else(|| panic!("bad line {line:?}"));
             if tag == "ACK " {
                 acked = state;
@@ -194,6 +214,20 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
             } else {
                 in_flight = Some(state);
             }
+        }
+
+        // Power loss on top of the kill, half the time: bytes written after the last fsync
+        // may be lost from any point on, and the file may end in zeros.
+        let log = dir.path().join(".duet/crash.txt/log");
+        let actual = std::fs::metadata(&log).unwrap().len();
+        if rng.random_bool(0.5) && actual > acked_log_len {
+            let cut = rng.random_range(acked_log_len..=actual);
+            let file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+            file.set_len(cut).unwrap();
+            if rng.random_bool(0.5) {
+                file.set_len(cut + rng.random_range(1..200)).unwrap();
+            }
+            power_losses += 1;
         }
 
         let o = Store::open(&file)
@@ -238,8 +272,11 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         }
         start = recovered;
         o.store.close().unwrap();
+        start_log_len = log_len(dir.path());
     }
-    eprintln!("{kills} kills survived ({torn} torn tails cut)");
+    eprintln!(
+        "{kills} kills survived ({power_losses} with simulated power loss, {torn} torn tails cut)"
+    );
 }
 
 #[test]
