@@ -54,18 +54,58 @@ pub struct LineLayout {
     pub chars: usize,
 }
 
-fn cluster_width(g: &str, col: usize) -> (usize, Look) {
-    match g {
-        "\t" => (TAB_WIDTH - col % TAB_WIDTH, Look::Blank),
-        _ if g.chars().next().is_some_and(char::is_control) => (1, Look::Control),
-        _ => (g.width().max(1), Look::Text),
+/// One grapheme cluster before placement.
+#[derive(Clone, Copy)]
+struct Cluster {
+    byte: usize,
+    len: usize,
+    chars: usize,
+    /// Cells, or `None` for a tab (its width depends on the column).
+    width: Option<usize>,
+    look: Look,
+    space: bool,
+}
+
+/// The clusters of `text`. Printable ASCII (most lines of most files) takes a fast path
+/// that skips grapheme segmentation: there every byte is one cluster of one cell.
+fn clusters(text: &str) -> Vec<Cluster> {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return text
+            .bytes()
+            .enumerate()
+            .map(|(byte, b)| Cluster {
+                byte,
+                len: 1,
+                chars: 1,
+                width: Some(1),
+                look: Look::Text,
+                space: b == b' ',
+            })
+            .collect();
     }
+    text.grapheme_indices(true)
+        .map(|(byte, g)| {
+            let (width, look) = match g {
+                "\t" => (None, Look::Blank),
+                _ if g.chars().next().is_some_and(char::is_control) => (Some(1), Look::Control),
+                _ => (Some(g.width().max(1)), Look::Text),
+            };
+            Cluster {
+                byte,
+                len: g.len(),
+                chars: g.chars().count(),
+                width,
+                look,
+                space: g.chars().all(char::is_whitespace),
+            }
+        })
+        .collect()
 }
 
 /// Lays out `text` (one line, without its line break) on rows of `width` cells.
 pub fn layout_line(text: &str, width: usize) -> LineLayout {
     let width = width.max(2);
-    let clusters: Vec<(usize, &str)> = text.grapheme_indices(true).collect();
+    let clusters = clusters(text);
     let mut glyphs: Vec<Glyph> = Vec::with_capacity(clusters.len());
     let mut row = 0;
     let mut col = 0;
@@ -75,8 +115,8 @@ pub fn layout_line(text: &str, width: usize) -> LineLayout {
     let mut break_at: Option<usize> = None;
     let mut i = 0;
     while i < clusters.len() {
-        let (byte, g) = clusters[i];
-        let (w, look) = cluster_width(g, col);
+        let c = clusters[i];
+        let w = c.width.unwrap_or(TAB_WIDTH - col % TAB_WIDTH);
         if col + w > width && col > 0 {
             if let Some(b) = break_at.filter(|&b| b < glyphs.len()) {
                 // Move the partial word to the next row and lay it out again from there.
@@ -89,19 +129,18 @@ pub fn layout_line(text: &str, width: usize) -> LineLayout {
             break_at = None;
             continue;
         }
-        let n = g.chars().count();
         glyphs.push(Glyph {
             start: chars,
-            chars: n,
-            bytes: (byte, byte + g.len()),
+            chars: c.chars,
+            bytes: (c.byte, c.byte + c.len),
             row,
             col,
             width: w,
-            look,
+            look: c.look,
         });
-        chars += n;
+        chars += c.chars;
         col += w;
-        if g.chars().all(char::is_whitespace) {
+        if c.space {
             break_at = Some(glyphs.len());
         }
         i += 1;
