@@ -167,11 +167,10 @@ fn run(
             // `plain_seen` is read back right after each write, so a change another program
             // makes within that instant goes unnoticed here; it is still merged, not lost: the
             // store compares the file with what it wrote before every later export.
-            Some(StoreCmd::CheckPlain) => {
-                if plain_hash(&store) != plain_seen {
-                    let _ = news.send(StoreNews::PlainChanged);
-                }
+            Some(StoreCmd::CheckPlain) if plain_hash(&store) != plain_seen => {
+                let _ = news.send(StoreNews::PlainChanged);
             }
+            Some(StoreCmd::CheckPlain) => {}
             Some(StoreCmd::WritePlain(doc, reply)) => {
                 let result = store.write_plain_file(&doc);
                 plain_seen = plain_hash(&store);
