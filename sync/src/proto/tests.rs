@@ -362,6 +362,43 @@ fn a_large_history_is_sent_in_bounded_chunks() {
 }
 
 #[test]
+fn catching_up_a_long_history_costs_about_one_encoded_document() {
+    let mut net = Net::new(2);
+    let mut x = 7_u64;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % n.max(1)
+    };
+    for _ in 0..4000 {
+        let len = net.editors[0].len() as u64;
+        if len > 10 && next(4) == 0 {
+            let pos = next(len - 3) as usize;
+            let op = net.editors[0].delete(pos, 1 + next(3) as usize);
+            net.input(0, Input::Local(op));
+        } else {
+            let word = ["the ", "quick ", "brown ", "fox\n", "jumps "][next(5) as usize];
+            net.type_text(0, next(len + 1) as usize, word);
+        }
+    }
+    let conn = net.connect(1, 0);
+    net.run();
+    assert_eq!(net.text(1), net.text(0));
+    let sent: usize = net
+        .sent(0, conn)
+        .iter()
+        .map(|m| encode(m).expect("encodable").len())
+        .sum();
+    let document = net.peers[0].doc().encode().len();
+    // Handshake, peer list and acknowledgement add a fixed few hundred bytes.
+    assert!(
+        sent * 10 <= document * 12 + 4000,
+        "sent {sent} bytes for a {document}-byte document"
+    );
+}
+
+#[test]
 fn local_ops_reach_every_connected_peer_in_one_coalesced_message() {
     let mut net = Net::new(3);
     let c01 = net.connect(0, 1);
