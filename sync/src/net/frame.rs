@@ -171,7 +171,10 @@ mod tests {
             for cut in 1..frame.len() {
                 let mut input = &frame[..cut];
                 let err = read(&mut input, 1024).await.unwrap_err();
-                assert!(matches!(err, FrameError::Truncated { .. }), "cut {cut}: {err}");
+                assert!(
+                    matches!(err, FrameError::Truncated { .. }),
+                    "cut {cut}: {err}"
+                );
             }
         });
     }
