@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crdt_text::{Anchor, Bias, OpId, OpKind};
 
-use crate::layout::{LineLayout, layout_line};
+use crate::layout::{LaidOutLine, layout_line};
 use crate::model::{Model, Scroll, Selection};
 use crate::msg::Effect;
 use crate::text;
@@ -292,8 +292,14 @@ impl Model {
     // ----- layout and scrolling -----
 
     /// The soft-wrap layout of `line` at the current width.
-    pub fn layout(&self, line: usize) -> LineLayout {
-        layout_line(&text::line_text(&self.doc, line), self.text_width())
+    pub fn layout(&self, line: usize) -> std::rc::Rc<LaidOutLine> {
+        let width = self.text_width();
+        let key = (self.doc.version().total(), width);
+        self.layouts.borrow_mut().get(key, line, || {
+            let text = text::line_text(&self.doc, line);
+            let layout = layout_line(&text, width);
+            LaidOutLine { text, layout }
+        })
     }
 
     /// Where `pos` appears on screen relative to the document.

@@ -214,3 +214,50 @@ impl LineLayout {
         self.glyphs[from..].iter().take_while(move |g| g.row == row)
     }
 }
+
+/// A line's text with its layout.
+#[derive(Debug)]
+pub struct LaidOutLine {
+    /// The line's text, without its line break.
+    pub text: String,
+    /// Its layout.
+    pub layout: LineLayout,
+}
+
+impl std::ops::Deref for LaidOutLine {
+    type Target = LineLayout;
+
+    fn deref(&self) -> &LineLayout {
+        &self.layout
+    }
+}
+
+/// Lines laid out since the document or the width last changed: one frame lays out the
+/// lines around the cursor twice (to scroll, then to draw), and cursor motion reuses them.
+#[derive(Debug, Default)]
+pub struct LayoutCache {
+    key: (u64, usize),
+    lines: std::collections::HashMap<usize, std::rc::Rc<LaidOutLine>>,
+}
+
+/// Lines kept at most (a few screens).
+const CACHE_LINES: usize = 1024;
+
+impl LayoutCache {
+    /// The cached layout of `line`, valid for `key` (document version and width), or `make`'s.
+    pub fn get(
+        &mut self,
+        key: (u64, usize),
+        line: usize,
+        make: impl FnOnce() -> LaidOutLine,
+    ) -> std::rc::Rc<LaidOutLine> {
+        if self.key != key || self.lines.len() >= CACHE_LINES {
+            self.lines.clear();
+            self.key = key;
+        }
+        self.lines
+            .entry(line)
+            .or_insert_with(|| std::rc::Rc::new(make()))
+            .clone()
+    }
+}

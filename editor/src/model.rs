@@ -218,6 +218,8 @@ pub struct Model {
     pub(crate) outbox: Vec<Effect>,
     /// Whether the current update moved the cursor (so the view must follow it).
     pub(crate) reveal: bool,
+    /// Layouts of recently shown lines.
+    pub(crate) layouts: std::cell::RefCell<crate::layout::LayoutCache>,
 }
 
 impl Model {
@@ -259,6 +261,7 @@ impl Model {
             quit_after_save: false,
             outbox: Vec::new(),
             reveal: false,
+            layouts: Default::default(),
         }
     }
 

@@ -7,9 +7,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::layout::{Look, layout_line};
+use crate::layout::Look;
 use crate::model::{Model, PeerState};
-use crate::text::line_text;
 
 /// A remote peer's cursor as drawn.
 struct Remote<'a> {
@@ -69,8 +68,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
             continue;
         }
         let start = doc.line_to_char(line);
-        let content = line_text(doc, line);
-        let layout = layout_line(&content, width);
+        let laid = model.layout(line);
+        let content = laid.text.as_str();
+        let layout = &laid.layout;
         let end = start + layout.chars;
         let has_break = line + 1 < doc.line_count();
         while row < layout.rows && y < area.bottom() {
