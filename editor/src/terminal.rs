@@ -4,6 +4,7 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -25,8 +26,15 @@ pub struct TerminalGuard {
 
 static PANIC_HOOK: Once = Once::new();
 
-/// Puts the terminal back the way it was. Safe to call more than once.
+/// Whether the editor has taken over the terminal (and not yet given it back).
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back the way it was, if the editor had taken it over. Safe to call
+/// more than once, and from anywhere (it writes nothing when the terminal is untouched).
 pub fn restore() {
+    if !ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut out = io::stdout();
     let _ = execute!(out, PopKeyboardEnhancementFlags);
     let _ = execute!(
@@ -52,6 +60,7 @@ impl TerminalGuard {
             }));
         });
         enable_raw_mode()?;
+        ENTERED.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
         if let Err(e) = execute!(
             out,
