@@ -110,7 +110,7 @@ impl Opts {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     let _log = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -131,13 +131,32 @@ fn main() {
     }
 }
 
+/// Parses the command line; `--help` also says where the configuration and the log are.
+fn parse_cli() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let place = |p: Option<PathBuf>| {
+        p.map_or_else(|| "(none found)".to_owned(), |p| p.display().to_string())
+    };
+    let config = place(duet::config::config_dir());
+    let log = place(log_path());
+    let command = Cli::command().after_help(format!(
+        "Config directory (keymap.toml, theme.toml): {config}\nLog file: {log}\n\
+         Environment: DUET_NAME, DUET_COLOR, DUET_HOME (per-user directory), DUET_LOG, DUET_LOG_LEVEL"
+    ));
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
+fn log_path() -> Option<PathBuf> {
+    match std::env::var_os("DUET_LOG") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => sync::identity::home_dir().ok().map(|h| h.join("duet.log")),
+    }
+}
+
 /// Logs go to a file (never to the terminal the editor draws on): `$DUET_LOG`, else
 /// `duet.log` in the per-user directory. `DUET_LOG_LEVEL` sets the filter (default `info`).
 fn init_logging() -> Option<()> {
-    let path = match std::env::var_os("DUET_LOG") {
-        Some(p) => PathBuf::from(p),
-        None => sync::identity::home_dir().ok()?.join("duet.log"),
-    };
+    let path = log_path()?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).ok()?;
     }
