@@ -104,18 +104,19 @@ impl Duet {
         self.writer.flush().unwrap();
     }
 
-    /// Ctrl-Q, and `q` (quit without writing the file) if asked; waits for the exit.
+    /// Ctrl-Q, and `q` (quit without writing the file) once asked; waits for the exit.
     fn quit(&mut self) {
         self.send(b"\x11");
-        std::thread::sleep(Duration::from_millis(300));
-        if self.contents().contains("Quit?") {
-            self.send(b"q");
-        }
         let start = Instant::now();
+        let mut answered = false;
         while start.elapsed() < WAIT {
             if let Ok(Some(status)) = self.child.try_wait() {
                 assert!(status.success(), "{} exited with {status:?}", self.name);
                 return;
+            }
+            if !answered && self.contents().contains("Quit?") {
+                self.send(b"q");
+                answered = true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
