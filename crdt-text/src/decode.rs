@@ -381,6 +381,7 @@ fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
             let rest = text
                 .get(byte..)
                 .ok_or(DecodeError::Corrupt("content length"))?;
+            let start = byte;
             let mut chars = rest.chars();
             for k in 0..run.len {
                 let c = chars.next().ok_or(DecodeError::Corrupt("content length"))?;
@@ -389,6 +390,7 @@ fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
                 }
                 byte += c.len_utf8();
             }
+            crate::history::push_marks(&mut hist.marks, run.lv, start as u32, &text[start..byte]);
         }
     }
     if byte != text.len() {

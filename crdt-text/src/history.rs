@@ -248,6 +248,10 @@ pub(crate) struct History {
     pub(crate) content: String,
     /// Local versions of every inserted `'\n'`, ascending.
     pub(crate) newlines: Vec<Lv>,
+    /// `(lv, byte)`: where the character `lv` starts in `content`, at the start of every
+    /// non-ASCII insert and every [`MARK_EVERY`] versions inside one, so that reading
+    /// inside a long non-ASCII run never decodes it from its start. Ascending.
+    pub(crate) marks: Vec<(Lv, u32)>,
     /// The next local version.
     pub(crate) next_lv: Lv,
 }
@@ -285,6 +289,9 @@ impl History {
             }
         }
         let lines = (self.newlines.len() - before) as u32;
+        if !text.is_ascii() {
+            push_marks(&mut self.marks, lv, byte, text);
+        }
         self.content.push_str(text);
         match self.ins.last_mut() {
             Some(run)
@@ -379,23 +386,20 @@ impl History {
             .ins
             .get(i + 1)
             .map_or(self.content.len(), |r| r.byte as usize);
-        let run_text = &self.content[run.byte as usize..end_byte];
-        let from = (lv - run.lv) as usize;
-        let to = from + len as usize;
-        if run_text.len() == run.len as usize {
-            return &run_text[from..to];
+        let start = run.byte as usize;
+        if end_byte - start == run.len as usize {
+            let from = start + (lv - run.lv) as usize;
+            return &self.content[from..from + len as usize];
         }
-        let mut indices = run_text
-            .char_indices()
-            .map(|(b, _)| b)
-            .chain(std::iter::once(run_text.len()));
-        let a = indices.nth(from).unwrap_or(run_text.len());
-        let b = if to == from {
-            a
-        } else {
-            indices.nth(to - from - 1).unwrap_or(run_text.len())
+        // Start from the nearest mark inside this run, if any.
+        let k = self.marks.partition_point(|&(m, _)| m <= lv);
+        let (mark_lv, mark_byte) = match k.checked_sub(1).map(|k| self.marks[k]) {
+            Some((m, b)) if m >= run.lv => (m, b as usize),
+            _ => (run.lv, start),
         };
-        &run_text[a..b]
+        let a = advance(&self.content, mark_byte, (lv - mark_lv) as usize);
+        let b = advance(&self.content, a, len as usize);
+        &self.content[a..b]
     }
 
     /// The text of any inserted characters `lv .. lv + len`, in pieces.
@@ -425,5 +429,31 @@ impl History {
             + self.del.capacity() * std::mem::size_of::<DelRun>()
             + self.content.capacity()
             + self.newlines.capacity() * 4
+            + self.marks.capacity() * 8
     }
+}
+
+/// Versions between two marks inside a non-ASCII insert.
+pub(crate) const MARK_EVERY: u32 = 64;
+
+/// Records marks for `text`, inserted as versions from `lv` at byte `byte` of the content.
+pub(crate) fn push_marks(marks: &mut Vec<(Lv, u32)>, lv: Lv, byte: u32, text: &str) {
+    for (k, (b, _)) in text.char_indices().enumerate() {
+        let v = lv + k as u32;
+        if k == 0 || v % MARK_EVERY == 0 {
+            marks.push((v, byte + b as u32));
+        }
+    }
+}
+
+/// The byte offset `n` chars after byte `from` of `text` (ASCII stretches without decoding).
+fn advance(text: &str, from: usize, n: usize) -> usize {
+    let bytes = text.as_bytes();
+    if bytes.get(from..from + n).is_some_and(|b| b.is_ascii()) {
+        return from + n;
+    }
+    text[from..]
+        .char_indices()
+        .nth(n)
+        .map_or(text.len(), |(b, _)| from + b)
 }

@@ -290,7 +290,7 @@ impl Tree {
     /// The earliest point with `pos` visible chars before it (so tombstones right after the
     /// `pos`-th char come after the point). `pos <= total().chars`.
     pub(crate) fn find_char(&self, pos: u32) -> Cursor {
-        let (mut node, mut pos) = match self.hinted_leaf(pos) {
+        let (node, mut pos) = match self.hinted_leaf(pos) {
             Some(found) => found,
             None => {
                 let (mut node, mut rem) = (self.root, pos);

@@ -258,3 +258,25 @@ fn revert_undoes_only_own_edits() {
     assert_eq!(a.text(), "he-llo world");
     assert_eq!(b.text(), a.text());
 }
+
+#[test]
+fn reading_inside_a_long_non_ascii_run() {
+    // One insert of a long CJK/emoji text, then reads, edits and a round trip through
+    // encode/decode: slices come from the right place.
+    let line = "日本語のテキスト🦀 e\u{301} ascii tail\n";
+    let text: String = line.repeat(500);
+    let mut d = doc(1);
+    d.insert(0, &text);
+    let chars: Vec<char> = text.chars().collect();
+    for start in [0, 1, 63, 64, 65, 1000, 7000, chars.len() - 5] {
+        let want: String = chars[start..start + 5].iter().collect();
+        assert_eq!(d.slice(start..start + 5), want, "slice at {start}");
+    }
+    d.insert(3000, "ASCII");
+    d.delete(100, 50);
+    let loaded = Doc::decode(&d.encode(), ReplicaId::from(2)).unwrap();
+    assert_eq!(loaded.text(), d.text());
+    for start in [0, 99, 100, 2950, 2955, 6000] {
+        assert_eq!(loaded.slice(start..start + 7), d.slice(start..start + 7));
+    }
+}
