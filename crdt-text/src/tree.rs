@@ -292,21 +292,7 @@ impl Tree {
     pub(crate) fn find_char(&self, pos: u32) -> Cursor {
         let (node, mut pos) = match self.hinted_leaf(pos) {
             Some(found) => found,
-            None => {
-                let (mut node, mut rem) = (self.root, pos);
-                for _ in 0..self.height {
-                    let n = &self.nodes[node as usize];
-                    let mut i = 0;
-                    while rem > n.sums[i].chars && i + 1 < n.n {
-                        rem -= n.sums[i].chars;
-                        i += 1;
-                    }
-                    node = n.children[i];
-                }
-                self.hint.set((node, pos - rem));
-                self.hint_epoch.set(self.epoch);
-                (node, rem)
-            }
+            None => self.descend_chars(pos, false),
         };
         let leaf = &self.leaves[node as usize];
         for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
@@ -337,17 +323,7 @@ impl Tree {
 
     /// The point with `items` items (visible or not) before it. `items <= total().items`.
     pub(crate) fn find_item(&self, items: u32) -> Cursor {
-        let mut node = self.root;
-        let mut pos = items;
-        for _ in 0..self.height {
-            let n = &self.nodes[node as usize];
-            let mut i = 0;
-            while pos > n.sums[i].items && i + 1 < n.n {
-                pos -= n.sums[i].items;
-                i += 1;
-            }
-            node = n.children[i];
-        }
+        let (node, mut pos, _) = self.descend(items, false, |s| s.items);
         let leaf = &self.leaves[node as usize];
         for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
             if pos <= s.len() {
@@ -372,19 +348,8 @@ impl Tree {
         if line > self.total.lines {
             return None;
         }
-        let mut node = self.root;
-        let mut rem = line;
-        let mut chars = 0;
-        for _ in 0..self.height {
-            let n = &self.nodes[node as usize];
-            let mut i = 0;
-            while rem > n.sums[i].lines && i + 1 < n.n {
-                rem -= n.sums[i].lines;
-                chars += n.sums[i].chars;
-                i += 1;
-            }
-            node = n.children[i];
-        }
+        let (node, mut rem, before) = self.descend(line, false, |s| s.lines);
+        let mut chars = before.chars;
         let leaf = &self.leaves[node as usize];
         for s in &leaf.spans[..leaf.n] {
             if s.deleted() {
@@ -405,19 +370,8 @@ impl Tree {
 
     /// Newlines among the first `pos` visible chars.
     pub(crate) fn lines_before_char(&self, pos: u32, newlines: &[Lv]) -> u32 {
-        let mut node = self.root;
-        let mut pos = pos;
-        let mut lines = 0;
-        for _ in 0..self.height {
-            let n = &self.nodes[node as usize];
-            let mut i = 0;
-            while pos > n.sums[i].chars && i + 1 < n.n {
-                pos -= n.sums[i].chars;
-                lines += n.sums[i].lines;
-                i += 1;
-            }
-            node = n.children[i];
-        }
+        let (node, mut pos, before) = self.descend(pos, false, |s| s.chars);
+        let mut lines = before.lines;
         let leaf = &self.leaves[node as usize];
         for s in &leaf.spans[..leaf.n] {
             if pos == 0 {
@@ -438,26 +392,12 @@ impl Tree {
     /// [`Tree::find_char`], after any tombstones before it, found through the sums rather than
     /// by walking over them.
     pub(crate) fn find_visible(&self, pos: u32) -> Cursor {
-        let (node, mut rem) = match self.hint_get().filter(|&(leaf, start, chars)| {
-            let _ = leaf;
-            start <= pos && pos < start + chars
-        }) {
+        let hinted = self
+            .hint_get()
+            .filter(|&(_, start, chars)| start <= pos && pos < start + chars);
+        let (node, mut rem) = match hinted {
             Some((leaf, start, _)) => (leaf, pos - start),
-            None => {
-                let (mut node, mut rem) = (self.root, pos);
-                for _ in 0..self.height {
-                    let n = &self.nodes[node as usize];
-                    let mut i = 0;
-                    while rem >= n.sums[i].chars && i + 1 < n.n {
-                        rem -= n.sums[i].chars;
-                        i += 1;
-                    }
-                    node = n.children[i];
-                }
-                self.hint.set((node, pos - rem));
-                self.hint_epoch.set(self.epoch);
-                (node, rem)
-            }
+            None => self.descend_chars(pos, true),
         };
         let leaf = &self.leaves[node as usize];
         for (idx, s) in leaf.spans[..leaf.n].iter().enumerate() {
@@ -496,13 +436,36 @@ impl Tree {
     /// The hinted leaf and the offset of `pos` in it, if the hint is valid and the earliest
     /// point for `pos` lies inside that leaf.
     fn hinted_leaf(&self, pos: u32) -> Option<(u32, u32)> {
-        if self.hint_epoch.get() != self.epoch {
-            return None;
-        }
-        let (leaf, start) = self.hint.get();
-        let l = &self.leaves[leaf as usize];
-        let chars: u32 = l.spans[..l.n].iter().map(|s| s.visible_len()).sum();
+        let (leaf, start, chars) = self.hint_get()?;
         (start < pos && pos <= start + chars).then(|| (leaf, pos - start))
+    }
+
+    /// Descends to the leaf holding visible position `pos` (the first child reaching it, or
+    /// passing it if `past`), remembers it as the hint, and returns it with the offset of
+    /// `pos` inside it.
+    fn descend_chars(&self, pos: u32, past: bool) -> (u32, u32) {
+        let (leaf, rem, before) = self.descend(pos, past, |s| s.chars);
+        self.hint.set((leaf, before.chars));
+        self.hint_epoch.set(self.epoch);
+        (leaf, rem)
+    }
+
+    /// Walks from the root to a leaf: at each node, the first child whose `metric` reaches
+    /// what remains of `target` (exceeds it, if `past`). Returns the leaf, the remainder, and
+    /// the sums of everything before the leaf.
+    fn descend(&self, target: u32, past: bool, metric: impl Fn(&Sum) -> u32) -> (u32, u32, Sum) {
+        let (mut node, mut rem, mut before) = (self.root, target, Sum::default());
+        for _ in 0..self.height {
+            let n = &self.nodes[node as usize];
+            let mut i = 0;
+            while i + 1 < n.n && (rem > metric(&n.sums[i]) || (past && rem == metric(&n.sums[i]))) {
+                rem -= metric(&n.sums[i]);
+                before = before.plus(n.sums[i]);
+                i += 1;
+            }
+            node = n.children[i];
+        }
+        (node, rem, before)
     }
 
     /// Visible chars before a point: like [`Tree::offsets`], but cheap near the last search.
