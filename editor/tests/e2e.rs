@@ -197,3 +197,101 @@ fn two_duets_edit_together_and_catch_up_after_a_restart() {
     host.quit();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `duet serve`: a headless peer prints its ticket, keeps its file up to date on disk as a
+/// joined editor types, and on SIGTERM saves and exits cleanly.
+#[test]
+fn serve_keeps_the_file_current_and_stops_cleanly_on_sigterm() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let root = std::env::temp_dir().join(format!("duet-e2e-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (a, b) = (dir(&root, "a"), dir(&root, "b"));
+    std::fs::write(a.join("served.md"), "served text\n").unwrap();
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_duet"))
+        .args(["--bind", "127.0.0.1", "serve", "served.md"])
+        .env("DUET_HOME", &a)
+        .env("DUET_LOG", a.join("duet.log"))
+        .env("DUET_NAME", "server")
+        .current_dir(&a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn duet serve");
+    // Read its output on a thread: the ticket first, then peer events.
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let out = server.stdout.take().unwrap();
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let wait_line = |what: &str, pred: &dyn Fn(&str) -> bool| -> String {
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Some(l) = lines.lock().unwrap().iter().find(|l| pred(l)) {
+                return l.clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "serve never printed {what}; output: {:?}",
+            lines.lock().unwrap()
+        );
+    };
+    let ticket = wait_line("its ticket", &|l| l.starts_with("duet join "))
+        .trim_start_matches("duet join ")
+        .trim()
+        .to_owned();
+
+    let mut guest = Duet::spawn(
+        "guesto",
+        &b,
+        &["--bind", "127.0.0.1", "join", &ticket, "served.md"],
+    );
+    guest.wait_for("the served text", |s| s.contains("served text"));
+    // The guest's name may arrive after it joins (with its presence): its id is printed.
+    wait_line("the guest joining", &|l| l.starts_with("joined: "));
+    guest.type_str("typed remotely ");
+
+    // The server writes its file (debounced) with the guest's edit.
+    let start = Instant::now();
+    loop {
+        let on_disk = std::fs::read_to_string(a.join("served.md")).unwrap_or_default();
+        if on_disk == "typed remotely served text\n" {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "served file never caught up: {on_disk:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    guest.quit();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "could not signal the server");
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(start.elapsed() < WAIT, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "serve exited with {exit:?}");
+    wait_line("that it is stopping", &|l| {
+        l.starts_with("stopping: saving")
+    });
+    assert_eq!(
+        std::fs::read_to_string(a.join("served.md")).unwrap(),
+        "typed remotely served text\n"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
