@@ -127,9 +127,16 @@ fn spawn_child(test_name: &str, file: &Path, seed: u64) -> Child {
         .expect("spawn writer child")
 }
 
-/// A complete `PRE`/`ACK` line from the child.
-fn is_report(line: &str) -> bool {
-    (line.starts_with("PRE ") || line.starts_with("ACK ")) && line.ends_with(" END")
+/// The complete `PRE`/`ACK` report in a line from the child, if there is one. The first
+/// report shares its line with the test harness's `test NAME ... ` (printed without a newline
+/// before the test runs), so it is looked for anywhere in the line, not only at its start.
+fn report(line: &str) -> Option<&str> {
+    let start = [line.rfind("PRE "), line.rfind("ACK ")]
+        .into_iter()
+        .flatten()
+        .max()?;
+    let report = &line[start..];
+    report.ends_with(" END").then_some(report)
 }
 
 /// Runs `kills` rounds of: spawn writer, let it work a random while, SIGKILL it, reopen and
@@ -173,7 +180,7 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         let mut lines = Vec::new();
         while lines.len() < wait_for {
             match rx.recv_timeout(Duration::from_secs(10)) {
-                Ok(line) if is_report(&line) => lines.push(line),
+                Ok(line) if report(&line).is_some() => lines.push(line),
                 Ok(_) => {}
                 Err(_) => {
                     let _ = child.kill();
@@ -189,10 +196,7 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         child.kill().unwrap();
         child.wait().unwrap();
         reader.join().unwrap();
-        lines.extend(
-            rx.try_iter()
-                .filter(|l| l.starts_with("PRE") || l.starts_with("ACK")),
-        );
+        lines.extend(rx.try_iter().filter(|l| report(l).is_some()));
 
         // What may be on disk: the last acknowledged state (or the start), or the state
         // whose sync was under way when the kill landed.
@@ -200,7 +204,7 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         let mut acked_log_len = start_log_len;
         let mut in_flight = None;
         for line in &lines {
-            let (tag, rest) = line.split_at(4);
+            let (tag, rest) = report(line).expect("kept only reports").split_at(4);
             let mut rest = rest.trim_end_matches(" END");
             if tag == "ACK " {
                 let (state, len) = rest.rsplit_once(' ').expect("ACK has a length");
@@ -242,7 +246,8 @@ fn kill_and_recover(test_name: &str, kills: u64, seed: u64) {
         assert!(
             recovered == acked || Some(&recovered) == in_flight.as_ref(),
             "round {round}: recovered state {recovered:?} is neither the acknowledged \
-             {acked:?} nor the in-flight {in_flight:?}"
+             {acked:?} nor the in-flight {in_flight:?}; open warned {:?}",
+            o.warnings
         );
         assert_eq!(o.doc.pending_len(), 0, "round {round}");
         let reencoded = Doc::decode(&o.doc.encode(), o.doc.replica()).unwrap();
