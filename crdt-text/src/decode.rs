@@ -5,7 +5,7 @@ use crate::derive::older_neighbours;
 use crate::doc::Doc;
 use crate::history::{DelRun, History, InsRun};
 use crate::tree::{MAX_SPAN, NIL, Span, Tree};
-use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId};
+use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId, Targets, Text};
 
 /// An origin or delete target as stored.
 #[derive(Clone, Copy)]
@@ -515,7 +515,7 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
                     kind: OpKind::Insert {
                         origin_left: to_id(left)?,
                         origin_right: to_id(right)?,
-                        text: text[start..byte].to_owned(),
+                        text: Text::from(&text[start..byte]),
                     },
                 });
             }
@@ -548,7 +548,7 @@ fn split_targets(
     len: u32,
     backward: bool,
     starts: &[(Lv, ReplicaId, u64, u32)],
-) -> Result<Vec<DeleteSpan>, DecodeError> {
+) -> Result<Targets, DecodeError> {
     let inside = starts.iter().position(|&(_, id, c, n)| {
         id == first.replica && c <= first.counter && first.counter < c + u64::from(n)
     });
@@ -556,13 +556,13 @@ fn split_targets(
         if backward && first.counter + 1 < u64::from(len) {
             return Err(DecodeError::Corrupt("delete target out of range"));
         }
-        return Ok(vec![DeleteSpan {
+        return Ok(smallvec::smallvec![DeleteSpan {
             start: first,
             len: u64::from(len),
             backward,
         }]);
     };
-    let mut spans = Vec::new();
+    let mut spans = Targets::new();
     let (a, _, c0, _) = starts[i];
     let mut lv = a + (first.counter - c0) as Lv;
     let mut left = len;

@@ -128,6 +128,27 @@ impl Replicas {
         (run.counter <= id.counter).then(|| run.lv + (id.counter - run.counter) as u32)
     }
 
+    /// The local version of a known wire id and how many ids from it on (or down to the
+    /// replica's first, if `backward`) have consecutive local versions.
+    pub(crate) fn lv_and_room(&self, id: OpId, backward: bool) -> Option<(Lv, u64)> {
+        let r = self.index_of(id.replica)?;
+        let runs = &self.runs[r as usize];
+        let i = match runs.last() {
+            Some(last) if last.counter <= id.counter => runs.len() - 1,
+            _ => runs.partition_point(|run| run.counter + u64::from(run.len) <= id.counter),
+        };
+        let run = runs.get(i).filter(|run| {
+            run.counter <= id.counter && id.counter < run.counter + u64::from(run.len)
+        })?;
+        let off = id.counter - run.counter;
+        let room = if backward {
+            off + 1
+        } else {
+            u64::from(run.len) - off
+        };
+        Some((run.lv + off as u32, room))
+    }
+
     /// Local-version ranges of the counters `from..` of replica `r`, in counter order.
     pub(crate) fn lv_ranges_from(&self, r: u32, from: u64) -> impl Iterator<Item = (Lv, u32)> + '_ {
         let runs = &self.runs[r as usize];
@@ -440,7 +461,7 @@ pub(crate) const MARK_EVERY: u32 = 64;
 pub(crate) fn push_marks(marks: &mut Vec<(Lv, u32)>, lv: Lv, byte: u32, text: &str) {
     for (k, (b, _)) in text.char_indices().enumerate() {
         let v = lv + k as u32;
-        if k == 0 || v % MARK_EVERY == 0 {
+        if k == 0 || v.is_multiple_of(MARK_EVERY) {
             marks.push((v, byte + b as u32));
         }
     }

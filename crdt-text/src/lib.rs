@@ -50,7 +50,7 @@
 //! // Ops can arrive in any order, twice, or before what they depend on.
 //! alice.apply(&trim).unwrap();
 //! alice.apply(&shout).unwrap();
-//! assert_eq!(bob.apply(&world).unwrap(), Applied::Done(vec![crdt_text::Patch { pos: 5, del: 0, ins: 6 }]));
+//! assert_eq!(bob.apply(&world).unwrap(), Applied::Done(crdt_text::smallvec::smallvec![crdt_text::Patch { pos: 5, del: 0, ins: 6 }]));
 //! assert_eq!(bob.apply(&world).unwrap(), Applied::Duplicate);
 //!
 //! assert_eq!(alice.text(), "¡ello world");
@@ -78,13 +78,16 @@ mod op;
 mod pending;
 mod tree;
 mod version;
+mod wire;
 
 pub use anchor::{Anchor, Bias};
 pub use codec::{DecodeError, FORMAT_VERSION};
 pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
 pub use id::{OpId, ReplicaId};
-pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch};
+pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Patches, Targets, Text};
 pub use version::VersionVector;
+/// The crates behind [`Text`], [`Targets`] and [`Patches`], for building and matching ops.
+pub use {compact_str, smallvec};
 
 /// A local version: the position of an operation (one inserted or deleted char) in the order
 /// this replica applied them. Dense and replica-specific; never sent over the wire.

@@ -4,12 +4,24 @@
 //! deletion of several characters. Each character inserted or deleted consumes one counter
 //! value of the op's replica, so `op.id.counter .. op.id.counter + op.len()` are its ids.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::OpId;
 
-/// One operation on the wire. Serialize it with any serde format (duet uses postcard).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+/// The text of an insert: stored inline up to 24 bytes, so a keystroke's op allocates nothing.
+pub type Text = CompactString;
+
+/// The targets of a delete: one span inline, since most deletes are one run.
+pub type Targets = SmallVec<[DeleteSpan; 1]>;
+
+/// The visible changes one [`Doc::apply`](crate::Doc::apply) made: usually one, kept inline.
+pub type Patches = SmallVec<[Patch; 2]>;
+
+/// One operation on the wire. Serialize it with any serde format (duet uses postcard): binary
+/// formats get a compact byte string, human-readable ones the fields (see `wire.rs`).
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Op {
     /// The id of the first character inserted or deleted; the rest follow consecutively.
     pub id: OpId,
@@ -18,7 +30,7 @@ pub struct Op {
 }
 
 /// The two kinds of operation.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum OpKind {
     /// Insert `text` between two existing characters. Character `k` of the text has id
     /// `id.counter + k`; its left origin is the previous character of the run (for `k > 0`) or
@@ -31,13 +43,13 @@ pub enum OpKind {
         /// (`None`: the end of the document).
         origin_right: Option<OpId>,
         /// The inserted characters.
-        text: String,
+        text: Text,
     },
     /// Delete characters by id. The op's counters are consumed by the targets in order:
     /// the first span's characters first.
     Delete {
         /// The deleted characters, as runs of consecutive ids.
-        targets: Vec<DeleteSpan>,
+        targets: Targets,
     },
 }
 
@@ -105,7 +117,7 @@ pub struct Patch {
 pub enum Applied {
     /// The op (and any held ops it unblocked) took effect; these are the visible changes, in
     /// order. Empty when the op only touched already-deleted characters.
-    Done(Vec<Patch>),
+    Done(Patches),
     /// Every character of the op was already applied: nothing changed.
     Duplicate,
     /// The op depends on operations not yet received. It is held and applied as soon as they

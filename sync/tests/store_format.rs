@@ -1,10 +1,12 @@
-//! Format stability: a store written by format version 1 (committed under
-//! `tests/store_fixtures/v1/`: identity, state, log, lock and plain file) must keep opening,
-//! with the same text, identity, authorship and peers. If this fails after a change, the change broke existing users' stores: bump
-//! `FORMAT_VERSION` and keep reading version 1 instead of editing the fixture.
+//! Format stability: a store written by every format version (committed under
+//! `tests/store_fixtures/vN/`: identity, state, log, lock and plain file) must keep opening,
+//! with the same text, identity, authorship and peers. If this fails after a change, the
+//! change broke existing users' stores: bump `FORMAT_VERSION` and keep reading the old
+//! versions instead of editing a fixture.
 //!
-//! The fixture was made by the ignored `write_v1_fixture` test (kept as the recipe for the next
-//! format version's fixture).
+//! The fixtures were made by the ignored `write_fixture` test (the recipe for the next format
+//! version's fixture).
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is the test failing
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,8 +23,8 @@ fn guest_replica() -> ReplicaId {
     ReplicaId::from(0x2222)
 }
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/store_fixtures/v1")
+fn fixture_dir(version: u16) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/store_fixtures/v{version}"))
 }
 
 /// Copies `from` into `to` recursively.
@@ -66,10 +68,10 @@ fn by_author(doc: &Doc) -> Vec<(ReplicaId, String)> {
     out
 }
 
-#[test]
-fn a_version_1_store_still_opens() {
+/// Opens a copy of the fixture of format `version` and checks everything it holds.
+fn open_fixture(version: u16) -> (tempfile::TempDir, duet_sync::store::Opened) {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture_dir(), dir.path());
+    copy_dir(&fixture_dir(version), dir.path());
     let file = dir.path().join("notes.txt");
     let (id, host) = fixture_facts(dir.path());
 
@@ -87,26 +89,55 @@ fn a_version_1_store_still_opens() {
     );
     assert_eq!(o.store.known_peers().len(), 1);
     assert_eq!(o.store.known_peers()[0].endpoint_id, [FIXTURE_PEER; 32]);
-    // No snapshot: its content is `Doc::encode`, whose compatibility crdt-text versions and
-    // tests itself; this fixture pins the store's own files.
-    assert_eq!(o.store.snapshot_len(), 0);
-    assert!(o.store.log_tail_len() > 0);
     // The plain file keeps its CRLF line endings and is as duet wrote it: nothing imported.
     assert_eq!(
         fs::read(&file).unwrap(),
         FIXTURE_TEXT.replace('\n', "\r\n").as_bytes()
     );
+    (dir, o)
+}
+
+/// The format version in a store file's header.
+fn header_version(path: &Path) -> u16 {
+    let bytes = fs::read(path).unwrap();
+    u16::from_le_bytes([bytes[8], bytes[9]])
+}
+
+#[test]
+fn a_version_2_store_still_opens() {
+    let (_dir, o) = open_fixture(2);
+    // No snapshot: its content is `Doc::encode`, whose compatibility crdt-text versions and
+    // tests itself; this fixture pins the store's own files.
+    assert_eq!(o.store.snapshot_len(), 0);
+    assert!(o.store.log_tail_len() > 0);
     assert_eq!(
-        FORMAT_VERSION, 1,
+        FORMAT_VERSION, 2,
         "new format version: add a fixture for it"
     );
 }
 
-/// Writes the fixture (run once per format version, then commit the files).
 #[test]
-#[ignore = "writes tests/store_fixtures/v1; run by hand when making a new fixture"]
-fn write_v1_fixture() {
-    let dir = fixture_dir();
+fn a_version_1_store_opens_and_is_upgraded() {
+    let (dir, o) = open_fixture(1);
+    // The version 1 log (ops in the old serde form) was folded into a snapshot and a fresh
+    // version 2 log replaced it.
+    assert!(o.store.snapshot_len() > 0);
+    assert_eq!(o.store.log_tail_len(), 0);
+    let log = dir.path().join(".duet/notes.txt/log");
+    assert_eq!(header_version(&log), FORMAT_VERSION);
+    let text = o.doc.text();
+    o.store.close().unwrap();
+    let again = Store::open(&dir.path().join("notes.txt")).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.doc.text(), text);
+}
+
+/// Writes the fixture of the current format version (run once per format version, then
+/// commit the files).
+#[test]
+#[ignore = "writes tests/store_fixtures/vN; run by hand when making a new fixture"]
+fn write_fixture() {
+    let dir = fixture_dir(FORMAT_VERSION);
     if dir.exists() {
         fs::remove_dir_all(&dir).unwrap();
     }

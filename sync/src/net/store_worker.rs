@@ -287,7 +287,7 @@ mod tests {
             kind: OpKind::Insert {
                 origin_left: None,
                 origin_right: None,
-                text: "x".repeat(len),
+                text: "x".repeat(len).into(),
             },
         }
     }

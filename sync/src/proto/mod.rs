@@ -46,8 +46,11 @@ pub use msg::{
 pub use peer::{Config, Peer, PeerInfo};
 pub use wire::{WireError, decode, encode};
 
-/// The QUIC ALPN of this protocol; the suffix is the major (wire-incompatible) version.
+/// The QUIC ALPN of this protocol. Its suffix changes only if the handshake itself does: the
+/// `Hello` of every version parses, so a peer of another [`PROTOCOL_VERSION`] is told why it
+/// cannot sync instead of failing to connect.
 pub const ALPN: &[u8] = b"duet/sync/1";
 
 /// The protocol version sent in [`Hello`]; peers must speak the same one.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2: ops travel in crdt-text's compact byte-string form.
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -49,7 +49,7 @@ pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
                     kind: OpKind::Insert {
                         origin_left: left,
                         origin_right,
-                        text: piece.to_owned(),
+                        text: piece.into(),
                     },
                 });
                 chars_before += piece.chars().count() as u64;
@@ -65,7 +65,7 @@ pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
                     let piece = Op {
                         id: OpId::new(op.id.replica, counter),
                         kind: OpKind::Delete {
-                            targets: spans.to_vec(),
+                            targets: spans.into(),
                         },
                     };
                     counter += piece.len();
@@ -114,7 +114,7 @@ mod tests {
             kind: OpKind::Insert {
                 origin_left: Some(OpId::new(ReplicaId::from(1), 3)),
                 origin_right: None,
-                text: text.to_owned(),
+                text: text.into(),
             },
         }
     }
@@ -165,7 +165,9 @@ mod tests {
             .collect();
         let op = Op {
             id: OpId::new(ReplicaId::from(2), 100),
-            kind: OpKind::Delete { targets },
+            kind: OpKind::Delete {
+                targets: targets.into(),
+            },
         };
         let pieces = split_op(op.clone(), 100, 2);
         assert_eq!(pieces.len(), 3);

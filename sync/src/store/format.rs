@@ -29,7 +29,16 @@ use super::StoreError;
 
 /// The on-disk format version written by this code. Readers accept this version and older
 /// ones they know; a newer file is refused with [`StoreError::UnsupportedVersion`].
-pub const FORMAT_VERSION: u16 = 1;
+///
+/// - 1: the first format.
+/// - 2: log frames hold ops in crdt-text's compact byte-string form. Version 1 logs are read
+///   (see `legacy.rs`) and rewritten as version 2 on open; other files did not change.
+pub const FORMAT_VERSION: u16 = 2;
+
+/// The format version in a header that [`check_header`] accepted.
+pub fn version(bytes: &[u8]) -> u16 {
+    u16::from_le_bytes([bytes[8], bytes[9]])
+}
 
 /// Length of the common header.
 pub const HEADER_LEN: usize = 44;
@@ -262,10 +271,10 @@ mod tests {
             Err(StoreError::WrongDocument { .. })
         ));
         let mut newer = h;
-        newer[8] = 2;
+        newer[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         assert!(matches!(
             check_header(FileKind::Log, path, &newer, None),
-            Err(StoreError::UnsupportedVersion { found: 2, .. })
+            Err(StoreError::UnsupportedVersion { found, .. }) if found == FORMAT_VERSION + 1
         ));
         assert!(matches!(
             check_header(FileKind::Log, path, &h[..20], None),

@@ -1,11 +1,13 @@
 //! The op log: an append-only file of checksummed frames, each a batch of ops.
 //!
-//! # Format (`log`, format version 1)
+//! # Format (`log`, format version 2)
 //!
 //! ```text
 //! header   44 bytes   magic "duet-log", version, document id (see `format`)
 //! frame*   len        u32 little-endian: payload length in bytes (≤ MAX_FRAME)
-//!          payload    postcard encoding of Vec<crdt_text::Op>
+//!          payload    postcard encoding of Vec<crdt_text::Op> (each op a byte string in
+//!                     crdt-text's compact form; version 1: the derived serde form, read by
+//!                     `legacy.rs`)
 //!          check      8 bytes: BLAKE3 keyed with the document id, over `len ‖ payload`,
 //!                     truncated to 8 bytes
 //! ```
@@ -130,8 +132,11 @@ pub fn scan(doc: &DocId, bytes: &[u8]) -> Scan {
     out
 }
 
-/// Decodes one frame's payload.
-pub fn decode_payload(payload: &[u8]) -> Result<Vec<Op>, postcard::Error> {
+/// Decodes one frame's payload, written by format `version`.
+pub fn decode_payload(payload: &[u8], version: u16) -> Result<Vec<Op>, postcard::Error> {
+    if version == 1 {
+        return super::legacy::decode_payload(payload);
+    }
     postcard::from_bytes(payload)
 }
 
@@ -142,6 +147,8 @@ pub struct LogWriter {
     file: File,
     /// Length of the valid content: everything before it is whole frames.
     len: u64,
+    /// The format version of the file's frames.
+    version: u16,
 }
 
 impl LogWriter {
@@ -152,12 +159,12 @@ impl LogWriter {
         bytes.extend_from_slice(&format::header(FileKind::Log, doc));
         bytes.extend_from_slice(frames);
         format::write_atomic(path, &bytes)?;
-        Self::open(path, bytes.len() as u64)
+        Self::open(path, bytes.len() as u64, format::FORMAT_VERSION)
     }
 
-    /// Opens an existing log for appending after its first `good_len` bytes, cutting anything
-    /// beyond (a torn tail) durably.
-    pub fn open(path: &Path, good_len: u64) -> Result<Self, StoreError> {
+    /// Opens an existing log of format `version` for appending after its first `good_len`
+    /// bytes, cutting anything beyond (a torn tail) durably.
+    pub fn open(path: &Path, good_len: u64, version: u16) -> Result<Self, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -177,7 +184,13 @@ impl LogWriter {
             path: path.to_path_buf(),
             file,
             len: good_len,
+            version,
         })
+    }
+
+    /// The format version of the file's frames.
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// Bytes in the log, header included.
@@ -239,7 +252,7 @@ mod tests {
     fn decoded(bytes: &[u8], scan: &Scan) -> Vec<Op> {
         scan.frames
             .iter()
-            .flat_map(|r| decode_payload(&bytes[r.clone()]).unwrap())
+            .flat_map(|r| decode_payload(&bytes[r.clone()], format::FORMAT_VERSION).unwrap())
             .collect()
     }
 

@@ -49,6 +49,7 @@
 mod error;
 mod flush;
 mod format;
+mod legacy;
 mod lock;
 mod log;
 mod meta;
@@ -316,11 +317,11 @@ impl Store {
         let scan = match &log_bytes {
             Some(bytes) => {
                 format::check_header(format::FileKind::Log, &paths.log, bytes, Some(&doc_id))?;
-                Some(log::scan(&doc_id, bytes))
+                Some((log::scan(&doc_id, bytes), format::version(bytes)))
             }
             None => None,
         };
-        lost_history |= scan.as_ref().is_some_and(|s| !s.damage.is_empty());
+        lost_history |= scan.as_ref().is_some_and(|(s, _)| !s.damage.is_empty());
 
         if previous == PreviousSession::Unclean || lost_history {
             let old = identity.replica();
@@ -348,9 +349,9 @@ impl Store {
         };
 
         let log = match (scan, log_bytes) {
-            (Some(scan), Some(bytes)) => {
-                Self::replay(&paths.log, &bytes, &scan, &mut doc, &mut warnings);
-                Self::repair_log(&paths, &doc_id, &bytes, scan, &mut warnings)?
+            (Some((scan, version)), Some(bytes)) => {
+                Self::replay(&paths.log, &bytes, &scan, version, &mut doc, &mut warnings);
+                Self::repair_log(&paths, &doc_id, &bytes, scan, version, &mut warnings)?
             }
             _ => log::LogWriter::create(&paths.log, &doc_id, &[])?,
         };
@@ -388,13 +389,14 @@ impl Store {
         path: &Path,
         bytes: &[u8],
         scan: &log::Scan,
+        version: u16,
         doc: &mut Doc,
         warnings: &mut Vec<StoreWarning>,
     ) {
         let mut count = 0;
         let mut first = None;
         for frame in &scan.frames {
-            match log::decode_payload(&bytes[frame.clone()]) {
+            match log::decode_payload(&bytes[frame.clone()], version) {
                 Ok(ops) => {
                     for op in &ops {
                         if let Err(e) = doc.apply(op) {
@@ -427,6 +429,7 @@ impl Store {
         doc_id: &DocId,
         bytes: &[u8],
         scan: log::Scan,
+        version: u16,
         warnings: &mut Vec<StoreWarning>,
     ) -> Result<log::LogWriter, StoreError> {
         if let Some((offset, cut_bytes)) = scan.torn {
@@ -437,12 +440,17 @@ impl Store {
             });
         }
         let Some(&(offset, _)) = scan.damage.first() else {
-            return log::LogWriter::open(&paths.log, scan.good_end());
+            return log::LogWriter::open(&paths.log, scan.good_end(), version);
         };
         let kept_as = format::keep_copy(&paths.log)?;
         let mut frames = Vec::with_capacity(bytes.len());
         for frame in &scan.frames {
-            frames.extend_from_slice(&bytes[frame.start - 4..frame.end + 8]);
+            if version == format::FORMAT_VERSION {
+                frames.extend_from_slice(&bytes[frame.start - 4..frame.end + 8]);
+            } else if let Ok(ops) = log::decode_payload(&bytes[frame.clone()], version) {
+                // The fresh log is written in the current format.
+                log::encode_frames(doc_id, &ops, &mut frames)?;
+            }
         }
         let writer = log::LogWriter::create(&paths.log, doc_id, &frames)?;
         warnings.push(StoreWarning::DamagedLog {
@@ -461,6 +469,12 @@ impl Store {
         mut doc: Doc,
         mut warnings: Vec<StoreWarning>,
     ) -> Result<Opened, StoreError> {
+        if self.log.version() < format::FORMAT_VERSION {
+            // An older log: fold it into a snapshot and start a current one, so that frames
+            // of two formats never share a file.
+            tracing::info!(doc = %self.doc_id, from = self.log.version(), "upgrading the op log");
+            self.snapshot_now(&doc)?;
+        }
         let had_export = self.state.plain.is_some();
         let was_empty = doc.version().is_empty();
         match self.import_plain_file(&mut doc)? {
@@ -617,7 +631,7 @@ impl Store {
         let mut out = Vec::new();
         for frame in &scan.frames {
             // Frames that do not decode were reported at open; there is nothing to carry.
-            if let Ok(ops) = log::decode_payload(&bytes[frame.clone()]) {
+            if let Ok(ops) = log::decode_payload(&bytes[frame.clone()], self.log.version()) {
                 out.extend(
                     ops.into_iter()
                         .filter(|op| op.end() > version.get(op.id.replica)),

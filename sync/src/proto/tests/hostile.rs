@@ -76,13 +76,16 @@ fn another_protocol_version_gets_a_clear_error() {
     let out = p.handle(
         Input::Received {
             conn,
-            msg: hello(2, [5; 32]),
+            msg: hello(PROTOCOL_VERSION - 1, [5; 32]),
         },
         now,
     );
     assert_eq!(
         closed_with(&out),
-        Some(&ProtoError::VersionMismatch { ours: 1, theirs: 2 })
+        Some(&ProtoError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: PROTOCOL_VERSION - 1
+        })
     );
     let goodbye = out.iter().find_map(|o| match o {
         Output::Send {
@@ -91,7 +94,12 @@ fn another_protocol_version_gets_a_clear_error() {
         } => Some(g.code),
         _ => None,
     });
-    assert_eq!(goodbye, Some(GoodbyeCode::VersionMismatch { supported: 1 }));
+    assert_eq!(
+        goodbye,
+        Some(GoodbyeCode::VersionMismatch {
+            supported: PROTOCOL_VERSION
+        })
+    );
     // A future Hello with a different layout is still recognised by its version prefix.
     let mut future = postcard::to_stdvec(&(0u32, 7u32)).expect("encode");
     future.extend_from_slice(&[0xff; 5]);

@@ -1,0 +1,365 @@
+//! Applying other replicas' ops: ids to positions, FugueMax placement, held ops.
+
+use smallvec::SmallVec;
+
+use super::*;
+
+/// Where a remote insert goes.
+enum Placed {
+    At(Cursor, u32),
+    BadLeft,
+    BadRight,
+}
+
+/// The result of trying one op.
+enum Step {
+    Applied,
+    Duplicate,
+    Pending(OpId),
+}
+
+impl Doc {
+    // ---- remote ops -----------------------------------------------------------------------
+
+    /// Applies an op from another replica (or a duplicate, or one whose dependencies have not
+    /// arrived yet — it is then held and applied when they do).
+    pub fn apply(&mut self, op: &Op) -> Result<Applied, ApplyError> {
+        let mut patches = Patches::new();
+        match self.try_apply(op, &mut patches)? {
+            Step::Duplicate => return Ok(Applied::Duplicate),
+            Step::Pending(dep) => {
+                self.pending.hold(dep, op.clone())?;
+                return Ok(Applied::Pending);
+            }
+            Step::Applied => {}
+        }
+        self.drain_pending(&mut patches);
+        Ok(Applied::Done(patches))
+    }
+
+    fn drain_pending(&mut self, patches: &mut Patches) {
+        while self.pending.len() > 0 {
+            let ready = self.pending.take_ready(|r| self.hist.replicas.known(r));
+            if ready.is_empty() {
+                return;
+            }
+            for op in ready {
+                match self.try_apply(&op, patches) {
+                    Ok(Step::Applied | Step::Duplicate) => {}
+                    Ok(Step::Pending(dep)) => {
+                        if let Err(e) = self.pending.hold(dep, op.clone()) {
+                            self.errors.push((op, e));
+                        }
+                    }
+                    Err(e) => self.errors.push((op, e)),
+                }
+            }
+        }
+    }
+
+    /// Ops that were held as pending and turned out invalid once their dependencies arrived,
+    /// with the reason. Taking them clears the list.
+    pub fn take_errors(&mut self) -> Vec<(Op, ApplyError)> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// How many ops are held waiting for their dependencies.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Sets how many ops may be held waiting (default [`DEFAULT_PENDING_LIMIT`]); beyond it
+    /// `apply` returns [`ApplyError::PendingFull`].
+    pub fn set_pending_limit(&mut self, limit: usize) {
+        self.pending.set_limit(limit);
+    }
+
+    fn try_apply(&mut self, op: &Op, patches: &mut Patches) -> Result<Step, ApplyError> {
+        let len = op.len();
+        if len == 0 {
+            return Ok(Step::Duplicate);
+        }
+        let end = op
+            .id
+            .counter
+            .checked_add(len)
+            .ok_or(ApplyError::TooLarge(op.id))?;
+        if len > u64::from(MAX_SPAN) || self.hist.next_lv as u64 + len >= u64::from(NIL) {
+            return Err(ApplyError::TooLarge(op.id));
+        }
+        let replica = self.hist.replicas.index_of(op.id.replica);
+        let known = replica.map_or(0, |r| self.hist.replicas.next_counter(r));
+        if end <= known {
+            return Ok(Step::Duplicate);
+        }
+        if op.id.counter > known {
+            return Ok(Step::Pending(OpId::new(op.id.replica, op.id.counter - 1)));
+        }
+        let skip = known - op.id.counter;
+        match &op.kind {
+            OpKind::Insert {
+                origin_left,
+                origin_right,
+                text,
+            } => {
+                let (origin_left, text) = if skip > 0 {
+                    let text = match text.char_indices().nth(skip as usize) {
+                        Some((b, _)) => &text[b..],
+                        None => "",
+                    };
+                    (Some(OpId::new(op.id.replica, known - 1)), text)
+                } else {
+                    (*origin_left, text.as_str())
+                };
+                let n = (len - skip) as u32;
+                let first = OpId::new(op.id.replica, known);
+                // Typing on from the last insert, with the tree unchanged since: no lookups.
+                if let Some(t) = self.typing.filter(|t| t.epoch == self.tree.epoch())
+                    && let Some(origins) = t.origins(origin_left, *origin_right)
+                    && self.tree.item_after(t.after).unwrap_or(NIL) == t.right
+                {
+                    let r = replica.unwrap_or_else(|| self.hist.replicas.intern(op.id.replica));
+                    let at = (t.after, t.pos);
+                    self.integrate(at, r, first, origins, *origin_right, text, n, patches);
+                    return Ok(Step::Applied);
+                }
+                for origin in [origin_left, *origin_right].into_iter().flatten() {
+                    if origin.replica == op.id.replica && origin.counter >= known {
+                        return Err(ApplyError::Acausal {
+                            op: op.id,
+                            dependency: origin,
+                        });
+                    }
+                }
+                let mut origins = [NIL; 2];
+                for (lv, id) in origins.iter_mut().zip([origin_left, *origin_right]) {
+                    if let Some(id) = id {
+                        match self.hist.replicas.lv_of(id) {
+                            Some(known) => *lv = known,
+                            None => return Ok(Step::Pending(id)),
+                        }
+                    }
+                }
+                let r = replica.unwrap_or_else(|| self.hist.replicas.intern(op.id.replica));
+                let bad = |origin: Option<OpId>| ApplyError::BadOrigin {
+                    op: op.id,
+                    origin: origin.unwrap_or(op.id),
+                };
+                match self.place(r, origins) {
+                    Placed::At(c, pos) => {
+                        self.integrate((c, pos), r, first, origins, *origin_right, text, n, patches)
+                    }
+                    Placed::BadLeft => return Err(bad(origin_left)),
+                    Placed::BadRight => return Err(bad(*origin_right)),
+                }
+            }
+            OpKind::Delete { targets } => {
+                let mut runs = SmallVec::new();
+                if let Err(dep) = self.resolve_delete(op.id, targets, skip, &mut runs)? {
+                    return Ok(Step::Pending(dep));
+                }
+                let r = replica.unwrap_or_else(|| self.hist.replicas.intern(op.id.replica));
+                for (lv, n, backward) in runs {
+                    let lo = if backward { lv + 1 - n } else { lv };
+                    self.tree
+                        .delete_items(lo, lo + n, &self.hist.newlines, |pos, k| {
+                            patches.push(Patch {
+                                pos: pos as usize,
+                                del: k as usize,
+                                ins: 0,
+                            })
+                        });
+                    self.hist.push_delete(r, lv, n, backward);
+                }
+            }
+        }
+        Ok(Step::Applied)
+    }
+
+    /// Appends the local versions a delete targets, after skipping its first `skip` counters,
+    /// as `(first target, len, backward)` runs in the op's counter order; or returns the first
+    /// unknown dependency. Every target must be a character.
+    fn resolve_delete(
+        &self,
+        op: OpId,
+        targets: &[DeleteSpan],
+        mut skip: u64,
+        runs: &mut SmallVec<[(Lv, u32, bool); 2]>,
+    ) -> Result<Result<(), OpId>, ApplyError> {
+        let too_large = ApplyError::TooLarge(op);
+        for span in targets {
+            if skip >= span.len {
+                skip -= span.len;
+                continue;
+            }
+            let backward = span.backward;
+            let n = span.len - skip;
+            // The first target after skipping, and the highest counter the span names.
+            let (first, hi) = if backward {
+                let first = span
+                    .start
+                    .counter
+                    .checked_sub(skip)
+                    .ok_or(too_large.clone())?;
+                (first, first)
+            } else {
+                let first = span
+                    .start
+                    .counter
+                    .checked_add(skip)
+                    .ok_or(too_large.clone())?;
+                (first, first.checked_add(n - 1).ok_or(too_large.clone())?)
+            };
+            if backward && first + 1 < n {
+                return Err(too_large);
+            }
+            skip = 0;
+            let replica = span.start.replica;
+            if replica == op.replica && hi >= op.counter {
+                return Err(ApplyError::Acausal {
+                    op,
+                    dependency: OpId::new(replica, hi),
+                });
+            }
+            if self.hist.replicas.known(replica) <= hi {
+                return Ok(Err(OpId::new(replica, hi)));
+            }
+            // Walk the ids in the op's order, one run of consecutive local versions at a time.
+            let mut c = first;
+            let mut left = n;
+            while left > 0 {
+                let (lv, room) = self
+                    .hist
+                    .replicas
+                    .lv_and_room(OpId::new(replica, c), backward)
+                    .ok_or(too_large.clone())?;
+                let k = room.min(left) as u32;
+                let lo = if backward { lv + 1 - k } else { lv };
+                if let Some(missing) = self.tree.first_missing(lo, k) {
+                    return Err(ApplyError::NotACharacter {
+                        op,
+                        target: self.hist.replicas.id_of(missing),
+                    });
+                }
+                runs.push((lv, k, backward));
+                left -= u64::from(k);
+                c = if backward {
+                    c.wrapping_sub(u64::from(k))
+                } else {
+                    c + u64::from(k)
+                };
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Where a remote insert between `left` and `right` goes (Fugue / YjsMod integration),
+    /// checking that both origins are characters.
+    fn place(&self, r: u32, [left, right]: [Lv; 2]) -> Placed {
+        let (after_left, known_pos) = match self.typing {
+            Some(t) if t.epoch == self.tree.epoch() && t.last == left && left != NIL => {
+                (t.after, Some(t.pos))
+            }
+            _ if left == NIL => (self.tree.find_item(0), None),
+            _ => match self.tree.locate(left) {
+                Some(mut c) => {
+                    c.off += 1;
+                    (c, None)
+                }
+                None => return Placed::BadLeft,
+            },
+        };
+        if self.tree.item_after(after_left).unwrap_or(NIL) == right {
+            let pos = known_pos.unwrap_or_else(|| self.tree.chars_before(after_left));
+            return Placed::At(after_left, pos);
+        }
+        if right != NIL && self.tree.locate(right).is_none() {
+            return Placed::BadRight;
+        }
+        let c = self.scan_concurrent(r, left, right);
+        Placed::At(c, self.tree.chars_before(c))
+    }
+
+    /// Records a remote insert of `n` chars from id `first` by replica `r`, placed at `c`
+    /// (visible position `pos`).
+    #[allow(clippy::too_many_arguments)]
+    fn integrate(
+        &mut self,
+        (c, pos): (Cursor, u32),
+        r: u32,
+        first: OpId,
+        [left, right]: [Lv; 2],
+        right_id: Option<OpId>,
+        text: &str,
+        n: u32,
+        patches: &mut Patches,
+    ) {
+        let (lv, lines) = self.hist.push_insert(r, text, n, left, right);
+        let after = self
+            .tree
+            .insert(c, Span::new(lv, n, false), lines, &self.hist.newlines);
+        let last_id = OpId::new(first.replica, first.counter + u64::from(n) - 1);
+        self.remember_typing(
+            after,
+            (lv + n - 1, last_id),
+            (right, right_id),
+            Some(pos + n),
+        );
+        patches.push(Patch {
+            pos: pos as usize,
+            del: 0,
+            ins: n as usize,
+        });
+    }
+
+    /// Item index of a character, or `none` for [`NIL`].
+    fn item_index(&self, lv: Lv, none: i64) -> i64 {
+        if lv == NIL {
+            return none;
+        }
+        let c = self
+            .tree
+            .locate(lv)
+            .expect("known character is in the tree");
+        i64::from(self.tree.offsets(c).items)
+    }
+
+    /// Where an insert between `left` and `right` goes when other inserts were made between
+    /// them concurrently: FugueMax's order (as written for YjsMod in Gentle's reference CRDTs).
+    fn scan_concurrent(&self, r: u32, left: Lv, right: Lv) -> Cursor {
+        let total = i64::from(self.tree.total().items);
+        let me = self.hist.replicas.ids[r as usize];
+        let left_i = self.item_index(left, -1);
+        let right_i = self.item_index(right, total);
+        let mut dest = left_i + 1;
+        let mut scanning = false;
+        let mut i = left_i + 1;
+        loop {
+            if !scanning {
+                dest = i;
+            }
+            if i >= total || i == right_i {
+                break;
+            }
+            let other = self
+                .tree
+                .item_after(self.tree.find_item(i as u32))
+                .unwrap_or(NIL);
+            let (o_left, o_right) = self.hist.origins(other);
+            let o_left_i = self.item_index(o_left, -1);
+            let o_right_i = self.item_index(o_right, total);
+            let other_replica =
+                self.hist.replicas.ids[self.hist.replicas.run_of(other).replica as usize];
+            if o_left_i < left_i
+                || (o_left_i == left_i && o_right_i == right_i && me < other_replica)
+            {
+                break;
+            }
+            if o_left_i == left_i {
+                scanning = o_right_i < right_i;
+            }
+            i += 1;
+        }
+        self.tree.find_item(dest as u32)
+    }
+}

@@ -1,0 +1,79 @@
+//! The local-version index: which leaf holds each version, so an id becomes a position.
+
+use super::*;
+
+impl Tree {
+    /// The point just before the item `lv` (pointing at it). `None` if `lv` is not in the tree.
+    pub(crate) fn locate(&self, lv: Lv) -> Option<Cursor> {
+        // Lookups cluster: first the span found last and its neighbours, then the leaf of the
+        // last search, then the index.
+        let (leaf, idx) = self.found.get();
+        let l = &self.leaves[leaf as usize];
+        for i in [idx, idx.wrapping_sub(1), idx + 1] {
+            if let Some(s) = l.spans[..l.n].get(i)
+                && s.lv <= lv
+                && lv < s.end()
+            {
+                self.found.set((leaf, i));
+                return Some(Cursor {
+                    leaf,
+                    idx: i,
+                    off: lv - s.lv,
+                });
+            }
+        }
+        let (hint, _) = self.hint.get();
+        let leaf = match self.find_in_leaf(hint, lv) {
+            Some(c) => return Some(c),
+            None => *self.index.range(..=lv).next_back()?.1,
+        };
+        self.find_in_leaf(leaf, lv)
+    }
+
+    fn find_in_leaf(&self, leaf: u32, lv: Lv) -> Option<Cursor> {
+        let l = &self.leaves[leaf as usize];
+        let idx = l.spans[..l.n]
+            .iter()
+            .position(|s| s.lv <= lv && lv < s.end())?;
+        self.found.set((leaf, idx));
+        Some(Cursor {
+            leaf,
+            idx,
+            off: lv - l.spans[idx].lv,
+        })
+    }
+
+    /// The first of the versions `lv .. lv + len` that is not an item in the tree (not an
+    /// inserted character), if any.
+    pub(crate) fn first_missing(&self, mut lv: Lv, len: u32) -> Option<Lv> {
+        let end = lv + len;
+        while lv < end {
+            match self.locate(lv) {
+                Some(c) => lv = self.span_at(c).end(),
+                None => return Some(lv),
+            }
+        }
+        None
+    }
+
+    /// Records that fresh versions from `lv` on live in `leaf`.
+    pub(super) fn index_append(&mut self, lv: Lv, leaf: u32) {
+        if self.index_last != leaf {
+            self.index.insert(lv, leaf);
+            self.index_last = leaf;
+        }
+    }
+
+    /// Records that versions `from .. to` live in `leaf`.
+    pub(super) fn index_set(&mut self, from: Lv, to: Lv, leaf: u32) {
+        let after = self.index.range(..=to).next_back().map(|(_, &l)| l);
+        while let Some((&k, _)) = self.index.range(from..to).next() {
+            self.index.remove(&k);
+        }
+        self.index.insert(from, leaf);
+        if let Some(after) = after {
+            self.index.entry(to).or_insert(after);
+        }
+        self.index_last = self.index.last_key_value().map_or(NIL, |(_, &l)| l);
+    }
+}

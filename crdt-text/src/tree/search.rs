@@ -1,0 +1,365 @@
+//! Finding points in the tree: by chars, items, lines or local version; reading around them.
+
+use super::*;
+
+impl Tree {
+    // ---- finding points -------------------------------------------------------------------
+
+    /// The earliest point with `pos` visible chars before it (so tombstones right after the
+    /// `pos`-th char come after the point). `pos <= total().chars`.
+    pub(crate) fn find_char(&self, pos: u32) -> Cursor {
+        let (node, mut pos) = match self.hinted_leaf(pos) {
+            Some(found) => found,
+            None => self.descend_chars(pos, false),
+        };
+        let leaf = &self.leaves[node as usize];
+        for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
+            if pos == 0 {
+                return Cursor {
+                    leaf: node,
+                    idx: i,
+                    off: 0,
+                };
+            }
+            if !s.deleted() {
+                if pos <= s.len() {
+                    return Cursor {
+                        leaf: node,
+                        idx: i,
+                        off: pos,
+                    };
+                }
+                pos -= s.len();
+            }
+        }
+        Cursor {
+            leaf: node,
+            idx: leaf.n,
+            off: 0,
+        }
+    }
+
+    /// The point with `items` items (visible or not) before it. `items <= total().items`.
+    pub(crate) fn find_item(&self, items: u32) -> Cursor {
+        let (node, mut pos, _) = self.descend(items, false, |s| s.items);
+        let leaf = &self.leaves[node as usize];
+        for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
+            if pos <= s.len() {
+                return Cursor {
+                    leaf: node,
+                    idx: i,
+                    off: pos,
+                };
+            }
+            pos -= s.len();
+        }
+        Cursor {
+            leaf: node,
+            idx: leaf.n,
+            off: 0,
+        }
+    }
+
+    /// The visible position just after the `line`-th newline (`line >= 1`), or `None` if there
+    /// are fewer newlines.
+    pub(crate) fn find_line_start(&self, line: u32, newlines: &[Lv]) -> Option<u32> {
+        if line > self.total.lines {
+            return None;
+        }
+        let (node, mut rem, before) = self.descend(line, false, |s| s.lines);
+        let mut chars = before.chars;
+        let leaf = &self.leaves[node as usize];
+        for s in &leaf.spans[..leaf.n] {
+            if s.deleted() {
+                continue;
+            }
+            let k = count_newlines(newlines, s.lv, s.len());
+            if rem <= k {
+                // The rem-th newline inside this span.
+                let a = newlines.partition_point(|&x| x < s.lv);
+                let nl_lv = newlines[a + rem as usize - 1];
+                return Some(chars + (nl_lv - s.lv) + 1);
+            }
+            rem -= k;
+            chars += s.len();
+        }
+        None
+    }
+
+    /// Newlines among the first `pos` visible chars.
+    pub(crate) fn lines_before_char(&self, pos: u32, newlines: &[Lv]) -> u32 {
+        let (node, mut pos, before) = self.descend(pos, false, |s| s.chars);
+        let mut lines = before.lines;
+        let leaf = &self.leaves[node as usize];
+        for s in &leaf.spans[..leaf.n] {
+            if pos == 0 {
+                break;
+            }
+            if s.deleted() {
+                continue;
+            }
+            let take = pos.min(s.len());
+            lines += count_newlines(newlines, s.lv, take);
+            pos -= take;
+        }
+        lines
+    }
+
+    /// The point just before the visible char at `pos` (`pos < total().chars`): unlike
+    /// [`Tree::find_char`], after any tombstones before it, found through the sums rather than
+    /// by walking over them.
+    pub(crate) fn find_visible(&self, pos: u32) -> Cursor {
+        let hinted = self
+            .hint_get()
+            .filter(|&(_, start, chars)| start <= pos && pos < start + chars);
+        let (node, mut rem) = match hinted {
+            Some((leaf, start, _)) => (leaf, pos - start),
+            None => self.descend_chars(pos, true),
+        };
+        let leaf = &self.leaves[node as usize];
+        for (idx, s) in leaf.spans[..leaf.n].iter().enumerate() {
+            if !s.deleted() {
+                if rem < s.len() {
+                    return Cursor {
+                        leaf: node,
+                        idx,
+                        off: rem,
+                    };
+                }
+                rem -= s.len();
+            }
+        }
+        Cursor {
+            leaf: node,
+            idx: leaf.n,
+            off: 0,
+        }
+    }
+
+    /// The hint as `(leaf, chars before it, chars in it)`, if valid.
+    fn hint_get(&self) -> Option<(u32, u32, u32)> {
+        if self.hint_epoch.get() != self.epoch {
+            return None;
+        }
+        let (leaf, start) = self.hint.get();
+        let l = &self.leaves[leaf as usize];
+        Some((
+            leaf,
+            start,
+            l.spans[..l.n].iter().map(|s| s.visible_len()).sum(),
+        ))
+    }
+
+    /// The hinted leaf and the offset of `pos` in it, if the hint is valid and the earliest
+    /// point for `pos` lies inside that leaf.
+    fn hinted_leaf(&self, pos: u32) -> Option<(u32, u32)> {
+        let (leaf, start, chars) = self.hint_get()?;
+        (start < pos && pos <= start + chars).then(|| (leaf, pos - start))
+    }
+
+    /// Descends to the leaf holding visible position `pos` (the first child reaching it, or
+    /// passing it if `past`), remembers it as the hint, and returns it with the offset of
+    /// `pos` inside it.
+    fn descend_chars(&self, pos: u32, past: bool) -> (u32, u32) {
+        let (leaf, rem, before) = self.descend(pos, past, |s| s.chars);
+        self.hint.set((leaf, before.chars));
+        self.hint_epoch.set(self.epoch);
+        (leaf, rem)
+    }
+
+    /// Walks from the root to a leaf: at each node, the first child whose `metric` reaches
+    /// what remains of `target` (exceeds it, if `past`). Returns the leaf, the remainder, and
+    /// the sums of everything before the leaf.
+    fn descend(&self, target: u32, past: bool, metric: impl Fn(&Sum) -> u32) -> (u32, u32, Sum) {
+        let (mut node, mut rem, mut before) = (self.root, target, Sum::default());
+        for _ in 0..self.height {
+            let n = &self.nodes[node as usize];
+            let mut i = 0;
+            while i + 1 < n.n && (rem > metric(&n.sums[i]) || (past && rem == metric(&n.sums[i]))) {
+                rem -= metric(&n.sums[i]);
+                before = before.plus(n.sums[i]);
+                i += 1;
+            }
+            node = n.children[i];
+        }
+        (node, rem, before)
+    }
+
+    /// Visible chars before a point: like [`Tree::offsets`], but cheap near the last search.
+    pub(crate) fn chars_before(&self, c: Cursor) -> u32 {
+        let (leaf, start) = self.hint.get();
+        if self.hint_epoch.get() != self.epoch || leaf != c.leaf {
+            return self.offsets(c).chars;
+        }
+        let l = &self.leaves[leaf as usize];
+        let mut chars = start;
+        for s in &l.spans[..c.idx] {
+            chars += s.visible_len();
+        }
+        if c.idx < l.n && !l.spans[c.idx].deleted() {
+            chars += c.off;
+        }
+        chars
+    }
+
+    /// The span at a cursor that points at an item (as returned by [`Tree::locate`]).
+    pub(crate) fn span_at(&self, c: Cursor) -> Span {
+        self.leaves[c.leaf as usize].spans[c.idx]
+    }
+
+    /// Visible chars and items before a point.
+    pub(crate) fn offsets(&self, c: Cursor) -> Sum {
+        let leaf = &self.leaves[c.leaf as usize];
+        let mut sum = Sum::default();
+        for s in &leaf.spans[..c.idx] {
+            sum.items += s.len();
+            sum.chars += s.visible_len();
+        }
+        if c.idx < leaf.n {
+            sum.items += c.off;
+            if !leaf.spans[c.idx].deleted() {
+                sum.chars += c.off;
+            }
+        }
+        let in_leaf = sum.chars;
+        let (mut p, mut slot) = (leaf.parent, leaf.slot);
+        while p != NIL {
+            let n = &self.nodes[p as usize];
+            for &s in &n.sums[..slot as usize] {
+                sum = sum.plus(s);
+            }
+            (p, slot) = (n.parent, n.slot);
+        }
+        self.hint.set((c.leaf, sum.chars - in_leaf));
+        self.hint_epoch.set(self.epoch);
+        sum
+    }
+
+    /// The item just before a point.
+    pub(crate) fn item_before(&self, c: Cursor) -> Option<Lv> {
+        let leaf = &self.leaves[c.leaf as usize];
+        if c.off > 0 && c.idx < leaf.n {
+            return Some(leaf.spans[c.idx].lv + c.off - 1);
+        }
+        if c.idx > 0 {
+            return Some(leaf.spans[c.idx - 1].end() - 1);
+        }
+        let mut prev = leaf.prev;
+        while prev != NIL {
+            let l = &self.leaves[prev as usize];
+            if l.n > 0 {
+                return Some(l.spans[l.n - 1].end() - 1);
+            }
+            prev = l.prev;
+        }
+        None
+    }
+
+    /// The item just after a point.
+    pub(crate) fn item_after(&self, c: Cursor) -> Option<Lv> {
+        let leaf = &self.leaves[c.leaf as usize];
+        if c.idx < leaf.n && c.off < leaf.spans[c.idx].len() {
+            return Some(leaf.spans[c.idx].lv + c.off);
+        }
+        let next_idx = if c.idx < leaf.n { c.idx + 1 } else { c.idx };
+        if next_idx < leaf.n {
+            return Some(leaf.spans[next_idx].lv);
+        }
+        let mut next = leaf.next;
+        while next != NIL {
+            let l = &self.leaves[next as usize];
+            if l.n > 0 {
+                return Some(l.spans[0].lv);
+            }
+            next = l.next;
+        }
+        None
+    }
+
+    /// Moves a point forward past deleted items and span ends until it points at a visible item
+    /// (`off < len` of a visible span). `None` at the end of the document.
+    pub(super) fn next_visible(&self, mut c: Cursor) -> Option<Cursor> {
+        loop {
+            let leaf = &self.leaves[c.leaf as usize];
+            if c.idx < leaf.n {
+                let s = leaf.spans[c.idx];
+                if !s.deleted() && c.off < s.len() {
+                    return Some(c);
+                }
+                c.idx += 1;
+                c.off = 0;
+            } else {
+                if leaf.next == NIL {
+                    return None;
+                }
+                c = Cursor {
+                    leaf: leaf.next,
+                    idx: 0,
+                    off: 0,
+                };
+            }
+        }
+    }
+
+    // ---- iteration ------------------------------------------------------------------------
+
+    /// Spans in document order from a point (the first one trimmed to start at it).
+    pub(crate) fn spans_from(&self, c: Cursor) -> SpanIter<'_> {
+        SpanIter {
+            tree: self,
+            leaf: c.leaf,
+            idx: c.idx,
+            off: c.off,
+        }
+    }
+
+    /// Every span in document order.
+    pub(crate) fn spans(&self) -> SpanIter<'_> {
+        let mut leaf = self.root;
+        for _ in 0..self.height {
+            leaf = self.nodes[leaf as usize].children[0];
+        }
+        SpanIter {
+            tree: self,
+            leaf,
+            idx: 0,
+            off: 0,
+        }
+    }
+
+    pub(crate) fn span_count(&self) -> usize {
+        self.leaves.iter().map(|l| l.n).sum()
+    }
+}
+
+/// Iterator over spans in document order.
+pub(crate) struct SpanIter<'a> {
+    tree: &'a Tree,
+    leaf: u32,
+    idx: usize,
+    off: u32,
+}
+
+impl Iterator for SpanIter<'_> {
+    type Item = Span;
+    fn next(&mut self) -> Option<Span> {
+        loop {
+            if self.leaf == NIL {
+                return None;
+            }
+            let leaf = &self.tree.leaves[self.leaf as usize];
+            if self.idx < leaf.n {
+                let s = leaf.spans[self.idx];
+                let off = std::mem::take(&mut self.off);
+                self.idx += 1;
+                if off < s.len() {
+                    return Some(s.part(off, s.len()));
+                }
+            } else {
+                self.leaf = leaf.next;
+                self.idx = 0;
+                self.off = 0;
+            }
+        }
+    }
+}
