@@ -159,8 +159,16 @@ impl Tree {
                 s.plus(delta)
             }
         };
-        if self.hint_epoch.get() == self.epoch && self.hint.get().0 == leaf {
-            self.hint_epoch.set(self.epoch + 1);
+        // An edit inside the hinted leaf keeps the hint true: its start does not move.
+        let mut hint = self.hint.get();
+        if hint.epoch == self.epoch && hint.leaf == leaf {
+            hint.chars = apply(Sum {
+                chars: hint.chars,
+                ..Sum::default()
+            })
+            .chars;
+            hint.epoch = self.epoch + 1;
+            self.hint.set(hint);
         }
         self.epoch += 1;
         self.total = apply(self.total);

@@ -22,8 +22,7 @@ impl Tree {
                 });
             }
         }
-        let (hint, _) = self.hint.get();
-        let leaf = match self.find_in_leaf(hint, lv) {
+        let leaf = match self.find_in_leaf(self.hint.get().leaf, lv) {
             Some(c) => return Some(c),
             None => *self.index.range(..=lv).next_back()?.1,
         };

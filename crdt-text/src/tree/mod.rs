@@ -169,6 +169,27 @@ pub(crate) struct Cursor {
     pub(crate) off: u32,
 }
 
+/// A leaf found by the last search: where it starts and how many visible chars it holds.
+#[derive(Clone, Copy, Debug)]
+struct Hint {
+    leaf: u32,
+    /// Visible chars before the leaf.
+    start: u32,
+    /// Visible chars in the leaf.
+    chars: u32,
+    /// The tree's epoch when this was true.
+    epoch: u64,
+}
+
+impl Hint {
+    const NONE: Hint = Hint {
+        leaf: 0,
+        start: 0,
+        chars: 0,
+        epoch: u64::MAX,
+    };
+}
+
 /// See the module docs.
 #[derive(Clone)]
 pub(crate) struct Tree {
@@ -184,11 +205,10 @@ pub(crate) struct Tree {
     index_last: u32,
     /// Changes on every edit: a cursor saved at one epoch is valid while it is unchanged.
     epoch: u64,
-    /// The leaf of the last search and the visible chars before it, valid at `hint_epoch`
-    /// (edits inside that leaf keep it valid: they do not move its start). Most edits land
-    /// near the previous one, and then need no descent from the root.
-    hint: Cell<(u32, u32)>,
-    hint_epoch: Cell<u64>,
+    /// The leaf of the last search, valid while its epoch is the tree's (edits inside that
+    /// leaf keep it valid: they do not move its start). Most edits land near the previous
+    /// one, and then need no descent from the root.
+    hint: Cell<Hint>,
     /// Where [`Tree::locate`] last found an item: `(leaf, span index)`, checked before use.
     found: Cell<(u32, usize)>,
 }
@@ -211,8 +231,7 @@ impl Tree {
             index: BTreeMap::new(),
             index_last: NIL,
             epoch: 0,
-            hint: Cell::new((0, 0)),
-            hint_epoch: Cell::new(u64::MAX),
+            hint: Cell::new(Hint::NONE),
             found: Cell::new((0, 0)),
         }
     }

@@ -41,7 +41,7 @@ impl Tree {
 
     /// The point with `items` items (visible or not) before it. `items <= total().items`.
     pub(crate) fn find_item(&self, items: u32) -> Cursor {
-        let (node, mut pos, _) = self.descend(items, false, |s| s.items);
+        let (node, mut pos, ..) = self.descend(items, false, |s| s.items);
         let leaf = &self.leaves[node as usize];
         for (i, s) in leaf.spans[..leaf.n].iter().enumerate() {
             if pos <= s.len() {
@@ -66,7 +66,7 @@ impl Tree {
         if line > self.total.lines {
             return None;
         }
-        let (node, mut rem, before) = self.descend(line, false, |s| s.lines);
+        let (node, mut rem, before, _) = self.descend(line, false, |s| s.lines);
         let mut chars = before.chars;
         let leaf = &self.leaves[node as usize];
         for s in &leaf.spans[..leaf.n] {
@@ -88,7 +88,7 @@ impl Tree {
 
     /// Newlines among the first `pos` visible chars.
     pub(crate) fn lines_before_char(&self, pos: u32, newlines: &[Lv]) -> u32 {
-        let (node, mut pos, before) = self.descend(pos, false, |s| s.chars);
+        let (node, mut pos, before, _) = self.descend(pos, false, |s| s.chars);
         let mut lines = before.lines;
         let leaf = &self.leaves[node as usize];
         for s in &leaf.spans[..leaf.n] {
@@ -111,9 +111,9 @@ impl Tree {
     pub(crate) fn find_visible(&self, pos: u32) -> Cursor {
         let hinted = self
             .hint_get()
-            .filter(|&(_, start, chars)| start <= pos && pos < start + chars);
+            .filter(|h| h.start <= pos && pos < h.start + h.chars);
         let (node, mut rem) = match hinted {
-            Some((leaf, start, _)) => (leaf, pos - start),
+            Some(h) => (h.leaf, pos - h.start),
             None => self.descend_chars(pos, true),
         };
         let leaf = &self.leaves[node as usize];
@@ -136,42 +136,48 @@ impl Tree {
         }
     }
 
-    /// The hint as `(leaf, chars before it, chars in it)`, if valid.
-    fn hint_get(&self) -> Option<(u32, u32, u32)> {
-        if self.hint_epoch.get() != self.epoch {
-            return None;
-        }
-        let (leaf, start) = self.hint.get();
-        let l = &self.leaves[leaf as usize];
-        Some((
+    /// The hint, if valid.
+    fn hint_get(&self) -> Option<Hint> {
+        Some(self.hint.get()).filter(|h| h.epoch == self.epoch)
+    }
+
+    /// Remembers `leaf` (holding `chars` visible chars, `start` before it) as the hint.
+    fn hint_set(&self, leaf: u32, start: u32, chars: u32) {
+        self.hint.set(Hint {
             leaf,
             start,
-            l.spans[..l.n].iter().map(|s| s.visible_len()).sum(),
-        ))
+            chars,
+            epoch: self.epoch,
+        });
     }
 
     /// The hinted leaf and the offset of `pos` in it, if the hint is valid and the earliest
     /// point for `pos` lies inside that leaf.
     fn hinted_leaf(&self, pos: u32) -> Option<(u32, u32)> {
-        let (leaf, start, chars) = self.hint_get()?;
-        (start < pos && pos <= start + chars).then(|| (leaf, pos - start))
+        let h = self.hint_get()?;
+        (h.start < pos && pos <= h.start + h.chars).then(|| (h.leaf, pos - h.start))
     }
 
     /// Descends to the leaf holding visible position `pos` (the first child reaching it, or
     /// passing it if `past`), remembers it as the hint, and returns it with the offset of
     /// `pos` inside it.
     fn descend_chars(&self, pos: u32, past: bool) -> (u32, u32) {
-        let (leaf, rem, before) = self.descend(pos, past, |s| s.chars);
-        self.hint.set((leaf, before.chars));
-        self.hint_epoch.set(self.epoch);
+        let (leaf, rem, before, here) = self.descend(pos, past, |s| s.chars);
+        self.hint_set(leaf, before.chars, here.chars);
         (leaf, rem)
     }
 
     /// Walks from the root to a leaf: at each node, the first child whose `metric` reaches
-    /// what remains of `target` (exceeds it, if `past`). Returns the leaf, the remainder, and
-    /// the sums of everything before the leaf.
-    fn descend(&self, target: u32, past: bool, metric: impl Fn(&Sum) -> u32) -> (u32, u32, Sum) {
-        let (mut node, mut rem, mut before) = (self.root, target, Sum::default());
+    /// what remains of `target` (exceeds it, if `past`). Returns the leaf, the remainder, the
+    /// sums of everything before the leaf and the leaf's own sums.
+    fn descend(
+        &self,
+        target: u32,
+        past: bool,
+        metric: impl Fn(&Sum) -> u32,
+    ) -> (u32, u32, Sum, Sum) {
+        let (mut node, mut rem, mut before, mut here) =
+            (self.root, target, Sum::default(), self.total);
         for _ in 0..self.height {
             let n = &self.nodes[node as usize];
             let mut i = 0;
@@ -181,18 +187,18 @@ impl Tree {
                 i += 1;
             }
             node = n.children[i];
+            here = n.sums[i];
         }
-        (node, rem, before)
+        (node, rem, before, here)
     }
 
     /// Visible chars before a point: like [`Tree::offsets`], but cheap near the last search.
     pub(crate) fn chars_before(&self, c: Cursor) -> u32 {
-        let (leaf, start) = self.hint.get();
-        if self.hint_epoch.get() != self.epoch || leaf != c.leaf {
+        let Some(h) = self.hint_get().filter(|h| h.leaf == c.leaf) else {
             return self.offsets(c).chars;
-        }
-        let l = &self.leaves[leaf as usize];
-        let mut chars = start;
+        };
+        let l = &self.leaves[h.leaf as usize];
+        let mut chars = h.start;
         for s in &l.spans[..c.idx] {
             chars += s.visible_len();
         }
@@ -223,6 +229,10 @@ impl Tree {
         }
         let in_leaf = sum.chars;
         let (mut p, mut slot) = (leaf.parent, leaf.slot);
+        let leaf_chars = match p {
+            NIL => self.total.chars,
+            p => self.nodes[p as usize].sums[slot as usize].chars,
+        };
         while p != NIL {
             let n = &self.nodes[p as usize];
             for &s in &n.sums[..slot as usize] {
@@ -230,8 +240,7 @@ impl Tree {
             }
             (p, slot) = (n.parent, n.slot);
         }
-        self.hint.set((c.leaf, sum.chars - in_leaf));
-        self.hint_epoch.set(self.epoch);
+        self.hint_set(c.leaf, sum.chars - in_leaf, leaf_chars);
         sum
     }
 
