@@ -73,12 +73,26 @@ impl Replicas {
 
     /// Assigns local versions `lv .. lv + len` to the next `len` counters of replica `r`.
     pub(crate) fn push(&mut self, r: u32, lv: Lv, len: u32) {
-        let counter = self.next_counter(r);
         let runs = &mut self.runs[r as usize];
-        match runs.last_mut() {
-            Some(run) if run.lv + run.len == lv => run.len += len,
-            _ => runs.push(IdRun { counter, lv, len }),
-        }
+        let counter = match runs.last_mut() {
+            Some(run) => {
+                let counter = run.counter + u64::from(run.len);
+                if run.lv + run.len == lv {
+                    run.len += len;
+                } else {
+                    runs.push(IdRun { counter, lv, len });
+                }
+                counter
+            }
+            None => {
+                runs.push(IdRun {
+                    counter: 0,
+                    lv,
+                    len,
+                });
+                0
+            }
+        };
         match self.by_lv.last_mut() {
             Some(run)
                 if run.replica == r
@@ -297,23 +311,26 @@ impl History {
     ) -> (Lv, u32) {
         let lv = self.next_lv;
         let byte = self.content.len() as u32;
-        let before = self.newlines.len();
-        if text.len() == 1 {
-            if text == "\n" {
+        let lines = if let &[b] = text.as_bytes() {
+            // A keystroke: no scanning, no copy call.
+            self.content.push(char::from(b));
+            if b == b'\n' {
                 self.newlines.push(lv);
             }
+            u32::from(b == b'\n')
         } else {
+            let before = self.newlines.len();
             for (k, ch) in text.chars().enumerate() {
                 if ch == '\n' {
                     self.newlines.push(lv + k as u32);
                 }
             }
-        }
-        let lines = (self.newlines.len() - before) as u32;
-        if !text.is_ascii() {
-            push_marks(&mut self.marks, lv, byte, text);
-        }
-        self.content.push_str(text);
+            if !text.is_ascii() {
+                push_marks(&mut self.marks, lv, byte, text);
+            }
+            self.content.push_str(text);
+            (self.newlines.len() - before) as u32
+        };
         match self.ins.last_mut() {
             Some(run)
                 if run.end() == lv && origin_left == lv - 1 && run.origin_right == origin_right =>

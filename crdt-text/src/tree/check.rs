@@ -47,7 +47,7 @@ impl Tree {
         let mut total = Sum::default();
         for j in 0..n.n {
             let s = self.check_subtree(n.children[j], height - 1, (id, j as u32), newlines);
-            assert_eq!(s, n.sums[j], "child sum");
+            assert_eq!(s, self.child_sum(id, height as usize - 1, j), "child sum");
             total = total.plus(s);
         }
         total

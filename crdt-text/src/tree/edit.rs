@@ -151,34 +151,23 @@ impl Tree {
         }
     }
 
+    /// Adds `delta` (or subtracts it) to the sums on the path from `leaf` to the root.
     fn propagate(&mut self, leaf: u32, delta: Sum, subtract: bool) {
-        let apply = |s: Sum| {
-            if subtract {
-                s.minus(delta)
-            } else {
-                s.plus(delta)
-            }
+        // Sums use wrapping arithmetic, so subtracting is adding the negation.
+        let delta = if subtract {
+            Sum::default().minus(delta)
+        } else {
+            delta
         };
         // An edit inside the hinted leaf keeps the hint true: its start does not move.
         let mut hint = self.hint.get();
         if hint.epoch == self.epoch && hint.leaf == leaf {
-            hint.chars = apply(Sum {
-                chars: hint.chars,
-                ..Sum::default()
-            })
-            .chars;
+            hint.chars = hint.chars.wrapping_add(delta.chars);
             hint.epoch = self.epoch + 1;
             self.hint.set(hint);
         }
         self.epoch += 1;
-        self.total = apply(self.total);
-        let l = &self.leaves[leaf as usize];
-        let (mut p, mut slot) = (l.parent, l.slot);
-        while p != NIL {
-            let n = &mut self.nodes[p as usize];
-            n.sums[slot as usize] = apply(n.sums[slot as usize]);
-            (p, slot) = (n.parent, n.slot);
-        }
+        self.add_to_sums(leaf, delta);
     }
 }
 

@@ -63,16 +63,21 @@ impl Tree {
         }
     }
 
-    /// Records that versions `from .. to` live in `leaf`.
-    pub(super) fn index_set(&mut self, from: Lv, to: Lv, leaf: u32) {
-        let after = self.index.range(..=to).next_back().map(|(_, &l)| l);
-        while let Some((&k, _)) = self.index.range(from..to).next() {
+    /// Records that the versions `from .. to`, until now all items of leaf `old`, moved to
+    /// leaf `new`. Call [`Tree::index_settle`] after the last move.
+    pub(super) fn index_move(&mut self, from: Lv, to: Lv, old: u32, new: u32) {
+        // Keys inside the range can only repeat `old`.
+        while let Some((&k, _)) = self.index.range(from + 1..to).next() {
             self.index.remove(&k);
         }
-        self.index.insert(from, leaf);
-        if let Some(after) = after {
-            self.index.entry(to).or_insert(after);
-        }
+        self.index.insert(from, new);
+        // Versions from `to` on keep their owner: without a key of their own, the key
+        // covering `to` was the one covering `to - 1`, so `old`.
+        self.index.entry(to).or_insert(old);
+    }
+
+    /// Recomputes where fresh versions go after [`Tree::index_move`]s.
+    pub(super) fn index_settle(&mut self) {
         self.index_last = self.index.last_key_value().map_or(NIL, |(_, &l)| l);
     }
 }

@@ -19,6 +19,7 @@ use crate::Lv;
 mod check;
 mod edit;
 mod index;
+mod lazy;
 mod search;
 mod split;
 
@@ -211,6 +212,8 @@ pub(crate) struct Tree {
     hint: Cell<Hint>,
     /// Where [`Tree::locate`] last found an item: `(leaf, span index)`, checked before use.
     found: Cell<(u32, usize)>,
+    /// Sums not yet added to the nodes (see `lazy.rs`).
+    deferred: lazy::Deferred,
 }
 
 impl Tree {
@@ -233,6 +236,7 @@ impl Tree {
             epoch: 0,
             hint: Cell::new(Hint::NONE),
             found: Cell::new((0, 0)),
+            deferred: lazy::Deferred::NONE,
         }
     }
 

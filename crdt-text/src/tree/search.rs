@@ -178,16 +178,18 @@ impl Tree {
     ) -> (u32, u32, Sum, Sum) {
         let (mut node, mut rem, mut before, mut here) =
             (self.root, target, Sum::default(), self.total);
-        for _ in 0..self.height {
+        for level in (0..self.height as usize).rev() {
             let n = &self.nodes[node as usize];
             let mut i = 0;
-            while i + 1 < n.n && (rem > metric(&n.sums[i]) || (past && rem == metric(&n.sums[i]))) {
-                rem -= metric(&n.sums[i]);
-                before = before.plus(n.sums[i]);
+            let mut s = self.child_sum(node, level, 0);
+            while i + 1 < n.n && (rem > metric(&s) || (past && rem == metric(&s))) {
+                rem -= metric(&s);
+                before = before.plus(s);
                 i += 1;
+                s = self.child_sum(node, level, i);
             }
             node = n.children[i];
-            here = n.sums[i];
+            here = s;
         }
         (node, rem, before, here)
     }
@@ -231,14 +233,16 @@ impl Tree {
         let (mut p, mut slot) = (leaf.parent, leaf.slot);
         let leaf_chars = match p {
             NIL => self.total.chars,
-            p => self.nodes[p as usize].sums[slot as usize].chars,
+            p => self.child_sum(p, 0, slot as usize).chars,
         };
+        let mut level = 0;
         while p != NIL {
-            let n = &self.nodes[p as usize];
-            for &s in &n.sums[..slot as usize] {
-                sum = sum.plus(s);
+            for j in 0..slot as usize {
+                sum = sum.plus(self.child_sum(p, level, j));
             }
+            let n = &self.nodes[p as usize];
             (p, slot) = (n.parent, n.slot);
+            level += 1;
         }
         self.hint_set(c.leaf, sum.chars - in_leaf, leaf_chars);
         sum

@@ -6,6 +6,7 @@ impl Tree {
     // ---- splitting ------------------------------------------------------------------------
 
     pub(super) fn split_leaf(&mut self, leaf_id: u32, newlines: &[Lv]) {
+        self.apply_deferred();
         self.epoch += 1;
         let new_id = self.leaves.len() as u32;
         let old = &mut self.leaves[leaf_id as usize];
@@ -45,8 +46,9 @@ impl Tree {
                 to = ranges[i].end();
                 i += 1;
             }
-            self.index_set(from, to, new_id);
+            self.index_move(from, to, leaf_id, new_id);
         }
+        self.index_settle();
         self.insert_child_after(leaf_id, new_id, moved, true);
     }
 
