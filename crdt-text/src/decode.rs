@@ -365,23 +365,27 @@ fn build_history(body: &Body<'_>, spans: &[Span], chars: &Bits) -> Result<Histor
 /// (ASCII stretches without decoding chars).
 fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
     let bytes = text.as_bytes();
+    let all_ascii = bytes.is_ascii();
+    // Newlines found by one fast scan, matched to the runs as they go by.
+    let mut newlines = memchr::memchr_iter(b'\n', bytes).peekable();
     let mut byte = 0usize;
     for run in &mut hist.ins {
         run.byte = byte as u32;
         let n = run.len as usize;
-        let ascii = bytes.get(byte..byte + n).is_some_and(|b| b.is_ascii());
+        let ascii = bytes
+            .get(byte..byte + n)
+            .is_some_and(|b| all_ascii || b.is_ascii());
+        let start = byte;
         if ascii {
-            for (k, &b) in bytes[byte..byte + n].iter().enumerate() {
-                if b == b'\n' {
-                    hist.newlines.push(run.lv + k as u32);
-                }
-            }
             byte += n;
+            while let Some(&at) = newlines.peek().filter(|&&at| at < byte) {
+                hist.newlines.push(run.lv + (at - start) as u32);
+                newlines.next();
+            }
         } else {
             let rest = text
                 .get(byte..)
                 .ok_or(DecodeError::Corrupt("content length"))?;
-            let start = byte;
             let mut chars = rest.chars();
             for k in 0..run.len {
                 let c = chars.next().ok_or(DecodeError::Corrupt("content length"))?;
@@ -390,6 +394,7 @@ fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
                 }
                 byte += c.len_utf8();
             }
+            while newlines.next_if(|&at| at < byte).is_some() {}
             crate::history::push_marks(&mut hist.marks, run.lv, start as u32, &text[start..byte]);
         }
     }

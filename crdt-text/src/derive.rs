@@ -19,13 +19,30 @@ pub(crate) fn older_neighbours(spans: &[Span], starts: &[Lv]) -> Vec<(Lv, Lv)> {
     if starts.is_empty() {
         return out;
     }
-    // The queries inside each span, as a range of indexes into `starts`.
-    let in_span = |s: &Span| {
-        let lo = starts.partition_point(|&x| x < s.lv());
-        let hi = lo + starts[lo..].partition_point(|&x| x < s.end());
-        lo..hi
-    };
-    let ranges: Vec<std::ops::Range<usize>> = spans.iter().map(in_span).collect();
+    // The queries inside each span, as a range of indexes into `starts`. Spans often continue
+    // the previous one's versions (typing), so its range's end is tried first.
+    let mut next = 0;
+    let ranges: Vec<std::ops::Range<usize>> = spans
+        .iter()
+        .map(|s| {
+            let lo = if next < starts.len()
+                && starts[next] >= s.lv()
+                && (next == 0 || starts[next - 1] < s.lv())
+            {
+                next
+            } else {
+                starts.partition_point(|&x| x < s.lv())
+            };
+            let rest = &starts[lo..];
+            let hi = lo
+                + match rest.iter().take(4).position(|&x| x >= s.end()) {
+                    Some(k) => k,
+                    None => rest.partition_point(|&x| x < s.end()),
+                };
+            next = hi;
+            lo..hi
+        })
+        .collect();
 
     // Left to right: a stack of increasing runs of versions `lo..hi` seen so far that are
     // not hidden behind a nearer, smaller one.

@@ -249,7 +249,8 @@ impl Tree {
         tree.leaves.clear();
         let fill = LEAF_CAP - LEAF_CAP / 8;
         let mut level: Vec<(u32, Sum)> = Vec::with_capacity(spans.len() / fill + 1);
-        let mut index_entries: Vec<(Lv, u32)> = Vec::with_capacity(spans.len());
+        // Index entries packed as `lv << 32 | leaf`, so that sorting compares plain numbers.
+        let mut index_entries: Vec<u64> = Vec::with_capacity(spans.len());
         for (i, chunk) in spans.chunks(fill).enumerate() {
             let id = i as u32;
             let mut leaf = Leaf {
@@ -265,9 +266,15 @@ impl Tree {
                 tree.leaves[i - 1].next = id;
             }
             let mut sum = Sum::default();
+            let mut prev_end = NIL;
             for &s in chunk {
                 sum = sum.plus(span_sum(s, newlines));
-                index_entries.push((s.lv, id));
+                // A span continuing the previous one's versions in the same leaf would get an
+                // entry right after the previous one's, repeating its leaf: skip it.
+                if s.lv != prev_end {
+                    index_entries.push(u64::from(s.lv) << 32 | u64::from(id));
+                }
+                prev_end = s.end();
             }
             tree.leaves.push(leaf);
             level.push((id, sum));
@@ -301,10 +308,11 @@ impl Tree {
             level = next_level;
         }
         tree.root = level[0].0;
-        index_entries.sort_unstable_by_key(|&(lv, _)| lv);
+        index_entries.sort_unstable();
         let mut last = NIL;
         tree.index = index_entries
             .into_iter()
+            .map(|e| ((e >> 32) as Lv, e as u32))
             .filter(|&(_, leaf)| std::mem::replace(&mut last, leaf) != leaf)
             .collect();
         tree.index_last = tree.index.last_key_value().map_or(NIL, |(_, &l)| l);
