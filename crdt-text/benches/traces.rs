@@ -148,8 +148,17 @@ fn main() {
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let budget = Duration::from_secs(2);
     // For profilers: `DUET_PROFILE=local|remote|decode [DUET_TRACE=name]` repeats one phase
-    // on one trace (automerge-paper by default).
+    // on one trace (automerge-paper by default); `DUET_PROFILE=concurrent DUET_TRACE=name`
+    // replays a concurrent trace.
     if let Ok(phase) = std::env::var("DUET_PROFILE") {
+        if phase == "concurrent" {
+            let name = std::env::var("DUET_TRACE").unwrap_or_else(|_| "friendsforever".into());
+            let trace = common::concurrent(&name);
+            for _ in 0..30 {
+                drop(black_box(common::replay_concurrent(&trace)));
+            }
+            return;
+        }
         let name = std::env::var("DUET_TRACE").unwrap_or_else(|_| "automerge-paper".into());
         let trace = common::sequential(&name);
         let txns = patches(&trace);

@@ -26,7 +26,8 @@
 //! characters a deletion hit, the inserted text). The text is a view: a B-tree of spans of
 //! consecutive local versions in document order, with visible char and newline counts per
 //! subtree. Typing a sentence costs one span; local and remote edits are `O(log n)` (n =
-//! spans), and a remote character typed after the previous one costs `O(1)` tree work.
+//! spans), and a remote character typed after the previous one costs `O(1)` tree work: edits
+//! that stay in one leaf defer updating the counts above it until an edit lands elsewhere.
 //! [`Doc::encode`] stores the history and the order; [`Doc::decode`] rebuilds the tree from
 //! the order directly instead of replaying the history.
 //!

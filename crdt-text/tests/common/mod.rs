@@ -88,7 +88,7 @@ pub fn concurrent(name: &str) -> Concurrent {
 /// agents' logs, in creation order), then applies the patches as local edits.
 /// Returns the replicas, each finally merged with everything.
 pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
-    use crdt_text::{Doc, Op, ReplicaId, VersionVector};
+    use crdt_text::{Doc, Op, ReplicaId};
     let n = trace.num_agents;
     let mut docs: Vec<Doc> = (0..n)
         .map(|a| Doc::new(ReplicaId::from(a as u64 + 1)))
@@ -96,17 +96,22 @@ pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
     // Per agent: its ops in counter order, with their global creation sequence number.
     let mut logs: Vec<Vec<(u64, usize, Op)>> = vec![Vec::new(); n];
     let mut seq = 0usize;
-    let mut versions: Vec<VersionVector> = Vec::with_capacity(trace.txns.len());
+    // Versions as dense per-agent counts (agent `a` is replica `a + 1`): what each doc has
+    // applied, and what each transaction's doc had after it (`n` counts per transaction).
+    let mut have: Vec<Vec<u64>> = vec![vec![0; n]; n];
+    let mut versions: Vec<u64> = Vec::with_capacity(trace.txns.len() * n);
+    let mut target = vec![0u64; n];
     let mut wanted: Vec<(usize, usize, usize)> = Vec::new();
+    // Applies to `doc` the ops in `target` it lacks, in creation order (which respects every
+    // dependency).
     let merge = |doc: &mut Doc,
-                 target: &VersionVector,
+                 have: &mut [u64],
+                 target: &[u64],
                  logs: &[Vec<(u64, usize, Op)>],
                  wanted: &mut Vec<(usize, usize, usize)>| {
         wanted.clear();
-        let have = doc.version();
         for (a, log) in logs.iter().enumerate() {
-            let r = ReplicaId::from(a as u64 + 1);
-            let (from, to) = (have.get(r), target.get(r));
+            let (from, to) = (have[a], target[a]);
             if from >= to {
                 continue;
             }
@@ -117,6 +122,7 @@ pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
                 }
                 wanted.push((*s, a, start + k));
             }
+            have[a] = to;
         }
         wanted.sort_unstable();
         for &(_, a, k) in wanted.iter() {
@@ -125,32 +131,35 @@ pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
     };
     for txn in &trace.txns {
         let a = txn.agent;
-        let mut target = VersionVector::new();
+        target.fill(0);
         for &p in &txn.parents {
-            target.merge(&versions[p]);
+            for (t, &v) in target.iter_mut().zip(&versions[p * n..(p + 1) * n]) {
+                *t = (*t).max(v);
+            }
         }
-        merge(&mut docs[a], &target, &logs, &mut wanted);
+        merge(&mut docs[a], &mut have[a], &target, &logs, &mut wanted);
         let doc = &mut docs[a];
         for (pos, del, ins) in &txn.patches {
             if *del > 0 {
                 let op = doc.delete(*pos, *del);
+                have[a][a] += op.len();
                 logs[a].push((op.id.counter, seq, op));
                 seq += 1;
             }
             if !ins.is_empty() {
                 let op = doc.insert(*pos, ins);
+                have[a][a] += op.len();
                 logs[a].push((op.id.counter, seq, op));
                 seq += 1;
             }
         }
-        versions.push(doc.version());
+        versions.extend_from_slice(&have[a]);
     }
-    let mut all = VersionVector::new();
-    for v in &versions {
-        all.merge(v);
-    }
-    for doc in &mut docs {
-        merge(doc, &all, &logs, &mut wanted);
+    let all: Vec<u64> = (0..n)
+        .map(|a| logs[a].last().map_or(0, |(c, _, op)| c + op.len()))
+        .collect();
+    for (doc, have) in docs.iter_mut().zip(&mut have) {
+        merge(doc, have, &all, &logs, &mut wanted);
     }
     docs
 }
