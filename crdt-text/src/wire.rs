@@ -18,9 +18,10 @@
 //! ```
 //!
 //! Varints are unsigned LEB128. A keystroke that continues the author's own typing costs its
-//! id, one head byte and its text: the origins that repeat the op's 64-bit replica id, the
-//! commonest case, cost nothing. Decoding is one bounds-checked pass with no allocation for
-//! short text; any malformed input is a serde error, never a panic.
+//! id, one head byte, its right origin's counter (if any) and its text: origins that repeat
+//! the op's 64-bit replica id, the commonest case, cost no replica bytes. Decoding is one
+//! bounds-checked pass with no allocation for short text; any malformed input is a serde
+//! error, never a panic.
 
 use std::fmt;
 
@@ -398,7 +399,7 @@ mod tests {
     }
 
     #[test]
-    fn a_keystroke_costs_its_id_a_head_byte_and_its_text() {
+    fn a_keystroke_costs_its_id_a_head_byte_its_right_origin_and_its_text() {
         let me = 0xdead_beef_dead_beef; // a random 64-bit replica id: a 10-byte varint
         let op = insert(id(me, 1000), Some(id(me, 999)), Some(id(me, 10)), "x");
         // length + replica + counter + head + right counter + text
