@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use duet::app;
 use duet::model::{Identity, Level, Model};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use sync::api::{Event, Session, SessionConfig, Started, SyncError, running_ticket};
 use sync::net::NetConfig;
 use sync::store::{STORE_DIR, StoreError};
@@ -72,6 +74,10 @@ struct Opts {
     /// A relay server for peers that cannot reach each other directly (behind NATs).
     #[arg(long, value_name = "URL", global = true)]
     relay: Option<String>,
+    /// Certificates (PEM) to trust for the relay's TLS, beside the public ones: for a relay
+    /// you run with a private CA or a self-signed certificate.
+    #[arg(long, value_name = "PEM_FILE", global = true, requires = "relay")]
+    relay_ca: Option<PathBuf>,
     /// Find peers of this document on the local network (mDNS). Needs a duet built with
     /// `--features lan`.
     #[arg(long, global = true)]
@@ -94,9 +100,14 @@ impl Opts {
             ),
             None => None,
         };
+        let relay_roots = match &self.relay_ca {
+            Some(path) => relay_roots(path)?,
+            None => Vec::new(),
+        };
         Ok(Some(NetConfig {
             bind: vec![SocketAddr::new(ip, self.port.unwrap_or(0))],
             relay,
+            relay_roots,
             mdns: self.lan,
         }))
     }
@@ -107,6 +118,19 @@ impl Opts {
         config.net = self.net()?;
         Ok(config)
     }
+}
+
+/// The certificates in a PEM file (at least one).
+fn relay_roots(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let shown = path.display();
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("--relay-ca {shown}: cannot read it"))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("--relay-ca {shown}: not a PEM certificate file"))?;
+    if certs.is_empty() {
+        bail!("--relay-ca {shown}: no certificate in it");
+    }
+    Ok(certs)
 }
 
 fn main() {
@@ -387,5 +411,32 @@ mod tests {
         let cli = Cli::parse_from(["duet", "notes.md", "--offline"]);
         assert!(cli.command.is_none() && cli.opts.offline);
         assert!(Cli::try_parse_from(["duet"]).is_err(), "a file is required");
+    }
+
+    #[test]
+    fn a_relay_ca_needs_a_relay_and_a_pem_file_with_certificates() {
+        assert!(Cli::try_parse_from(["duet", "x.md", "--relay-ca", "ca.pem"]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = super::relay_roots(&path).unwrap_err().to_string();
+        assert!(err.contains("no certificate"), "{err}");
+        let missing = super::relay_roots(&dir.path().join("nope.pem")).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
+        let (certs, _) = iroh_relay::server::testing::self_signed_tls_certs_and_config();
+        let pem = certs.iter().map(|c| pem_block(c)).collect::<String>();
+        std::fs::write(&path, pem).unwrap();
+        assert_eq!(super::relay_roots(&path).unwrap(), certs);
+    }
+
+    fn pem_block(cert: &rustls_pki_types::CertificateDer<'_>) -> String {
+        use std::fmt::Write as _;
+        let b64 = data_encoding::BASE64.encode(cert);
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            let _ = writeln!(out, "{}", std::str::from_utf8(line).unwrap());
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+        out
     }
 }

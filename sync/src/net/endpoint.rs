@@ -5,7 +5,8 @@
 //! each other on the direct addresses carried by tickets and remembered in the store, which
 //! works on loopback and on a LAN. Two options widen that, both off by default:
 //! - a relay URL (yours, or n0's public ones) for peers behind NATs; it also goes into the
-//!   tickets this peer hands out;
+//!   tickets this peer hands out. A relay whose certificate comes from a private CA (or is
+//!   self-signed) is trusted through [`NetConfig::relay_roots`];
 //! - LAN discovery by mDNS (cargo feature `mdns`, [`NetConfig::mdns`]): peers on the same
 //!   network find each other's current addresses by endpoint id, so a remembered peer whose
 //!   address changed is still reached without a new ticket. Only the endpoint id and
@@ -14,7 +15,9 @@
 use std::net::SocketAddr;
 
 use iroh::endpoint::presets;
+use iroh::tls::CaTlsConfig;
 use iroh::{Endpoint, RelayMode, RelayUrl, SecretKey};
+use rustls_pki_types::CertificateDer;
 
 /// How the endpoint connects to the world.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,9 @@ pub struct NetConfig {
     /// A relay server to use for peers that cannot be reached directly (NAT). `None`: no
     /// relays, no traffic leaves the direct paths.
     pub relay: Option<RelayUrl>,
+    /// Extra root certificates to trust for the relay's TLS, beside the public roots built
+    /// in: for a relay whose certificate comes from a private CA or is self-signed.
+    pub relay_roots: Vec<CertificateDer<'static>>,
     /// Announce this endpoint and look peers up on the LAN by mDNS (needs the `mdns` cargo
     /// feature).
     pub mdns: bool,
@@ -35,6 +41,7 @@ impl Default for NetConfig {
         NetConfig {
             bind: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
             relay: None,
+            relay_roots: Vec::new(),
             mdns: false,
         }
     }
@@ -47,6 +54,7 @@ impl NetConfig {
         NetConfig {
             bind: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
             relay: None,
+            relay_roots: Vec::new(),
             mdns: false,
         }
     }
@@ -101,6 +109,10 @@ pub async fn bind(
         .secret_key(secret)
         .alpns(alpns)
         .clear_ip_transports();
+    if !config.relay_roots.is_empty() {
+        builder = builder
+            .ca_tls_config(CaTlsConfig::embedded().with_extra_roots(config.relay_roots.clone()));
+    }
     if config.mdns {
         #[cfg(feature = "mdns")]
         {
