@@ -87,6 +87,7 @@ pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
 pub use id::{OpId, ReplicaId};
 pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Patches, Targets, Text};
 pub use version::VersionVector;
+pub use wire::{OpFields, OpKindFields};
 /// The crates behind [`Text`], [`Targets`] and [`Patches`], for building and matching ops.
 pub use {compact_str, smallvec};
 

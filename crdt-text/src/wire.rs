@@ -221,45 +221,82 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
     Ok(Op { id, kind })
 }
 
-/// The human-readable form: the op's fields as they are.
-#[derive(Serialize, Deserialize)]
+/// An [`Op`] serialized field by field in every format, binary ones included: what
+/// human-readable formats show, and the form duet's op log stored in its format version 1
+/// (which reads old logs through it).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename = "Op")]
-struct Readable {
-    id: OpId,
-    kind: ReadableKind,
+pub struct OpFields {
+    /// [`Op::id`].
+    pub id: OpId,
+    /// [`Op::kind`], field by field.
+    pub kind: OpKindFields,
 }
 
-#[derive(Serialize, Deserialize)]
+/// [`OpKind`] field by field (see [`OpFields`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename = "OpKind")]
-enum ReadableKind {
+pub enum OpKindFields {
+    /// [`OpKind::Insert`].
     Insert {
+        /// See [`OpKind::Insert`].
         origin_left: Option<OpId>,
+        /// See [`OpKind::Insert`].
         origin_right: Option<OpId>,
+        /// See [`OpKind::Insert`].
         text: String,
     },
+    /// [`OpKind::Delete`].
     Delete {
+        /// See [`OpKind::Delete`].
         targets: Vec<DeleteSpan>,
     },
+}
+
+impl From<&Op> for OpFields {
+    fn from(op: &Op) -> OpFields {
+        let kind = match &op.kind {
+            OpKind::Insert {
+                origin_left,
+                origin_right,
+                text,
+            } => OpKindFields::Insert {
+                origin_left: *origin_left,
+                origin_right: *origin_right,
+                text: text.to_string(),
+            },
+            OpKind::Delete { targets } => OpKindFields::Delete {
+                targets: targets.to_vec(),
+            },
+        };
+        OpFields { id: op.id, kind }
+    }
+}
+
+impl From<OpFields> for Op {
+    fn from(op: OpFields) -> Op {
+        let kind = match op.kind {
+            OpKindFields::Insert {
+                origin_left,
+                origin_right,
+                text,
+            } => OpKind::Insert {
+                origin_left,
+                origin_right,
+                text: text.into(),
+            },
+            OpKindFields::Delete { targets } => OpKind::Delete {
+                targets: targets.into(),
+            },
+        };
+        Op { id: op.id, kind }
+    }
 }
 
 impl Serialize for Op {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
-            let kind = match &self.kind {
-                OpKind::Insert {
-                    origin_left,
-                    origin_right,
-                    text,
-                } => ReadableKind::Insert {
-                    origin_left: *origin_left,
-                    origin_right: *origin_right,
-                    text: text.to_string(),
-                },
-                OpKind::Delete { targets } => ReadableKind::Delete {
-                    targets: targets.to_vec(),
-                },
-            };
-            Readable { id: self.id, kind }.serialize(serializer)
+            OpFields::from(self).serialize(serializer)
         } else {
             let mut buf = Vec::with_capacity(24 + self.text_bytes());
             encode(self, &mut buf);
@@ -271,22 +308,7 @@ impl Serialize for Op {
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Op, D::Error> {
         if deserializer.is_human_readable() {
-            let Readable { id, kind } = Readable::deserialize(deserializer)?;
-            let kind = match kind {
-                ReadableKind::Insert {
-                    origin_left,
-                    origin_right,
-                    text,
-                } => OpKind::Insert {
-                    origin_left,
-                    origin_right,
-                    text: text.into(),
-                },
-                ReadableKind::Delete { targets } => OpKind::Delete {
-                    targets: targets.into(),
-                },
-            };
-            Ok(Op { id, kind })
+            OpFields::deserialize(deserializer).map(Op::from)
         } else {
             deserializer.deserialize_bytes(OpVisitor)
         }
