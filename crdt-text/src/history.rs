@@ -130,16 +130,7 @@ impl Replicas {
 
     /// The local version of a wire id, if known.
     pub(crate) fn lv_of(&self, id: OpId) -> Option<Lv> {
-        let r = self.index_of(id.replica)?;
-        let runs = &self.runs[r as usize];
-        let i = match runs.last() {
-            Some(last) if last.counter <= id.counter => runs.len() - 1,
-            _ => runs.partition_point(|run| run.counter + u64::from(run.len) <= id.counter),
-        };
-        let run = runs
-            .get(i)
-            .filter(|run| id.counter < run.counter + u64::from(run.len))?;
-        (run.counter <= id.counter).then(|| run.lv + (id.counter - run.counter) as u32)
+        self.lv_and_room(id, false).map(|(lv, _)| lv)
     }
 
     /// The local version of a known wire id and how many ids from it on (or down to the

@@ -27,7 +27,6 @@ use std::fmt;
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smallvec::SmallVec;
 
 use crate::codec::put_varint;
 use crate::{DeleteSpan, Op, OpId, OpKind, ReplicaId, Targets, Text};
@@ -52,19 +51,21 @@ fn encode(op: &Op, out: &mut Vec<u8>) {
             origin_right,
             text,
         } => {
+            // The head byte goes first; its flags are known once the origins are written.
+            let at = out.len();
+            out.push(0);
             let mut head = 0;
-            let mut tail: SmallVec<[u64; 4]> = SmallVec::new();
             if let Some(left) = origin_left {
                 head |= HAS_LEFT;
                 if left.replica == me {
                     head |= LEFT_SAME_REPLICA;
                 } else {
-                    tail.push(left.replica.as_u64());
+                    put_varint(out, left.replica.as_u64());
                 }
                 if left.replica == me && op.id.counter.checked_sub(1) == Some(left.counter) {
                     head |= LEFT_PREVIOUS;
                 } else {
-                    tail.push(left.counter);
+                    put_varint(out, left.counter);
                 }
             }
             if let Some(right) = origin_right {
@@ -72,14 +73,11 @@ fn encode(op: &Op, out: &mut Vec<u8>) {
                 if right.replica == me {
                     head |= RIGHT_SAME_REPLICA;
                 } else {
-                    tail.push(right.replica.as_u64());
+                    put_varint(out, right.replica.as_u64());
                 }
-                tail.push(right.counter);
+                put_varint(out, right.counter);
             }
-            out.push(head);
-            for v in tail {
-                put_varint(out, v);
-            }
+            out[at] = head;
             out.extend_from_slice(text.as_bytes());
         }
         OpKind::Delete { targets } => {
@@ -131,6 +129,16 @@ impl<'a> Bytes<'a> {
         }
     }
 
+    /// A replica id: `me` if `same`, else the next varint.
+    #[inline(always)]
+    fn replica(&mut self, same: bool, me: ReplicaId) -> Result<ReplicaId, &'static str> {
+        if same {
+            Ok(me)
+        } else {
+            self.varint().map(ReplicaId::from)
+        }
+    }
+
     fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
@@ -154,11 +162,7 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
             return Err("unknown insert flags");
         }
         let origin_left = if head & HAS_LEFT != 0 {
-            let replica = if head & LEFT_SAME_REPLICA != 0 {
-                me
-            } else {
-                ReplicaId::from(r.varint()?)
-            };
+            let replica = r.replica(head & LEFT_SAME_REPLICA != 0, me)?;
             let counter = if head & LEFT_PREVIOUS != 0 {
                 if replica != me {
                     return Err("previous-counter origin of another replica");
@@ -176,11 +180,7 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
             None
         };
         let origin_right = if head & HAS_RIGHT != 0 {
-            let replica = if head & RIGHT_SAME_REPLICA != 0 {
-                me
-            } else {
-                ReplicaId::from(r.varint()?)
-            };
+            let replica = r.replica(head & RIGHT_SAME_REPLICA != 0, me)?;
             Some(OpId::new(replica, r.varint()?))
         } else if head & RIGHT_SAME_REPLICA != 0 {
             return Err("flags for an absent right origin");
@@ -203,11 +203,7 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
             if flags & !(SPAN_BACKWARD | SPAN_SAME_REPLICA) != 0 {
                 return Err("unknown span flags");
             }
-            let replica = if flags & SPAN_SAME_REPLICA != 0 {
-                me
-            } else {
-                ReplicaId::from(r.varint()?)
-            };
+            let replica = r.replica(flags & SPAN_SAME_REPLICA != 0, me)?;
             let start = OpId::new(replica, r.varint()?);
             let len = r.varint()?;
             targets.push(DeleteSpan {
