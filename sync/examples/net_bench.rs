@@ -26,7 +26,7 @@ use duet_sync::ticket::DocTicket;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 
-const TRACE: &str = "../shared/traces/sequential/automerge-paper.json.gz";
+const TRACE: &str = "traces/sequential/automerge-paper.json.gz";
 
 fn config(dir: &Path, name: &str, join: Option<DocTicket>) -> SessionConfig {
     let mut c = SessionConfig::new(dir.join(name).join("notes.md"));

@@ -6,8 +6,7 @@
 //! cargo run --release -p duet-sync --example store_bench [-- TRACE.json.gz [STORE_DIR]]
 //! ```
 //!
-//! The trace defaults to `../shared/traces/sequential/automerge-paper.json.gz` relative to
-//! the workspace root; stores are built in a temporary directory unless one is given (give
+//! The trace defaults to the repository's `traces/sequential/automerge-paper.json.gz`; stores are built in a temporary directory unless one is given (give
 //! one on the disk you care about: fsync costs depend on it).
 
 use std::error::Error;
@@ -188,8 +187,7 @@ fn back_to_back(dir: &Path, keys: usize) -> Result<(usize, Duration, Duration), 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let trace = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/traces/sequential/automerge-paper.json.gz")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/sequential/automerge-paper.json.gz")
     });
     let tmp = tempfile::tempdir()?;
     let dir = args

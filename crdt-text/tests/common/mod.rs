@@ -1,4 +1,4 @@
-//! Loading the real editing traces from `../shared/traces`.
+//! Loading the real editing traces committed in the repository's `traces/` folder.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -36,17 +36,9 @@ pub struct ConcTxn {
     pub patches: Vec<(usize, usize, String)>,
 }
 
+/// The repository's `traces/` folder (see its README for sources and licence).
 pub fn traces_dir() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for dir in [
-        here.join("../../shared/traces"),
-        here.join("../shared/traces"),
-    ] {
-        if dir.is_dir() {
-            return dir;
-        }
-    }
-    panic!("editing traces not found beside the workspace (expected ../shared/traces)");
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces")
 }
 
 fn read_gz(path: &std::path::Path) -> String {
