@@ -159,6 +159,12 @@ pub enum ApplyError {
         /// The origin that is itself a deletion.
         origin: OpId,
     },
+    /// The op's ids are already known but name other characters or deletions: two replicas
+    /// wrote under the same replica id (a copied store, a restored backup). Nothing is applied.
+    #[error(
+        "op {0:?} reuses ids this document already has for different edits: two replicas share one replica id"
+    )]
+    Conflict(OpId),
     /// Too many ops are already held waiting for their dependencies.
     #[error("too many pending ops ({0}); op rejected")]
     PendingFull(usize),

@@ -37,7 +37,7 @@ impl Doc {
     }
 
     /// Appends the ops for local versions `lv .. end` (one replica, consecutive counters).
-    fn ops_in(&self, mut lv: Lv, end: Lv, ops: &mut Vec<Op>) {
+    pub(super) fn ops_in(&self, mut lv: Lv, end: Lv, ops: &mut Vec<Op>) {
         while lv < end {
             let id = self.hist.replicas.id_of(lv);
             match self.hist.kind_of(lv) {

@@ -1,5 +1,6 @@
 //! [`Doc`]: one replica of a text document.
 
+mod conflict;
 mod history_ops;
 mod read;
 mod remote;

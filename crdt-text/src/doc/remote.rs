@@ -89,6 +89,9 @@ impl Doc {
         }
         let replica = self.hist.replicas.index_of(op.id.replica);
         let known = replica.map_or(0, |r| self.hist.replicas.next_counter(r));
+        if op.id.counter < known && self.contradicts_history(op, known) {
+            return Err(ApplyError::Conflict(op.id));
+        }
         if end <= known {
             return Ok(Step::Duplicate);
         }
