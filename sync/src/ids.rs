@@ -1,9 +1,10 @@
-//! Document identity: the public [`DocId`] that names a shared document and the [`DocSecret`]
-//! that proves a peer was invited to it.
+//! Identities: the public [`DocId`] that names a shared document, the [`DocSecret`] that
+//! proves a peer was invited to it, and the [`PeerId`] of a peer on the network.
 //!
-//! Both are 32 random bytes drawn from the operating system's generator. The id is not secret
-//! (it appears in file headers and logs, printed as 64 lowercase hex digits); the secret is, so
-//! its `Debug` output never shows the bytes and it has no `Display`.
+//! Each is 32 bytes. The document id is not secret (it appears in file headers and logs,
+//! printed as 64 lowercase hex digits); the secret is, so its `Debug` output never shows the
+//! bytes and it has no `Display`. A peer id is the public key of an iroh endpoint; people see
+//! it in one short form only ([`PeerId::short`], also its `Display`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +20,52 @@ pub struct DocId(pub [u8; 32]);
 /// is redacted so it never ends up in a log by accident.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DocSecret(pub [u8; 32]);
+
+/// A peer on the network: the public key of its iroh endpoint (what the transport
+/// authenticates). Displayed in its short form, the first 8 hex digits, wherever a person
+/// reads it; [`PeerId::to_hex`] gives all 64.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PeerId(pub [u8; 32]);
+
+impl PeerId {
+    /// Digits in the short form: enough to tell peers apart on one screen.
+    pub const SHORT_LEN: usize = 8;
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The short form people see: the first [`PeerId::SHORT_LEN`] hex digits.
+    pub fn short(&self) -> String {
+        let mut hex = self.to_hex();
+        hex.truncate(Self::SHORT_LEN);
+        hex
+    }
+
+    /// All 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        data_encoding::HEXLOWER.encode(&self.0)
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short())
+    }
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerId({})", self.short())
+    }
+}
+
+impl From<iroh::EndpointId> for PeerId {
+    fn from(id: iroh::EndpointId) -> Self {
+        PeerId(*id.as_bytes())
+    }
+}
 
 impl DocId {
     /// A fresh random id.
@@ -46,10 +93,7 @@ impl DocSecret {
 
 impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&data_encoding::HEXLOWER.encode(&self.0))
     }
 }
 
@@ -150,6 +194,16 @@ mod tests {
             wide.parse::<DocId>(),
             Err(ParseDocIdError::NotHex { index: 0, .. })
         ));
+    }
+
+    #[test]
+    fn a_peer_id_shows_its_short_form() {
+        let mut bytes = [0x11; 32];
+        bytes[0] = 0xab;
+        let id = PeerId(bytes);
+        assert_eq!(id.to_string(), "ab111111");
+        assert_eq!(format!("{id:?}"), "PeerId(ab111111)");
+        assert_eq!(id.to_hex().len(), 64);
     }
 
     #[test]

@@ -1,10 +1,15 @@
-//! duet's sync layer: the peer protocol, its iroh driver and the local op store.
+//! duet's sync layer: the peer protocol ([`proto`], sans-IO), its transport ([`net`], iroh),
+//! the local op store ([`store`]) and the [`session`] that drives them for the loop that owns
+//! the documents.
 #![deny(missing_docs)]
 
-pub mod api;
 pub mod identity;
 pub mod ids;
 pub mod net;
 pub mod proto;
+pub mod session;
 pub mod store;
 pub mod ticket;
+
+pub use ids::{DocId, DocSecret, PeerId};
+pub use session::{Event, Network, Opened, PeerView, Session, SessionConfig, SyncError, Wake};

@@ -1,5 +1,6 @@
 //! The protocol under the seeded network simulator: loss, duplication, reordering, delay,
-//! partitions, crashes and restarts; after healing all replicas converge and nothing
+//! partitions, crashes noticed only after QUIC's idle timeout, restarts on the same endpoint
+//! id, several documents per connection; after healing all replicas converge and nothing
 //! acknowledged is lost (the simulator checks invariants after every step).
 
 use duet_sync::proto::sim::{Sim, SimConfig, SimReport};
@@ -65,6 +66,43 @@ fn eight_peers_joining_through_one_ticket_form_a_full_mesh() {
 }
 
 #[test]
+fn two_documents_share_every_connection_through_crashes_and_partitions() {
+    for (seed, peers) in [(51, 3), (52, 4)] {
+        let cfg = SimConfig {
+            docs: 2,
+            ..SimConfig::reliable(seed, peers)
+        };
+        run(cfg);
+    }
+}
+
+#[test]
+fn crashed_peers_restart_on_their_endpoint_id_before_the_survivors_notice() {
+    // Crashes every few seconds: most restarts happen well within the 30 s the survivors
+    // need to notice the old connection is dead.
+    let cfg = SimConfig {
+        crash_rate: 0.6,
+        cut_rate: 0.0,
+        split_rate: 0.0,
+        ..SimConfig::reliable(61, 4)
+    };
+    let report = run(cfg);
+    assert!(report.crashes >= 5, "{report:?}");
+}
+
+#[test]
+fn two_replicas_sharing_an_id_are_reported_and_never_shown_in_sync() {
+    for seed in [71, 72] {
+        let cfg = SimConfig {
+            fork: Some((1, 2)),
+            ..SimConfig::reliable(seed, 3)
+        };
+        let report = Sim::new(cfg).run();
+        assert!(report.divergences > 0, "seed {seed}: {report:?}");
+    }
+}
+
+#[test]
 #[ignore = "long randomized run: cargo test -p duet-sync --test sim -- --ignored"]
 fn long_randomized_run() {
     for seed in 1000..1200 {
@@ -79,6 +117,7 @@ fn long_randomized_run() {
         if seed % 7 == 0 {
             cfg.blocked = vec![(0, 1)];
         }
+        cfg.docs = 1 + (seed as usize % 3);
         run(cfg);
     }
 }

@@ -1,76 +1,47 @@
 //! Connection tasks: dialing, accepting, and the reader and writer of each connection's single
-//! bi-stream. They only move frames; the protocol decides everything (see `actor`).
+//! bi-stream. They only move frames and report what happened as protocol inputs; the
+//! protocol decides everything.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use iroh::endpoint::{Connection, RecvStream, SendStream, VarInt};
-use iroh::{Endpoint, EndpointAddr};
-use tokio::sync::mpsc;
+use iroh::{Endpoint, EndpointAddr, TransportAddr};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::endpoint::error_chain;
 use super::frame::{self, FrameError};
-use crate::proto::{self, ConnId, EndpointKey, MAX_FRAME_BYTES, Message, WireError};
+use crate::ids::PeerId;
+use crate::proto::{self, ConnId, Input, MAX_FRAME_BYTES, WireError};
 
 /// QUIC application close code: normal close (goodbye said, or shutting down).
 pub(crate) const CLOSE_NORMAL: u32 = 0;
 /// QUIC application close code: the protocol closed the connection because of an error.
 pub(crate) const CLOSE_PROTOCOL_ERROR: u32 = 1;
-/// QUIC application close code: the peer did not read what we sent (send queue full).
-pub(crate) const CLOSE_TOO_SLOW: u32 = 2;
-/// QUIC application close code: we have too many connections open.
-pub(crate) const CLOSE_TOO_MANY: u32 = 3;
 /// Longest close reason put in the QUIC close frame.
 const MAX_CLOSE_REASON: usize = 200;
 /// How long a closing writer waits for the peer to take the last frames (e.g. a `Goodbye`).
 const LINGER: Duration = Duration::from_secs(1);
+/// QUIC handshakes in progress at most; more incoming connections wait.
+const MAX_HANDSHAKES: usize = 64;
 
-/// What connection tasks tell the actor.
+/// What the transport tells its owner: a protocol input, or a new connection to register.
 #[derive(Debug)]
-pub(crate) enum NetEvent {
-    /// A connection and its stream are open.
+pub(crate) enum Report {
+    /// A QUIC connection is up (the stream may still be opening).
     Up {
         /// The connection.
         conn: Connection,
-        /// Its stream's sending half.
-        send: SendStream,
-        /// Its stream's receiving half.
-        recv: RecvStream,
         /// Whether we dialed it.
         dialer: bool,
     },
-    /// A dial failed before a connection opened.
-    DialFailed {
-        /// Whom we dialed.
-        remote: EndpointKey,
-        /// Why.
-        error: String,
-    },
-    /// A message arrived.
-    Received {
-        /// On this connection.
-        conn: ConnId,
-        /// The message.
-        msg: Message,
-    },
-    /// A frame could not be read as a message; the reader stopped.
-    Malformed {
-        /// On this connection.
-        conn: ConnId,
-        /// What was wrong.
-        error: WireError,
-    },
-    /// The connection's stream ended or failed; the reader stopped.
-    Down {
-        /// This connection.
-        conn: ConnId,
-        /// Why (for logs and the UI).
-        reason: String,
-    },
+    /// Something for the protocol.
+    Input(Input),
 }
 
-/// What the actor hands a connection's writer.
+/// What the owner hands a connection's writer.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     /// One encoded frame.
@@ -81,50 +52,49 @@ pub(crate) enum Outgoing {
 
 /// Bytes moved on one connection (frame headers included), for the peers panel and figures.
 #[derive(Debug, Default)]
-pub(crate) struct Traffic {
+pub struct Traffic {
     /// Bytes written to the stream.
-    pub(crate) sent: AtomicU64,
+    pub sent: AtomicU64,
     /// Bytes read from the stream.
-    pub(crate) received: AtomicU64,
+    pub received: AtomicU64,
 }
 
-/// The actor's side of one connection.
+/// The owner's side of one connection.
 #[derive(Debug)]
 pub(crate) struct ConnHandle {
     /// The QUIC connection (for RTT, paths, and closing).
     pub(crate) conn: Connection,
-    /// The remote's key.
-    pub(crate) remote: EndpointKey,
     /// The writer's queue.
-    pub(crate) out: mpsc::UnboundedSender<Outgoing>,
+    out: mpsc::UnboundedSender<Outgoing>,
     /// Bytes in the writer's queue.
-    pub(crate) queued: Arc<AtomicUsize>,
+    queued: Arc<AtomicUsize>,
     /// Bytes moved so far.
     pub(crate) traffic: Arc<Traffic>,
 }
 
 impl ConnHandle {
-    /// Starts the reader and writer tasks of a freshly opened connection.
+    /// Opens (dialer) or accepts the connection's stream, then runs its reader and writer.
     pub(crate) fn start(
         id: ConnId,
         conn: Connection,
-        send: SendStream,
-        recv: RecvStream,
-        events: mpsc::Sender<NetEvent>,
+        dialer: bool,
+        stream_timeout: Duration,
+        events: mpsc::Sender<Report>,
     ) -> ConnHandle {
         let (out, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let traffic = Arc::new(Traffic::default());
-        tokio::spawn(read_loop(id, recv, events, traffic.clone()));
-        tokio::spawn(write_loop(
-            conn.clone(),
-            send,
-            rx,
-            queued.clone(),
-            traffic.clone(),
-        ));
+        let task = Stream {
+            id,
+            conn: conn.clone(),
+            dialer,
+            timeout: stream_timeout,
+            events,
+            queued: queued.clone(),
+            traffic: traffic.clone(),
+        };
+        tokio::spawn(task.run(rx));
         ConnHandle {
-            remote: *conn.remote_id().as_bytes(),
             conn,
             out,
             queued,
@@ -145,88 +115,148 @@ impl ConnHandle {
         let _ = self.out.send(Outgoing::Close(code, reason.to_owned()));
     }
 
-    /// Closes at once, dropping whatever is queued.
-    pub(crate) fn abort(&self, code: u32, reason: &str) {
-        self.conn
-            .close(VarInt::from_u32(code), clip(reason).as_bytes());
+    /// The remote's address on the path in use, if it is a direct one.
+    pub(crate) fn remote_addr(&self) -> Option<SocketAddr> {
+        match self.path()?.0 {
+            TransportAddr::Ip(addr) => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// The path in use and its round-trip time.
+    pub(crate) fn path(&self) -> Option<(TransportAddr, Duration)> {
+        let paths = self.conn.paths();
+        let path = paths.iter().find(|p| p.is_selected())?;
+        Some((path.remote_addr().clone(), path.rtt()))
     }
 }
 
-/// Dials `addr` and opens the stream; reports `Up` or `DialFailed`.
+/// One connection's stream: opened or accepted, then read and written.
+struct Stream {
+    id: ConnId,
+    conn: Connection,
+    dialer: bool,
+    timeout: Duration,
+    events: mpsc::Sender<Report>,
+    queued: Arc<AtomicUsize>,
+    traffic: Arc<Traffic>,
+}
+
+impl Stream {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+        let (conn, dialer) = (self.conn.clone(), self.dialer);
+        let opening = async move {
+            if dialer {
+                conn.open_bi().await
+            } else {
+                conn.accept_bi().await
+            }
+        };
+        let opening = tokio::time::timeout(self.timeout, opening);
+        tokio::pin!(opening);
+        // Frames queued before the stream exists (our Hello) are written once it does; a
+        // close asked for meanwhile (a refused or timed-out connection) happens at once.
+        let mut early = Vec::new();
+        let (send, recv) = loop {
+            tokio::select! {
+                opened = &mut opening => match opened {
+                    Ok(Ok(stream)) => break stream,
+                    Ok(Err(e)) => return self.down(error_chain(&e)).await,
+                    Err(_) => return self.down("no stream opened in time".to_owned()).await,
+                },
+                out = rx.recv() => match out {
+                    Some(Outgoing::Frame(frame)) => early.push(frame),
+                    Some(Outgoing::Close(code, reason)) => {
+                        self.conn.close(VarInt::from_u32(code), clip(&reason).as_bytes());
+                        return;
+                    }
+                    None => {
+                        self.conn.close(VarInt::from_u32(CLOSE_NORMAL), b"closed");
+                        return;
+                    }
+                },
+            }
+        };
+        tokio::spawn(read_loop(
+            self.id,
+            recv,
+            self.events.clone(),
+            self.traffic.clone(),
+        ));
+        let writer = Writer {
+            conn: self.conn,
+            send,
+            queued: self.queued,
+            traffic: self.traffic,
+        };
+        writer.run(early, rx).await;
+    }
+
+    async fn down(&self, reason: String) {
+        tracing::debug!(conn = self.id.0, "connection down: {reason}");
+        let _ = self
+            .events
+            .send(Report::Input(Input::Disconnected { conn: self.id }))
+            .await;
+    }
+}
+
+/// Dials `addr` and reports `Up` or a failed dial.
 pub(crate) async fn dial(
     endpoint: Endpoint,
     addr: EndpointAddr,
     timeout: Duration,
-    events: mpsc::Sender<NetEvent>,
+    events: mpsc::Sender<Report>,
 ) {
-    let remote = *addr.id.as_bytes();
-    let attempt = async {
-        let conn = endpoint
-            .connect(addr, proto::ALPN)
-            .await
-            .map_err(|e| error_chain(&e))?;
-        let (send, recv) = conn.open_bi().await.map_err(|e| error_chain(&e))?;
-        Ok::<_, String>((conn, send, recv))
-    };
-    let event = match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok((conn, send, recv))) => NetEvent::Up {
-            conn,
-            send,
-            recv,
-            dialer: true,
-        },
-        Ok(Err(error)) => NetEvent::DialFailed { remote, error },
-        Err(_) => NetEvent::DialFailed {
+    let remote = PeerId::from(addr.id);
+    let report = match tokio::time::timeout(timeout, endpoint.connect(addr, proto::ALPN)).await {
+        Ok(Ok(conn)) => Report::Up { conn, dialer: true },
+        Ok(Err(e)) => Report::Input(Input::DialFailed {
             remote,
-            error: format!("no answer within {} ms", timeout.as_millis()),
-        },
+            error: error_chain(&e),
+        }),
+        Err(_) => Report::Input(Input::DialFailed {
+            remote,
+            error: format!("no answer within {} s", timeout.as_secs()),
+        }),
     };
-    let _ = events.send(event).await;
+    let _ = events.send(report).await;
 }
 
-/// Accepts connections until the endpoint closes; each one must open its stream within
-/// `timeout`.
+/// Accepts connections until the endpoint closes; each QUIC handshake must finish within
+/// `timeout`, and at most [`MAX_HANDSHAKES`] run at once.
 pub(crate) async fn accept_loop(
     endpoint: Endpoint,
     timeout: Duration,
-    events: mpsc::Sender<NetEvent>,
+    events: mpsc::Sender<Report>,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     while let Some(incoming) = endpoint.accept().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let events = events.clone();
         tokio::spawn(async move {
             let attempt = async {
-                let conn = incoming
+                incoming
                     .accept()
                     .map_err(|e| error_chain(&e))?
                     .await
-                    .map_err(|e| error_chain(&e))?;
-                let stream = tokio::time::timeout(timeout, conn.accept_bi()).await;
-                match stream {
-                    Ok(Ok((send, recv))) => Ok((conn, send, recv)),
-                    Ok(Err(e)) => Err(error_chain(&e)),
-                    Err(_) => {
-                        conn.close(
-                            VarInt::from_u32(CLOSE_PROTOCOL_ERROR),
-                            b"no stream opened in time",
-                        );
-                        Err("the peer opened no stream in time".to_owned())
-                    }
-                }
+                    .map_err(|e| error_chain(&e))
             };
             match tokio::time::timeout(timeout, attempt).await {
-                Ok(Ok((conn, send, recv))) => {
+                Ok(Ok(conn)) => {
                     let _ = events
-                        .send(NetEvent::Up {
+                        .send(Report::Up {
                             conn,
-                            send,
-                            recv,
                             dialer: false,
                         })
                         .await;
                 }
                 Ok(Err(error)) => tracing::debug!("incoming connection failed: {error}"),
-                Err(_) => tracing::debug!("incoming connection timed out in the handshake"),
+                Err(_) => tracing::debug!("incoming connection timed out in the QUIC handshake"),
             }
+            drop(slot);
         });
     }
 }
@@ -234,79 +264,93 @@ pub(crate) async fn accept_loop(
 async fn read_loop(
     id: ConnId,
     mut recv: RecvStream,
-    events: mpsc::Sender<NetEvent>,
+    events: mpsc::Sender<Report>,
     traffic: Arc<Traffic>,
 ) {
     loop {
-        let event = match frame::read(&mut recv, MAX_FRAME_BYTES).await {
-            Ok(Some(payload)) => match proto::decode(&{
+        let input = match frame::read(&mut recv, MAX_FRAME_BYTES).await {
+            Ok(Some(payload)) => {
                 let len = (frame::HEADER_LEN + payload.len()) as u64;
                 traffic.received.fetch_add(len, Ordering::Relaxed);
-                payload
-            }) {
-                Ok(msg) => NetEvent::Received { conn: id, msg },
-                Err(error) => NetEvent::Malformed { conn: id, error },
-            },
-            Ok(None) => NetEvent::Down {
-                conn: id,
-                reason: "the peer ended the stream".to_owned(),
-            },
-            Err(FrameError::TooLarge { len, max }) => NetEvent::Malformed {
+                match proto::decode(&payload) {
+                    Ok(msg) => Input::Received { conn: id, msg },
+                    Err(error) => Input::Malformed { conn: id, error },
+                }
+            }
+            Ok(None) => Input::Disconnected { conn: id },
+            Err(FrameError::TooLarge { len, max }) => Input::Malformed {
                 conn: id,
                 error: WireError::TooLarge {
                     len: usize::try_from(len).unwrap_or(usize::MAX),
                     limit: max,
                 },
             },
-            Err(FrameError::Empty) => NetEvent::Malformed {
+            Err(FrameError::Empty) => Input::Malformed {
                 conn: id,
                 error: WireError::Postcard(postcard::Error::DeserializeUnexpectedEnd),
             },
-            Err(e) => NetEvent::Down {
-                conn: id,
-                reason: e.to_string(),
-            },
+            Err(e) => {
+                tracing::debug!(conn = id.0, "stream ended: {e}");
+                Input::Disconnected { conn: id }
+            }
         };
-        let last = !matches!(event, NetEvent::Received { .. });
-        if events.send(event).await.is_err() || last {
+        let last = !matches!(input, Input::Received { .. });
+        if events.send(Report::Input(input)).await.is_err() || last {
             return;
         }
     }
 }
 
-async fn write_loop(
+/// Writes a connection's frames in order.
+struct Writer {
     conn: Connection,
-    mut send: SendStream,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    send: SendStream,
     queued: Arc<AtomicUsize>,
     traffic: Arc<Traffic>,
-) {
-    while let Some(out) = rx.recv().await {
-        match out {
-            Outgoing::Frame(bytes) => {
-                let len = bytes.len();
-                if frame::write(&mut send, &bytes).await.is_err() {
-                    // The connection is gone; its reader reports why.
-                    return;
-                }
-                queued.fetch_sub(len, Ordering::Relaxed);
-                traffic.sent.fetch_add(len as u64, Ordering::Relaxed);
-            }
-            Outgoing::Close(code, reason) => {
-                // Let the last frames (a Goodbye) reach the peer before closing.
-                let _ = send.finish();
-                tokio::select! {
-                    _ = send.stopped() => {}
-                    _ = conn.closed() => {}
-                    _ = tokio::time::sleep(LINGER) => {}
-                }
-                conn.close(VarInt::from_u32(code), clip(&reason).as_bytes());
+}
+
+impl Writer {
+    async fn run(mut self, early: Vec<Vec<u8>>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+        for frame in early {
+            if !self.write(frame).await {
                 return;
             }
         }
+        while let Some(out) = rx.recv().await {
+            match out {
+                Outgoing::Frame(frame) => {
+                    if !self.write(frame).await {
+                        return;
+                    }
+                }
+                Outgoing::Close(code, reason) => {
+                    // Let the last frames (a Goodbye) reach the peer before closing.
+                    let _ = self.send.finish();
+                    tokio::select! {
+                        _ = self.send.stopped() => {}
+                        _ = self.conn.closed() => {}
+                        _ = tokio::time::sleep(LINGER) => {}
+                    }
+                    self.conn
+                        .close(VarInt::from_u32(code), clip(&reason).as_bytes());
+                    return;
+                }
+            }
+        }
+        // The owner dropped the connection without a reason: it is shutting down.
+        self.conn.close(VarInt::from_u32(CLOSE_NORMAL), b"closed");
     }
-    // The actor dropped the connection without a reason: it is shutting down.
-    conn.close(VarInt::from_u32(CLOSE_NORMAL), b"closed");
+
+    /// Writes one frame; `false` once the connection is gone (its reader reports it).
+    async fn write(&mut self, frame: Vec<u8>) -> bool {
+        let len = frame.len();
+        if frame::write(&mut self.send, &frame).await.is_err() {
+            return false;
+        }
+        self.queued.fetch_sub(len, Ordering::Relaxed);
+        self.traffic.sent.fetch_add(len as u64, Ordering::Relaxed);
+        true
+    }
 }
 
 /// At most [`MAX_CLOSE_REASON`] bytes of `reason`, cut at a char boundary.

@@ -1,10 +1,10 @@
-//! The handshake proof: a blake3 keyed hash of the connection's parameters under the
-//! document secret (see the [wire format](super::msg)).
+//! The proof in a [`Join`](super::Join): a blake3 keyed hash of the connection's parameters
+//! under the document secret (see `PROTOCOL.md`).
 
-use super::EndpointKey;
+use crate::ids::{DocId, PeerId};
 
 /// Domain separation for the proof (bump with any change to its inputs).
-const CONTEXT: &[u8] = b"duet-auth-v1";
+const CONTEXT: &[u8] = b"duet-join-v3";
 
 /// Which side of the connection computes a proof. Bound into the proof so that a dialer's
 /// proof can never be reflected back as an acceptor's (or the reverse).
@@ -19,10 +19,10 @@ pub(crate) enum Role {
 /// The parameters of one side's proof.
 pub(crate) struct ProofInput<'a> {
     pub secret: &'a [u8; 32],
-    pub doc: &'a [u8; 32],
+    pub doc: &'a DocId,
     pub role: Role,
-    pub own_key: &'a EndpointKey,
-    pub other_key: &'a EndpointKey,
+    pub own_key: &'a PeerId,
+    pub other_key: &'a PeerId,
     pub own_nonce: &'a [u8; 32],
     pub other_nonce: &'a [u8; 32],
 }
@@ -36,9 +36,9 @@ impl ProofInput<'_> {
             Role::Dialer => b"D",
             Role::Acceptor => b"A",
         });
-        h.update(self.doc);
-        h.update(self.own_key);
-        h.update(self.other_key);
+        h.update(self.doc.as_bytes());
+        h.update(self.own_key.as_bytes());
+        h.update(self.other_key.as_bytes());
         h.update(self.own_nonce);
         h.update(self.other_nonce);
         h.finalize()
@@ -59,26 +59,23 @@ impl ProofInput<'_> {
 mod tests {
     use super::*;
 
-    fn input<'a>(
-        secret: &'a [u8; 32],
-        role: Role,
-        a: &'a [u8; 32],
-        b: &'a [u8; 32],
-    ) -> ProofInput<'a> {
+    const DOC: DocId = DocId([9; 32]);
+
+    fn input<'a>(secret: &'a [u8; 32], role: Role, a: &'a PeerId, b: &'a PeerId) -> ProofInput<'a> {
         ProofInput {
             secret,
-            doc: &[9; 32],
+            doc: &DOC,
             role,
             own_key: a,
             other_key: b,
-            own_nonce: a,
-            other_nonce: b,
+            own_nonce: &a.0,
+            other_nonce: &b.0,
         }
     }
 
     #[test]
     fn a_proof_verifies_only_with_the_same_secret_role_and_parameters() {
-        let (s, a, b) = ([1; 32], [2; 32], [3; 32]);
+        let (s, a, b) = ([1; 32], PeerId([2; 32]), PeerId([3; 32]));
         let mac = input(&s, Role::Dialer, &a, &b).mac();
         assert!(input(&s, Role::Dialer, &a, &b).verify(&mac));
         assert!(

@@ -1,39 +1,123 @@
-//! The state of one connection: handshake progress, what the remote has, rate limiting and
-//! the reassembly of a chunked catch-up update.
+//! The state of one connection and of each document open on it: handshake progress, what
+//! the remote has, rate limiting and the reassembly of a chunked catch-up update.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use crdt_text::{Op, VersionVector};
 
-use super::{ConnId, EndpointKey, Limits, Millis, PresenceState, ProtoError, UpdateChunk};
+use super::{ConnId, Limits, Millis, PresenceState, ProtoError, UpdateChunk};
+use crate::ids::{DocId, PeerId};
 
 /// Where a connection is in its life.
 #[derive(Clone, Debug)]
 pub(crate) enum Phase {
     /// Waiting for the remote's `Hello`.
     AwaitHello,
-    /// Got its `Hello` (nonce) and sent our proof; waiting for its proof.
-    AwaitProof {
+    /// Hellos exchanged: documents may be joined.
+    Open {
         /// The remote's nonce.
         their_nonce: [u8; 32],
+        /// The remote's process session.
+        session: u64,
     },
-    /// Verified: document traffic flows.
-    Live,
 }
 
 /// One connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub id: ConnId,
-    /// The transport-authenticated remote key.
-    pub remote: EndpointKey,
+    /// The transport-authenticated remote id.
+    pub remote: PeerId,
+    /// The remote's direct address, if known.
+    pub addr: Option<SocketAddr>,
     pub dialer: bool,
     pub phase: Phase,
     pub our_nonce: [u8; 32],
-    /// The remote's nonce once known (tie-break between duplicate connections).
-    pub their_nonce: Option<[u8; 32]>,
     pub opened: Millis,
+    /// Since when no document has been live on it (`None`: one is).
+    pub idle_since: Option<Millis>,
+    /// Whether a document was ever verified on it (it is no longer a stranger's).
+    pub verified: bool,
+    /// Documents open (or being opened) on it.
+    pub chans: BTreeMap<DocId, Chan>,
+    /// The remote's numbers for the documents it joined.
+    pub their_chans: BTreeMap<u32, DocId>,
+    /// Our next document number.
+    pub next_chan: u32,
+    /// `Join`s from the remote whose proof did not verify.
+    pub failed_joins: usize,
+    pub bucket: TokenBucket,
+}
+
+impl Conn {
+    pub fn new(
+        id: ConnId,
+        remote: PeerId,
+        addr: Option<SocketAddr>,
+        dialer: bool,
+        nonce: [u8; 32],
+        now: Millis,
+        limits: &Limits,
+    ) -> Conn {
+        Conn {
+            id,
+            remote,
+            addr,
+            dialer,
+            phase: Phase::AwaitHello,
+            our_nonce: nonce,
+            opened: now,
+            idle_since: Some(now),
+            verified: false,
+            chans: BTreeMap::new(),
+            their_chans: BTreeMap::new(),
+            next_chan: 0,
+            failed_joins: 0,
+            bucket: TokenBucket::new(limits.flood_burst, limits.flood_rate_per_sec, now),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+    }
+
+    /// The document open and verified on this connection, if `doc` is.
+    pub fn live(&self, doc: &DocId) -> Option<&Chan> {
+        self.chans.get(doc).filter(|c| c.is_live())
+    }
+
+    /// Documents verified on this connection.
+    pub fn live_docs(&self) -> impl Iterator<Item = DocId> + '_ {
+        self.chans
+            .iter()
+            .filter(|(_, c)| c.is_live())
+            .map(|(d, _)| *d)
+    }
+}
+
+/// Whether a document on a connection is verified.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ChanPhase {
+    /// We sent our `Join`; the remote's has not arrived.
+    Proposed,
+    /// Both proofs verified: document traffic flows.
+    Live,
+}
+
+/// One document on one connection.
+#[derive(Debug)]
+pub(crate) struct Chan {
+    /// Our number for the document (in our `Doc` frames).
+    pub ours: u32,
+    /// The remote's number, once its `Join` verified.
+    pub theirs: Option<u32>,
+    pub phase: ChanPhase,
     /// Ops the remote has (it sent them, acknowledged them or told us its version), or that
-    /// we sent it on this connection. If it includes ops we lack, we ask for them.
+    /// we sent it. If it includes ops we lack, we ask for them.
     pub known: VersionVector,
+    /// The version the remote last acknowledged as durable.
+    pub their_ack: VersionVector,
     /// Ops to send at the end of this `handle` call (coalesced into `Ops` messages).
     pub outbox: Vec<Op>,
     /// The durable version we last acknowledged on this connection, and when.
@@ -43,31 +127,26 @@ pub(crate) struct Conn {
     /// When we last served the remote a catch-up, and whether it asked for one since.
     pub sync_served: Option<Millis>,
     pub sync_deferred: Option<VersionVector>,
-    /// Numbers our next catch-up update on this connection.
+    /// Numbers our next catch-up update.
     pub next_update: u32,
     pub inbound: Inbound,
-    pub bucket: TokenBucket,
     pub presence: Option<PresenceState>,
+    /// The version whose digest we last sent.
+    pub digest_sent: Option<VersionVector>,
+    /// The version at which the remote's digest matched ours.
+    pub confirmed: Option<VersionVector>,
+    /// The remote's text differed from ours at an equal version.
+    pub diverged: bool,
 }
 
-impl Conn {
-    pub fn new(
-        id: ConnId,
-        remote: EndpointKey,
-        dialer: bool,
-        nonce: [u8; 32],
-        now: Millis,
-        limits: &Limits,
-    ) -> Conn {
-        Conn {
-            id,
-            remote,
-            dialer,
-            phase: Phase::AwaitHello,
-            our_nonce: nonce,
-            their_nonce: None,
-            opened: now,
+impl Chan {
+    pub fn new(ours: u32) -> Chan {
+        Chan {
+            ours,
+            theirs: None,
+            phase: ChanPhase::Proposed,
             known: VersionVector::new(),
+            their_ack: VersionVector::new(),
             outbox: Vec::new(),
             ack_sent: None,
             sync_asked: None,
@@ -75,13 +154,15 @@ impl Conn {
             sync_deferred: None,
             next_update: 0,
             inbound: Inbound::Idle,
-            bucket: TokenBucket::new(limits.flood_burst, limits.flood_rate_per_sec, now),
             presence: None,
+            digest_sent: None,
+            confirmed: None,
+            diverged: false,
         }
     }
 
     pub fn is_live(&self) -> bool {
-        matches!(self.phase, Phase::Live)
+        self.phase == ChanPhase::Live
     }
 
     /// Records that the remote has (or was sent) `op`, when that keeps `known` exact: a

@@ -16,20 +16,20 @@ pub enum ProtoError {
         /// Theirs.
         theirs: u32,
     },
-    /// The peer has another document open.
-    #[error("peer has a different document open")]
-    WrongDocument,
+    /// The peer does not have the document open.
+    #[error("peer does not have this document open")]
+    UnknownDocument,
     /// The endpoint key in `Hello` is not the one the transport authenticated.
     #[error("peer claims another endpoint key than its connection's")]
     KeyMismatch,
-    /// A connection to our own endpoint.
-    #[error("connected to ourselves")]
+    /// A connection to our own endpoint (a ticket or address of this very process).
+    #[error("this is our own address: the ticket was made by this duet")]
     SelfConnection,
     /// The peer's proof did not verify.
     #[error("peer could not prove it knows the document secret (wrong or outdated ticket?)")]
     AuthFailed,
-    /// The peer closed the connection and said why.
-    #[error("peer closed the connection: {code:?}: {detail}")]
+    /// The peer closed the connection (or the document) and said why.
+    #[error("{}", remote_reason(*code, detail))]
     Remote {
         /// Its reason.
         code: GoodbyeCode,
@@ -39,6 +39,23 @@ pub enum ProtoError {
     /// The handshake did not finish in time.
     #[error("handshake did not finish within {0} ms")]
     HandshakeTimeout(u64),
+    /// The connection carried no document for too long.
+    #[error("no document open on the connection for {0} ms")]
+    Idle(u64),
+    /// Too many connections are open (overall, or not yet verified from one address).
+    #[error("too many connections: {0}")]
+    TooManyConnections(String),
+    /// The peer does not read what we send.
+    #[error("peer is not reading: {queued} bytes queued (limit {limit})")]
+    TooSlow {
+        /// Bytes waiting.
+        queued: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A newer connection from the same peer (it restarted) replaces this one.
+    #[error("replaced by a newer connection from the same peer (it restarted)")]
+    Superseded,
     /// A message that is not allowed at this point.
     #[error("protocol violation: {0}")]
     Violation(String),
@@ -110,6 +127,30 @@ pub enum ProtoError {
     Shutdown,
 }
 
+/// A remote's goodbye in words for our user (its `detail` is written from its side).
+fn remote_reason(code: GoodbyeCode, detail: &str) -> String {
+    match code {
+        GoodbyeCode::VersionMismatch { supported } => format!(
+            "the peer speaks protocol version {supported}, we speak {}: both need a compatible duet",
+            super::PROTOCOL_VERSION
+        ),
+        GoodbyeCode::UnknownDocument => "the peer does not have this document open".into(),
+        GoodbyeCode::AuthFailed => {
+            "the peer refused us: our ticket or secret for this document is wrong or outdated"
+                .into()
+        }
+        GoodbyeCode::Duplicate => "a duplicate connection was closed".into(),
+        GoodbyeCode::Shutdown => "the peer quit".into(),
+        GoodbyeCode::Superseded => "the peer replaced this connection with a newer one".into(),
+        GoodbyeCode::TooManyConnections => "the peer has too many connections open".into(),
+        GoodbyeCode::TooSlow => {
+            "the peer closed the connection: we did not read fast enough".into()
+        }
+        GoodbyeCode::Idle => "the peer closed an idle connection".into(),
+        GoodbyeCode::Violation => format!("the peer closed the connection: {detail}"),
+    }
+}
+
 impl ProtoError {
     /// The code sent in our `Goodbye` when we close because of this error.
     pub fn goodbye_code(&self) -> GoodbyeCode {
@@ -117,10 +158,14 @@ impl ProtoError {
             ProtoError::VersionMismatch { ours, .. } => {
                 GoodbyeCode::VersionMismatch { supported: *ours }
             }
-            ProtoError::WrongDocument => GoodbyeCode::WrongDocument,
+            ProtoError::UnknownDocument => GoodbyeCode::UnknownDocument,
             ProtoError::AuthFailed => GoodbyeCode::AuthFailed,
             ProtoError::Duplicate => GoodbyeCode::Duplicate,
             ProtoError::Shutdown => GoodbyeCode::Shutdown,
+            ProtoError::Superseded => GoodbyeCode::Superseded,
+            ProtoError::TooManyConnections(_) => GoodbyeCode::TooManyConnections,
+            ProtoError::TooSlow { .. } => GoodbyeCode::TooSlow,
+            ProtoError::Idle(_) => GoodbyeCode::Idle,
             _ => GoodbyeCode::Violation,
         }
     }
@@ -131,8 +176,13 @@ impl ProtoError {
             self,
             ProtoError::Duplicate
                 | ProtoError::Shutdown
+                | ProtoError::Superseded
+                | ProtoError::Idle(_)
                 | ProtoError::Remote {
-                    code: GoodbyeCode::Duplicate | GoodbyeCode::Shutdown,
+                    code: GoodbyeCode::Duplicate
+                        | GoodbyeCode::Shutdown
+                        | GoodbyeCode::Superseded
+                        | GoodbyeCode::Idle,
                     ..
                 }
         )

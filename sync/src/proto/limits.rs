@@ -33,9 +33,16 @@ pub struct Limits {
     pub max_known_peers: usize,
     /// Characters of a presence name.
     pub max_name_chars: usize,
-    /// Bytes the driver may hold queued for sending to one connection; a connection whose
-    /// queue grows past this (a peer that stopped reading) must be closed by the driver.
+    /// Bytes the driver may hold queued for sending to one connection; past this the driver
+    /// reports [`Input::Stalled`](super::Input::Stalled) and the connection is closed.
     pub max_queued_bytes_per_peer: usize,
+    /// Open connections at most; more are refused at once.
+    pub max_connections: usize,
+    /// Connections not yet verified for any document, at most, overall.
+    pub max_unverified: usize,
+    /// Connections not yet verified for any document from one IP address, at most: a client
+    /// that opens connections and sends nothing cannot lock others out.
+    pub max_unverified_per_ip: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +59,9 @@ impl Default for Limits {
             max_known_peers: 256,
             max_name_chars: 64,
             max_queued_bytes_per_peer: 64 << 20,
+            max_connections: 128,
+            max_unverified: 32,
+            max_unverified_per_ip: 4,
         }
     }
 }
@@ -59,7 +69,8 @@ impl Default for Limits {
 /// The protocol's timers, in milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timers {
-    /// A connection must finish the handshake within this time.
+    /// A connection must verify a document within this time, and is closed when it has
+    /// carried none for this long.
     pub handshake_timeout_ms: u64,
     /// A dial with no outcome after this long counts as failed.
     pub dial_timeout_ms: u64,
@@ -79,6 +90,9 @@ pub struct Timers {
     /// An op from a peer still waiting for its dependencies after this long closes the
     /// connection: an honest peer always sends dependencies first.
     pub pending_timeout_ms: u64,
+    /// A document's text digest (compared with peers at equal versions) is computed at most
+    /// once per this interval.
+    pub digest_interval_ms: u64,
 }
 
 impl Default for Timers {
@@ -92,6 +106,7 @@ impl Default for Timers {
             ack_delay_ms: 200,
             sync_min_interval_ms: 1_000,
             pending_timeout_ms: 60_000,
+            digest_interval_ms: 1_000,
         }
     }
 }

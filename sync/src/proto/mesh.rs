@@ -1,11 +1,13 @@
-//! The peers we know and when to dial them: full mesh with exponential backoff and jitter.
+//! The peers we know (of every document) and when to dial them: full mesh with exponential
+//! backoff and jitter. One connection to a peer serves every document both have.
 
 use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::RngCore;
 
-use super::{EndpointKey, Limits, Millis, PeerAddr, Timers};
+use super::{Limits, Millis, PeerAddr, Timers};
+use crate::ids::PeerId;
 
 /// Dialing state of one known peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,22 +24,26 @@ pub(crate) enum Dial {
 #[derive(Clone, Debug)]
 pub(crate) struct Known {
     pub addr: PeerAddr,
+    /// The name it announced (now or when last seen).
+    pub name: Option<String>,
     pub dial: Dial,
     /// Consecutive failures (sets the backoff).
     pub failures: u32,
+    /// Whether the user was told it cannot be reached (once per streak of failures).
+    pub told_unreachable: bool,
 }
 
 /// All known peers except ourselves.
 #[derive(Debug, Default)]
 pub(crate) struct Mesh {
-    pub peers: BTreeMap<EndpointKey, Known>,
+    pub peers: BTreeMap<PeerId, Known>,
 }
 
 impl Mesh {
     /// Adds a peer or merges its addresses (newest first, bounded). Returns whether anything
     /// changed (a new peer or new addresses); peers beyond the limit are not added.
     pub fn add(&mut self, addr: PeerAddr, now: Millis, limits: &Limits) -> bool {
-        if let Some(known) = self.peers.get_mut(&addr.key) {
+        if let Some(known) = self.peers.get_mut(&addr.id) {
             let mut addrs = addr.addrs;
             for a in &known.addr.addrs {
                 if !addrs.contains(a) {
@@ -55,11 +61,13 @@ impl Mesh {
         let mut addr = addr;
         addr.addrs.truncate(limits.max_addrs_per_peer);
         self.peers.insert(
-            addr.key,
+            addr.id,
             Known {
                 addr,
+                name: None,
                 dial: Dial::At(now),
                 failures: 0,
+                told_unreachable: false,
             },
         );
         true
@@ -99,16 +107,17 @@ impl Mesh {
     }
 
     /// A connection to `key` exists (authenticated or not).
-    pub fn connected(&mut self, key: &EndpointKey) {
+    pub fn connected(&mut self, key: &PeerId) {
         if let Some(k) = self.peers.get_mut(key) {
             k.dial = Dial::Connected;
         }
     }
 
     /// A connection to `key` was verified: the failure count resets.
-    pub fn verified(&mut self, key: &EndpointKey) {
+    pub fn verified(&mut self, key: &PeerId) {
         if let Some(k) = self.peers.get_mut(key) {
             k.failures = 0;
+            k.told_unreachable = false;
             k.dial = Dial::Connected;
         }
     }
@@ -116,7 +125,7 @@ impl Mesh {
     /// The last connection to `key` ended (or a dial failed); `fault`: count it as a failure.
     pub fn lost(
         &mut self,
-        key: &EndpointKey,
+        key: &PeerId,
         fault: bool,
         now: Millis,
         timers: &Timers,
@@ -169,7 +178,7 @@ mod tests {
         let mut mesh = Mesh::default();
         assert!(mesh.add(
             PeerAddr {
-                key: [1; 32],
+                id: PeerId([1; 32]),
                 addrs: vec![]
             },
             Millis(0),

@@ -1,23 +1,25 @@
 //! The peer protocol as a pure state machine (sans-IO).
 //!
-//! [`Peer`] owns the authoritative replica of one document and is driven by
-//! [`Peer::handle`]: inputs are received messages, local ops, connection changes, store
-//! durability and timer ticks, each with the current time; outputs are messages to send,
-//! connections to close or open, ops to persist and events for the UI. The iroh/tokio driver
-//! only moves bytes and time; everything that decides is here, and is tested deterministically
-//! under a simulated network (`proto::sim`, feature `test-utils`).
+//! [`Peer`] is one endpoint's protocol: its connections and every document it syncs. It
+//! holds no copy of any document: the caller owns the one replica of each and lends them to
+//! [`Peer::handle`] (through [`Docs`]) together with an [`Input`] — a received message, the
+//! user's own ops (already applied), a connection change, store durability, a timer tick —
+//! and the current time. Outputs are messages to send, connections to close or open, ops to
+//! persist and [`Event`]s for the user. The transport (`net`) only moves bytes; everything
+//! that decides is here, and is tested deterministically under a simulated network
+//! (`proto::sim`, feature `test-utils`).
 //!
 //! # Driving a peer
 //!
-//! 1. Load the store; build a [`Config`] (doc id, secret, own endpoint key and addresses, a
-//!    random seed) and `Peer::new(config, doc)`. Feed [`Input::AddPeer`] for the ticket host and
-//!    every known peer of the store.
+//! 1. Build a [`Config`] (own id and addresses, a random seed) and `Peer::new(config)`; for
+//!    each document loaded from its store, [`Peer::add_doc`] and feed [`Input::AddPeer`] for
+//!    its ticket host and known peers.
 //! 2. Feed every event as an [`Input`] with the current [`Millis`]; inputs that arrive
 //!    together may go through [`Peer::handle_all`] (their outgoing ops are coalesced). Feed
 //!    [`Input::Tick`] no later than [`Peer::poll_timeout`].
 //! 3. Perform each [`Output`] in order: `Send` (encode with [`encode`], write one frame),
 //!    `Close`, `Dial`, `Persist` (append to the store; after fsync feed [`Input::Durable`]),
-//!    `RememberPeer` (store it), `Event` (to the UI).
+//!    `RememberPeer` (store it), `Event` (to the user).
 #![doc = ""]
 #![doc = include_str!("PROTOCOL.md")]
 
@@ -37,13 +39,13 @@ mod tests;
 mod wire;
 
 pub use error::ProtoError;
-pub use io::{ConnId, Event, Input, Millis, Output, SyncStatus};
+pub use io::{ConnId, Departure, Docs, Event, Input, Millis, OneDoc, Output, PeerInfo, SyncStatus};
 pub use limits::{Limits, MAX_FRAME_BYTES, Timers};
 pub use msg::{
-    EndpointKey, Goodbye, GoodbyeCode, Hello, MAX_GOODBYE_DETAIL, Message, PeerAddr, PresenceState,
-    Proof, UpdateChunk,
+    Digest, DocMessage, Goodbye, GoodbyeCode, Hello, Join, Leave, MAX_GOODBYE_DETAIL, Message,
+    PeerAddr, PresenceState, UpdateChunk,
 };
-pub use peer::{Config, Peer, PeerInfo};
+pub use peer::{Config, DocConfig, Peer};
 pub use wire::{WireError, decode, encode};
 
 /// The QUIC ALPN of this protocol. Its suffix changes only if the handshake itself does: the
@@ -53,4 +55,6 @@ pub const ALPN: &[u8] = b"duet/sync/1";
 
 /// The protocol version sent in [`Hello`]; peers must speak the same one.
 /// Version 2: ops travel in crdt-text's compact byte-string form.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 3: one connection carries several documents (`Join`/`Leave`, `Doc` frames), a
+/// process session in `Hello`, and text digests.
+pub const PROTOCOL_VERSION: u32 = 3;

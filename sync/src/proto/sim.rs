@@ -1,14 +1,20 @@
 //! A deterministic network simulator for [`Peer`]s (feature `test-utils`).
 //!
-//! N peers (plus optionally an intruder that has the document id but a wrong secret) run on a
-//! virtual network with virtual time, all randomness drawn from one seed. Every message goes
-//! through [`encode`]/[`decode`]. Links delay messages and, when configured, lose, duplicate
-//! and reorder them; links are cut and healed (partitions); peers crash and restart keeping
-//! only what their store had synced (the sim's store acknowledges with
-//! [`Input::Durable`] every 50 ms, like the real driver); every peer has an "editor" replica
-//! that makes random local edits and applies the peer's [`Event::Remote`] ops, as the real
-//! editor does. After the chaotic phase the network heals and the simulator runs until all
-//! replicas agree, then checks that nothing acknowledged was lost.
+//! N peers (plus optionally an intruder that has the document ids but wrong secrets) run on a
+//! virtual network with virtual time, all randomness drawn from one seed. Each peer owns one
+//! replica of each of the documents and lends them to its [`Peer`], as the real loop does;
+//! random local edits are applied to that replica and handed over as [`Input::Local`]. Every
+//! message goes through [`encode`]/[`decode`]. Links delay messages and, when configured, lose,
+//! duplicate and reorder them; links are cut and healed (partitions); peers crash and restart
+//! on the same endpoint id keeping only what their store had synced (the sim's store
+//! acknowledges with [`Input::Durable`] every 50 ms, like the real one). A crashed peer's
+//! connections die silently: the survivors notice only after QUIC's idle timeout
+//! ([`CRASH_NOTICED_MS`]), or when the restarted peer connects again. After the chaotic phase
+//! the network heals and the simulator runs until all replicas agree, then checks that
+//! nothing acknowledged was lost.
+//!
+//! With [`SimConfig::fork`], two peers start under one replica id (a copied store): they must
+//! never be shown as in sync while their texts differ, and the divergence must be reported.
 //!
 //! Invariants are checked after every step; a violation panics with the seed, the virtual
 //! time and what went wrong.
@@ -24,9 +30,14 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 use super::{
-    Config, EndpointKey, Event, Input, Limits, Millis, Output, Peer, PeerAddr, PresenceState,
-    Timers,
+    Config, DocConfig, Event, Input, Limits, Millis, Output, Peer, PeerAddr, PresenceState,
+    ProtoError, Timers,
 };
+use crate::ids::{DocId, DocSecret, PeerId};
+
+/// How long a survivor takes to notice that a crashed peer's connection is dead (QUIC's idle
+/// timeout): it is not told at once.
+pub const CRASH_NOTICED_MS: u64 = 30_000;
 
 /// Message-level faults of every link during the chaotic phase.
 #[derive(Clone, Debug)]
@@ -62,8 +73,13 @@ pub struct SimConfig {
     pub crash_rate: f64,
     /// Pairs of peers that can never connect directly (they must sync through others).
     pub blocked: Vec<(usize, usize)>,
-    /// Add an intruder with a wrong secret that keeps dialing peer 0.
+    /// Add an intruder with wrong secrets that keeps dialing peer 0.
     pub intruder: bool,
+    /// Documents every peer syncs (all over the same connections).
+    pub docs: usize,
+    /// Two peers that start under one replica id, as if one's store were a copy of the
+    /// other's; they are kept apart for the first second so both write under it.
+    pub fork: Option<(usize, usize)>,
     /// Longest time to converge after healing, virtual ms.
     pub converge_limit_ms: u64,
 }
@@ -87,6 +103,8 @@ impl SimConfig {
             crash_rate: 0.15,
             blocked: Vec::new(),
             intruder: false,
+            docs: 1,
+            fork: None,
             converge_limit_ms: 180_000,
         }
     }
@@ -121,6 +139,9 @@ pub struct SimReport {
     pub cuts: u64,
     /// Connections refused to the intruder.
     pub intruder_rejections: u64,
+    /// Divergences reported (a peer's text differs at an equal version, or its ops reuse
+    /// known ids for other edits).
+    pub divergences: u64,
     /// Ops (counters) in the final version.
     pub final_ops: u64,
     /// Characters in the final text.
@@ -169,20 +190,27 @@ struct SimConn {
     last_at: [u64; 2],
 }
 
-struct SimPeer {
-    key: EndpointKey,
-    addr: PeerAddr,
-    secret: [u8; 32],
-    peer: Option<Peer>,
-    editor: Doc,
-    epoch: u32,
-    /// The store: ops in persist order, of which `synced` are durable.
-    store: Vec<Op>,
+/// A peer's store of one document: ops in persist order, of which `synced` are durable.
+#[derive(Default)]
+struct SimStore {
+    ops: Vec<Op>,
     synced: usize,
     durable: VersionVector,
-    known: BTreeMap<EndpointKey, PeerAddr>,
-    presence: BTreeMap<EndpointKey, PresenceState>,
-    my_presence: Option<PresenceState>,
+}
+
+struct SimPeer {
+    key: PeerId,
+    addr: PeerAddr,
+    secret: DocSecret,
+    peer: Option<Peer>,
+    /// The one replica of each document, lent to the peer.
+    docs: BTreeMap<DocId, Doc>,
+    epoch: u32,
+    stores: BTreeMap<DocId, SimStore>,
+    /// Known peers per document, as the store remembers them.
+    known: BTreeMap<DocId, BTreeMap<PeerId, PeerAddr>>,
+    presence: BTreeMap<(DocId, PeerId), PresenceState>,
+    my_presence: BTreeMap<DocId, PresenceState>,
 }
 
 /// The simulator. Build with [`Sim::new`], run with [`Sim::run`].
@@ -199,8 +227,9 @@ pub struct Sim {
     chaos: bool,
     /// The chaotic phase loses messages.
     lossy: bool,
-    doc_id: [u8; 32],
-    acked: VersionVector,
+    doc_ids: Vec<DocId>,
+    /// Per document: every op some honest store made durable.
+    acked: BTreeMap<DocId, VersionVector>,
     report: SimReport,
     steps: u64,
 }
@@ -221,8 +250,13 @@ impl Sim {
     pub fn new(cfg: SimConfig) -> Sim {
         let lossy = cfg.faults.loss > 0.0;
         let mut rng = ChaCha20Rng::seed_from_u64(cfg.seed);
-        let mut doc_id = [0; 32];
-        rng.fill_bytes(&mut doc_id);
+        let doc_ids: Vec<DocId> = (0..cfg.docs.max(1))
+            .map(|_| {
+                let mut id = [0; 32];
+                rng.fill_bytes(&mut id);
+                DocId(id)
+            })
+            .collect();
         let mut secret = [0; 32];
         rng.fill_bytes(&mut secret);
         let total = cfg.peers + usize::from(cfg.intruder);
@@ -232,24 +266,21 @@ impl Sim {
                 rng.fill_bytes(&mut key);
                 let ip = Ipv4Addr::new(10, 0, (i / 200) as u8, (i % 200) as u8 + 1);
                 let addr = PeerAddr {
-                    key,
+                    id: PeerId(key),
                     addrs: vec![SocketAddr::from((ip, 7000))],
                 };
-                let secret = if i < cfg.peers { secret } else { [0x66; 32] };
-                let replica = ReplicaId::from(rng.next_u64());
+                let secret = DocSecret(if i < cfg.peers { secret } else { [0x66; 32] });
                 SimPeer {
-                    key,
+                    key: PeerId(key),
                     addr,
                     secret,
                     peer: None,
-                    editor: Doc::new(replica),
+                    docs: BTreeMap::new(),
                     epoch: 0,
-                    store: Vec::new(),
-                    synced: 0,
-                    durable: VersionVector::new(),
+                    stores: doc_ids.iter().map(|d| (*d, SimStore::default())).collect(),
                     known: BTreeMap::new(),
                     presence: BTreeMap::new(),
-                    my_presence: None,
+                    my_presence: BTreeMap::new(),
                 }
             })
             .collect();
@@ -265,13 +296,32 @@ impl Sim {
             cut: BTreeSet::new(),
             chaos: true,
             lossy,
-            doc_id,
-            acked: VersionVector::new(),
+            acked: doc_ids.iter().map(|d| (*d, VersionVector::new())).collect(),
+            doc_ids,
             report: SimReport::default(),
             steps: 0,
         };
         for i in 0..total {
             sim.start(i);
+        }
+        if let Some((a, b)) = sim.cfg.fork {
+            // Peer b's store is a copy of peer a's: same replica id; apart for a while.
+            let (a, b) = (a.min(b), a.max(b));
+            for doc in sim.doc_ids.clone() {
+                let replica = sim.peers[a].docs[&doc].replica();
+                sim.peers[b].docs.insert(doc, Doc::new(replica));
+                let p = &mut sim.peers[b];
+                let cfg = DocConfig {
+                    id: doc,
+                    secret: p.secret.clone(),
+                    acked: VersionVector::new(),
+                };
+                if let Some(peer) = p.peer.as_mut() {
+                    peer.add_doc(cfg, &p.docs[&doc]);
+                }
+            }
+            sim.cut.insert((a, b));
+            sim.schedule(1000, Ev::Uncut { a, b });
         }
         sim.schedule(0, Ev::Edit);
         sim.schedule(1000, Ev::Chaos);
@@ -289,6 +339,19 @@ impl Sim {
         }
         self.heal();
         let healed = self.now;
+        if self.cfg.fork.is_some() {
+            // Forked replicas never converge: run on, checking that no one claims to be in
+            // sync with a differing text, and that the divergence was reported.
+            while self.next_time().is_some_and(|t| t <= healed + 30_000) {
+                self.step();
+            }
+            self.check_replicas();
+            if self.report.divergences == 0 {
+                self.dump();
+                self.fail("two replicas shared an id and no one reported it");
+            }
+            return self.report;
+        }
         let deadline = healed + self.cfg.converge_limit_ms;
         loop {
             let Some(t) = self.next_time() else {
@@ -341,69 +404,92 @@ impl Sim {
         p > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < p
     }
 
-    /// (Re)starts peer `i` from its durable store, with a fresh replica id.
+    /// (Re)starts peer `i` from its durable stores, with a fresh replica id and session.
     fn start(&mut self, i: usize) {
         let replica = ReplicaId::from(self.rng.next_u64());
         let mut seed = [0; 32];
         self.rng.fill_bytes(&mut seed);
+        let doc_ids = self.doc_ids.clone();
         let p = &mut self.peers[i];
-        p.store.truncate(p.synced);
-        let mut doc = Doc::new(replica);
-        for op in &p.store {
-            match doc.apply(op) {
-                Ok(Applied::Done(_) | Applied::Duplicate) => {}
-                other => panic!(
-                    "sim seed {}: stored op {:?} does not reload: {other:?}",
-                    self.cfg.seed, op.id
-                ),
-            }
-        }
-        p.editor = doc.clone();
-        p.epoch += 1;
-        p.presence.clear();
-        let cfg = Config {
-            doc_id: self.doc_id,
-            secret: p.secret,
+        p.docs.clear();
+        let mut peer = Peer::new(Config {
             local: p.addr.clone(),
             seed,
             limits: Limits::default(),
             timers: Timers::default(),
-        };
-        p.peer = Some(Peer::new(cfg, doc));
+        });
+        for id in &doc_ids {
+            let store = p.stores.entry(*id).or_default();
+            store.ops.truncate(store.synced);
+            let mut doc = Doc::new(replica);
+            for op in &store.ops {
+                match doc.apply(op) {
+                    Ok(Applied::Done(_) | Applied::Duplicate) => {}
+                    other => panic!(
+                        "sim seed {}: stored op {:?} does not reload: {other:?}",
+                        self.cfg.seed, op.id
+                    ),
+                }
+            }
+            let cfg = DocConfig {
+                id: *id,
+                secret: p.secret.clone(),
+                acked: VersionVector::new(),
+            };
+            peer.add_doc(cfg, &doc);
+            p.docs.insert(*id, doc);
+        }
+        p.peer = Some(peer);
+        p.epoch += 1;
+        p.presence.clear();
         let epoch = p.epoch;
         // Reconnect from the known peers and the ticket it joined with (a peer's own ticket
-        // host: the first peer it is not blocked from), as the driver keeps both in the store.
-        let mut addrs: Vec<PeerAddr> = p.known.values().cloned().collect();
+        // host: the first peer it is not blocked from), as the store keeps both.
         let host = (0..self.cfg.peers).find(|&j| j != i && !self.blocked(i, j));
-        if let (true, Some(host)) = (i != 0, host) {
-            addrs.push(self.peers[host].addr.clone());
-        }
-        for addr in addrs {
+        for doc in doc_ids {
+            let mut addrs: Vec<PeerAddr> = self.peers[i]
+                .known
+                .get(&doc)
+                .map(|k| k.values().cloned().collect())
+                .unwrap_or_default();
+            if let (true, Some(host)) = (i != 0, host) {
+                addrs.push(self.peers[host].addr.clone());
+            }
+            for addr in addrs {
+                let input = Input::AddPeer {
+                    doc,
+                    addr,
+                    name: None,
+                };
+                self.schedule(
+                    0,
+                    Ev::Input {
+                        peer: i,
+                        epoch,
+                        input,
+                    },
+                );
+            }
+            let presence = PresenceState {
+                name: format!("peer-{i}"),
+                color: 0x40_80_c0 + i as u32,
+                cursor: Anchor::START,
+                selection: None,
+            };
+            self.peers[i].my_presence.insert(doc, presence.clone());
+            let input = Input::SetPresence {
+                doc,
+                presence: Some(presence),
+            };
             self.schedule(
                 0,
                 Ev::Input {
                     peer: i,
                     epoch,
-                    input: Input::AddPeer(addr),
+                    input,
                 },
             );
         }
-        let name = format!("peer-{i}");
-        let presence = PresenceState {
-            name,
-            color: 0x40_80_c0 + i as u32,
-            cursor: Anchor::START,
-            selection: None,
-        };
-        self.peers[i].my_presence = Some(presence.clone());
-        self.schedule(
-            0,
-            Ev::Input {
-                peer: i,
-                epoch,
-                input: Input::SetPresence(Some(presence)),
-            },
-        );
         self.schedule(1, Ev::Tick { peer: i, epoch });
     }
 
@@ -455,87 +541,94 @@ impl Sim {
         }
     }
 
-    /// Feeds one input to peer `i` and carries out its outputs.
+    /// Feeds one input to peer `i`, lending it the peer's documents, and carries out its
+    /// outputs.
     fn feed(&mut self, i: usize, input: Input) {
         let now = Millis(self.now);
-        let Some(peer) = self.peers[i].peer.as_mut() else {
+        let p = &mut self.peers[i];
+        let Some(peer) = p.peer.as_mut() else {
             return;
         };
-        let outputs = peer.handle(input, now);
+        let outputs = peer.handle(&mut p.docs, input, now);
         for out in outputs {
             self.output(i, out);
         }
         let p = &self.peers[i];
-        if let Some(peer) = &p.peer {
-            if p.editor.len() != peer.doc().len() {
-                self.fail(&format!(
-                    "peer {i}: editor and peer replicas differ in length"
-                ));
-            }
-            if !peer.doc().version().includes(&p.durable) {
+        for (id, doc) in &p.docs {
+            if !doc.version().includes(&p.stores[id].durable) {
                 self.fail(&format!("peer {i}: durable ops missing from its replica"));
             }
         }
     }
 
     fn output(&mut self, i: usize, out: Output) {
+        let intruder = self.cfg.intruder.then(|| self.peers[self.cfg.peers].key);
         match out {
             Output::Send { conn, msg } => self.send(i, conn.0, &msg),
             Output::Close { conn, .. } => self.close(i, conn.0),
             Output::Dial(addr) => self.dial(i, addr),
-            Output::Persist(ops) => self.peers[i].store.extend(ops),
-            Output::RememberPeer(addr) => {
+            Output::Persist { doc, ops } => {
+                if let Some(store) = self.peers[i].stores.get_mut(&doc) {
+                    store.ops.extend(ops);
+                }
+            }
+            Output::RememberPeer { doc, addr, .. } => {
                 if i >= self.cfg.peers && self.cfg.intruder {
                     self.fail("the intruder was told about a peer");
                 }
-                if addr.key == self.peers.last().map_or([0; 32], |p| p.key) && self.cfg.intruder {
+                if Some(addr.id) == intruder {
                     self.fail(&format!("peer {i} remembered the intruder"));
                 }
-                self.peers[i].known.insert(addr.key, addr);
+                self.peers[i]
+                    .known
+                    .entry(doc)
+                    .or_default()
+                    .insert(addr.id, addr);
             }
-            Output::Event(Event::Remote(ops)) => {
-                for op in &ops {
-                    match self.peers[i].editor.apply(op) {
-                        Ok(Applied::Done(_) | Applied::Duplicate) => {}
-                        other => self.fail(&format!(
-                            "peer {i}: editor cannot apply remote {:?}: {other:?}",
-                            op.id
-                        )),
-                    }
-                }
-            }
-            Output::Event(Event::Presence { peer, presence }) => match presence {
+            Output::Event(Event::Presence {
+                doc,
+                peer,
+                presence,
+            }) => match presence {
                 Some(p) => {
-                    self.peers[i].presence.insert(peer, p);
+                    self.peers[i].presence.insert((doc, peer), p);
                 }
                 None => {
-                    self.peers[i].presence.remove(&peer);
+                    self.peers[i].presence.remove(&(doc, peer));
                 }
             },
-            Output::Event(Event::Rejected { .. }) if self.cfg.intruder && i == self.cfg.peers => {
+            Output::Event(Event::Refused { .. }) if Some(self.peers[i].key) == intruder => {
                 self.report.intruder_rejections += 1;
             }
-            Output::Event(Event::LocalRejected(e)) => {
-                self.fail(&format!("peer {i}: local op rejected: {e}"))
-            }
+            Output::Event(Event::Diverged { .. }) => self.report.divergences += 1,
+            Output::Event(Event::PeerLeft {
+                why:
+                    super::Departure::Error(ProtoError::InvalidOp(crdt_text::ApplyError::Conflict(_))),
+                ..
+            }) => self.report.divergences += 1,
             Output::Event(_) => {}
         }
     }
 
     fn fsync(&mut self, i: usize) {
-        let p = &mut self.peers[i];
-        if p.synced == p.store.len() {
-            return;
+        let honest = i < self.cfg.peers;
+        let mut durable = Vec::new();
+        for (id, store) in self.peers[i].stores.iter_mut() {
+            if store.synced == store.ops.len() {
+                continue;
+            }
+            for op in &store.ops[store.synced..] {
+                store.durable.advance(op.id.replica, op.end());
+            }
+            store.synced = store.ops.len();
+            durable.push((*id, store.durable.clone()));
         }
-        for op in &p.store[p.synced..] {
-            p.durable.advance(op.id.replica, op.end());
+        for (doc, version) in durable {
+            if honest && let Some(acked) = self.acked.get_mut(&doc) {
+                acked.merge(&version);
+            }
+            self.feed(i, Input::Durable { doc, version });
         }
-        p.synced = p.store.len();
-        let durable = p.durable.clone();
-        if i < self.cfg.peers {
-            self.acked.merge(&durable);
-        }
-        self.feed(i, Input::Durable(durable));
     }
 
     fn edit(&mut self) {
@@ -547,37 +640,56 @@ impl Sim {
             return;
         }
         let i = up[(self.rng.next_u64() % up.len() as u64) as usize];
-        let len = self.peers[i].editor.len() as u64;
-        let op = if len > 0 && self.chance(0.3) {
+        let doc_id = self.doc_ids[(self.rng.next_u64() % self.doc_ids.len() as u64) as usize];
+        let len = self.peers[i].docs[&doc_id].len() as u64;
+        let delete = len > 0 && self.chance(0.3);
+        let (pos, n) = if delete {
             let pos = self.range(0, len - 1);
-            let n = self.range(1, (len - pos).min(4));
-            self.peers[i].editor.delete(pos as usize, n as usize)
+            (pos, self.range(1, (len - pos).min(4)))
         } else {
-            let pos = self.range(0, len);
-            let n = self.range(1, 6) as usize;
-            let text: String = (0..n)
-                .map(|_| char::from(b'a' + (self.rng.next_u64() % 26) as u8))
-                .collect();
-            let text = if self.chance(0.1) {
-                format!("{text}\né")
-            } else {
-                text
-            };
-            self.peers[i].editor.insert(pos as usize, &text)
+            (self.range(0, len), self.range(1, 6))
+        };
+        let text: String = (0..n)
+            .map(|_| char::from(b'a' + (self.rng.next_u64() % 26) as u8))
+            .collect();
+        let text = if self.chance(0.1) {
+            format!("{text}\né")
+        } else {
+            text
+        };
+        let doc = self.peers[i]
+            .docs
+            .get_mut(&doc_id)
+            .unwrap_or_else(|| unreachable!());
+        let op = if delete {
+            doc.delete(pos as usize, n as usize)
+        } else {
+            doc.insert(pos as usize, &text)
         };
         self.report.edits += 1;
-        self.feed(i, Input::Local(op));
+        self.feed(
+            i,
+            Input::Local {
+                doc: doc_id,
+                ops: vec![op],
+            },
+        );
         if self.chance(0.2) {
-            let editor = &self.peers[i].editor;
-            let pos = self.range(0, editor.len() as u64) as usize;
-            let cursor = self.peers[i].editor.anchor(pos, Bias::Left);
-            let mut presence = self.peers[i]
-                .my_presence
-                .clone()
-                .unwrap_or_else(|| self.fail("no presence"));
+            let doc = &self.peers[i].docs[&doc_id];
+            let pos = self.range(0, doc.len() as u64) as usize;
+            let cursor = self.peers[i].docs[&doc_id].anchor(pos, Bias::Left);
+            let Some(mut presence) = self.peers[i].my_presence.get(&doc_id).cloned() else {
+                self.fail("no presence")
+            };
             presence.cursor = cursor;
-            self.peers[i].my_presence = Some(presence.clone());
-            self.feed(i, Input::SetPresence(Some(presence)));
+            self.peers[i].my_presence.insert(doc_id, presence.clone());
+            self.feed(
+                i,
+                Input::SetPresence {
+                    doc: doc_id,
+                    presence: Some(presence),
+                },
+            );
         }
     }
 
@@ -609,11 +721,11 @@ impl Sim {
         }
         if self.chance(self.cfg.crash_rate) {
             let i = self.range(0, n - 1) as usize;
-            if self.peers[i].peer.is_some() {
+            if self.peers[i].peer.is_some() && self.cfg.fork.is_none_or(|(a, b)| i != a && i != b) {
                 self.report.crashes += 1;
                 self.peers[i].peer = None;
                 self.peers[i].epoch += 1;
-                self.sever(|c| c.ends.contains(&i));
+                self.crash(i);
                 let d = self.range(300, 4000);
                 self.schedule(d, Ev::Restart { peer: i });
             }

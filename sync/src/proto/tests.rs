@@ -1,32 +1,38 @@
-//! Unit tests of the protocol on a tiny synchronous network: handshake, catch-up, live
-//! forwarding, acknowledgements and every limit.
+//! Unit tests of the protocol on a tiny synchronous network: handshake, documents on a
+//! connection, catch-up, live forwarding, acknowledgements, restarts, digests and every limit.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crdt_text::{Doc, Op, OpId, OpKind, ReplicaId};
 
 use super::*;
+use crate::ids::{DocId, DocSecret, PeerId};
 
+mod docs;
 mod hostile;
+mod restarts;
 
 const SECRET: [u8; 32] = [7; 32];
-const DOC: [u8; 32] = [3; 32];
+const DOC: DocId = DocId([3; 32]);
+const OTHER_DOC: DocId = DocId([4; 32]);
 
-fn key(i: usize) -> EndpointKey {
-    [i as u8 + 1; 32]
+fn key(i: usize) -> PeerId {
+    PeerId([i as u8 + 1; 32])
 }
 
 fn addr(i: usize) -> PeerAddr {
     PeerAddr {
-        key: key(i),
-        addrs: vec![format!("127.0.0.1:{}", 7000 + i).parse().expect("addr")],
+        id: key(i),
+        addrs: vec![
+            format!("127.0.0.{}:{}", i + 1, 7000 + i)
+                .parse()
+                .expect("addr"),
+        ],
     }
 }
 
-fn config(i: usize, secret: [u8; 32]) -> Config {
+fn config(i: usize) -> Config {
     Config {
-        doc_id: DOC,
-        secret,
         local: addr(i),
         seed: [i as u8; 32],
         limits: Limits::default(),
@@ -34,11 +40,19 @@ fn config(i: usize, secret: [u8; 32]) -> Config {
     }
 }
 
+fn doc_config(id: DocId, secret: [u8; 32]) -> DocConfig {
+    DocConfig {
+        id,
+        secret: DocSecret(secret),
+        acked: crdt_text::VersionVector::new(),
+    }
+}
+
 /// Peers joined by in-order, lossless connections; every message goes through the codec.
+/// Each peer owns its replicas and lends them to its protocol, as the real loop does.
 struct Net {
     peers: Vec<Peer>,
-    /// Editor replicas, fed with `Event::Remote`.
-    editors: Vec<Doc>,
+    docs: Vec<BTreeMap<DocId, Doc>>,
     queue: VecDeque<(usize, Input)>,
     /// (conn, a, b): both ends.
     conns: Vec<(ConnId, usize, usize)>,
@@ -51,20 +65,29 @@ struct Net {
 }
 
 impl Net {
+    /// `n` peers that all have document [`DOC`] with the same secret.
     fn new(n: usize) -> Net {
-        Net::with(n, |i| config(i, SECRET))
+        Net::with(n, |_| vec![(DOC, SECRET)])
     }
 
-    fn with(n: usize, cfg: impl Fn(usize) -> Config) -> Net {
-        let peers: Vec<Peer> = (0..n)
-            .map(|i| Peer::new(cfg(i), Doc::new(ReplicaId::from(100 + i as u64))))
-            .collect();
-        let editors = (0..n)
-            .map(|i| Doc::new(ReplicaId::from(100 + i as u64)))
-            .collect();
+    /// `n` peers with the documents (and secrets) `docs(i)` gives.
+    fn with(n: usize, docs: impl Fn(usize) -> Vec<(DocId, [u8; 32])>) -> Net {
+        let mut peers = Vec::new();
+        let mut replicas = Vec::new();
+        for i in 0..n {
+            let mut peer = Peer::new(config(i));
+            let mut mine = BTreeMap::new();
+            for (id, secret) in docs(i) {
+                let doc = Doc::new(ReplicaId::from(100 + i as u64));
+                peer.add_doc(doc_config(id, secret), &doc);
+                mine.insert(id, doc);
+            }
+            peers.push(peer);
+            replicas.push(mine);
+        }
         Net {
             peers,
-            editors,
+            docs: replicas,
             queue: VecDeque::new(),
             conns: Vec::new(),
             now: Millis(0),
@@ -74,26 +97,37 @@ impl Net {
         }
     }
 
+    /// Peer `a` learns of `b` for every document it has, and connects to it.
     fn connect(&mut self, a: usize, b: usize) -> ConnId {
+        for doc in self.docs[a].keys().copied().collect::<Vec<_>>() {
+            self.queue.push_back((
+                a,
+                Input::AddPeer {
+                    doc,
+                    addr: addr(b),
+                    name: None,
+                },
+            ));
+        }
+        self.open(a, b)
+    }
+
+    /// A connection from `a` to `b`, without `a` knowing `b` first.
+    fn open(&mut self, a: usize, b: usize) -> ConnId {
         self.next_conn += 1;
         let id = ConnId(self.next_conn);
         self.conns.push((id, a, b));
-        self.queue.push_back((
-            a,
-            Input::Connected {
-                conn: id,
-                remote: key(b),
-                dialer: true,
-            },
-        ));
-        self.queue.push_back((
-            b,
-            Input::Connected {
-                conn: id,
-                remote: key(a),
-                dialer: false,
-            },
-        ));
+        for (me, other, dialer) in [(a, b, true), (b, a, false)] {
+            self.queue.push_back((
+                me,
+                Input::Connected {
+                    conn: id,
+                    remote: key(other),
+                    addr: addr(other).addrs.first().copied(),
+                    dialer,
+                },
+            ));
+        }
         id
     }
 
@@ -108,14 +142,20 @@ impl Net {
     }
 
     fn type_text(&mut self, i: usize, pos: usize, text: &str) -> Op {
-        let op = self.editors[i].insert(pos, text);
-        self.input(i, Input::Local(op.clone()));
+        self.type_in(i, DOC, pos, text)
+    }
+
+    fn type_in(&mut self, i: usize, doc: DocId, pos: usize, text: &str) -> Op {
+        let replica = self.docs[i].get_mut(&doc).expect("peer has the document");
+        let op = replica.insert(pos, text);
+        let ops = vec![op.clone()];
+        self.input(i, Input::Local { doc, ops });
         op
     }
 
     fn run(&mut self) {
         while let Some((i, input)) = self.queue.pop_front() {
-            let outputs = self.peers[i].handle(input, self.now);
+            let outputs = self.peers[i].handle(&mut self.docs[i], input, self.now);
             for out in outputs {
                 self.log[i].push(out.clone());
                 match out {
@@ -133,16 +173,9 @@ impl Net {
                         }
                         self.conns.retain(|(c, ..)| *c != conn);
                     }
-                    Output::Persist(_) if self.auto_durable => {
-                        self.queue
-                            .push_back((i, Input::Durable(self.peers[i].doc().version())));
-                    }
-                    Output::Event(Event::Remote(ops)) => {
-                        for op in ops {
-                            self.editors[i]
-                                .apply(&op)
-                                .expect("editor applies remote ops");
-                        }
+                    Output::Persist { doc, .. } if self.auto_durable => {
+                        let version = self.docs[i][&doc].version();
+                        self.queue.push_back((i, Input::Durable { doc, version }));
                     }
                     _ => {}
                 }
@@ -172,6 +205,17 @@ impl Net {
             .collect()
     }
 
+    /// Document messages peer `i` sent on `conn`.
+    fn sent_doc(&self, i: usize, conn: ConnId) -> Vec<&DocMessage> {
+        self.sent(i, conn)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Doc { msg, .. } => Some(msg),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn close_error(&self, i: usize, conn: ConnId) -> Option<&ProtoError> {
         self.log[i].iter().find_map(|o| match o {
             Output::Close { conn: c, error } if *c == conn => Some(error),
@@ -187,83 +231,112 @@ impl Net {
     }
 
     fn text(&self, i: usize) -> String {
-        self.peers[i].doc().text()
+        self.docs[i][&DOC].text()
     }
 }
 
-/// Hand-feeds messages to peer 0 on a connection whose other end (`key(5)`) is us.
-fn raw_peer() -> (Peer, ConnId, Millis) {
-    let (p, conn, _) = raw_peer_with_nonce();
-    (p, conn, Millis(0))
+/// A peer 0 with document [`DOC`], fed messages by hand from a remote (`key(5)`) that dialed
+/// it. The remote's nonce is `[5; 32]`.
+struct Raw {
+    peer: Peer,
+    docs: BTreeMap<DocId, Doc>,
+    conn: ConnId,
+    /// Peer 0's nonce, from its `Hello`.
+    nonce: [u8; 32],
 }
 
-/// [`raw_peer`] and the nonce of peer 0's `Hello`.
-fn raw_peer_with_nonce() -> (Peer, ConnId, [u8; 32]) {
-    let mut p = Peer::new(config(0, SECRET), Doc::new(ReplicaId::from(1)));
-    let conn = ConnId(9);
-    let out = p.handle(
-        Input::Connected {
+impl Raw {
+    fn connected() -> Raw {
+        let mut peer = Peer::new(config(0));
+        let doc = Doc::new(ReplicaId::from(1));
+        peer.add_doc(doc_config(DOC, SECRET), &doc);
+        let mut docs = BTreeMap::from([(DOC, doc)]);
+        let conn = ConnId(9);
+        let input = Input::Connected {
             conn,
             remote: key(5),
+            addr: addr(5).addrs.first().copied(),
             dialer: false,
-        },
-        Millis(0),
-    );
-    let nonce = out
-        .iter()
-        .find_map(|o| match o {
-            Output::Send {
-                msg: Message::Hello(h),
-                ..
-            } => Some(h.nonce),
-            _ => None,
-        })
-        .expect("Hello sent on connect");
-    (p, conn, nonce)
-}
-
-/// Completes the handshake with a raw peer 0 as its dialer (endpoint `key(5)`).
-fn live_raw_peer() -> (Peer, ConnId) {
-    let (mut p, conn, their_nonce) = raw_peer_with_nonce();
-    let now = Millis(0);
-    p.handle(
-        Input::Received {
+        };
+        let out = peer.handle(&mut docs, input, Millis(0));
+        let nonce = out
+            .iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    msg: Message::Hello(h),
+                    ..
+                } => Some(h.nonce),
+                _ => None,
+            })
+            .expect("Hello sent on connect");
+        Raw {
+            peer,
+            docs,
             conn,
-            msg: hello(PROTOCOL_VERSION, [5; 32]),
-        },
-        now,
-    );
-    let mac = auth::ProofInput {
-        secret: &SECRET,
-        doc: &DOC,
-        role: auth::Role::Dialer,
-        own_key: &key(5),
-        other_key: &key(0),
-        own_nonce: &[5; 32],
-        other_nonce: &their_nonce,
+            nonce,
+        }
     }
-    .mac();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Proof(Proof { mac }),
-        },
-        now,
-    );
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Event(Event::PeerJoined { .. }))),
-        "{out:?}"
-    );
-    (p, conn)
+
+    /// Connected, Hellos exchanged, and [`DOC`] joined with a valid proof.
+    fn live() -> Raw {
+        let mut raw = Raw::connected();
+        raw.receive(hello(PROTOCOL_VERSION, 1));
+        let out = raw.receive(raw.join(DOC, SECRET));
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::Event(Event::PeerJoined { .. }))),
+            "{out:?}"
+        );
+        raw
+    }
+
+    fn receive(&mut self, msg: Message) -> Vec<Output> {
+        let input = Input::Received {
+            conn: self.conn,
+            msg,
+        };
+        self.peer.handle(&mut self.docs, input, Millis(1))
+    }
+
+    fn at(&mut self, input: Input, now: Millis) -> Vec<Output> {
+        self.peer.handle(&mut self.docs, input, now)
+    }
+
+    /// The remote's `Join` of `doc` (its number 0), proved with `secret`.
+    fn join(&self, doc: DocId, secret: [u8; 32]) -> Message {
+        let proof = auth::ProofInput {
+            secret: &secret,
+            doc: &doc,
+            role: auth::Role::Dialer,
+            own_key: &key(5),
+            other_key: &key(0),
+            own_nonce: &[5; 32],
+            other_nonce: &self.nonce,
+        }
+        .mac();
+        Message::Join(Join {
+            doc,
+            chan: 0,
+            proof,
+        })
+    }
+
+    /// A document message from the remote for [`DOC`].
+    fn doc_msg(msg: DocMessage) -> Message {
+        Message::Doc { chan: 0, msg }
+    }
+
+    fn text(&self) -> String {
+        self.docs[&DOC].text()
+    }
 }
 
-fn hello(version: u32, nonce: [u8; 32]) -> Message {
+fn hello(version: u32, session: u64) -> Message {
     Message::Hello(Hello {
         version,
-        doc: DOC,
         key: key(5),
-        nonce,
+        nonce: [5; 32],
+        session,
     })
 }
 
@@ -282,22 +355,26 @@ fn two_peers_handshake_and_a_fresh_peer_catches_up_with_one_update() {
     let conn = net.connect(1, 0);
     net.run();
     assert_eq!(net.text(1), "hello, world");
-    assert_eq!(net.editors[1].text(), "hello, world");
     let updates = net
-        .sent(0, conn)
+        .sent_doc(0, conn)
         .iter()
-        .filter(|m| matches!(m, Message::Update(_)))
+        .filter(|m| matches!(m, DocMessage::Update(_)))
         .count();
     assert_eq!(updates, 1, "catch-up is one compact update");
     assert!(
-        net.sent(0, conn)
+        net.sent_doc(0, conn)
             .iter()
-            .all(|m| !matches!(m, Message::Ops(_)))
+            .all(|m| !matches!(m, DocMessage::Ops(_)))
     );
     assert!(
-        net.events(1)
-            .any(|e| matches!(e, Event::PeerJoined { peer } if *peer == key(0)))
+        net.events(1).any(
+            |e| matches!(e, Event::PeerJoined { peer, doc } if *peer == key(0) && *doc == DOC)
+        )
     );
+    assert!(net.events(1).any(|e| matches!(
+        e,
+        Event::Remote { from, ops: 2, .. } if *from == key(0)
+    )));
 }
 
 #[test]
@@ -314,10 +391,10 @@ fn catch_up_sends_only_what_the_other_side_lacks() {
     net.run();
     assert_eq!(net.text(1), net.text(0));
     let update_bytes: usize = net
-        .sent(0, conn2)
+        .sent_doc(0, conn2)
         .iter()
         .filter_map(|m| match m {
-            Message::Update(u) => Some(u.bytes.len()),
+            DocMessage::Update(u) => Some(u.bytes.len()),
             _ => None,
         })
         .sum();
@@ -329,11 +406,10 @@ fn catch_up_sends_only_what_the_other_side_lacks() {
 
 #[test]
 fn a_large_history_is_sent_in_bounded_chunks() {
-    let mut net = Net::with(2, |i| {
-        let mut c = config(i, SECRET);
-        c.limits.update_chunk_bytes = 1024;
-        c
-    });
+    let mut net = Net::new(2);
+    for p in &mut net.peers {
+        p.cfg.limits.update_chunk_bytes = 1024;
+    }
     let mut x = 99_u64;
     for _ in 0..300 {
         // Random letters: the update compresses little and must be cut.
@@ -343,17 +419,17 @@ fn a_large_history_is_sent_in_bounded_chunks() {
                 char::from(b'a' + (x >> 59) as u8)
             })
             .collect();
-        let pos = net.editors[0].len();
+        let pos = net.docs[0][&DOC].len();
         net.type_text(0, pos, &text);
     }
     let conn = net.connect(1, 0);
     net.run();
     assert_eq!(net.text(1), net.text(0));
     let chunks: Vec<usize> = net
-        .sent(0, conn)
+        .sent_doc(0, conn)
         .iter()
         .filter_map(|m| match m {
-            Message::Update(u) => Some(u.bytes.len()),
+            DocMessage::Update(u) => Some(u.bytes.len()),
             _ => None,
         })
         .collect();
@@ -372,11 +448,18 @@ fn catching_up_a_long_history_costs_about_one_encoded_document() {
         (x >> 33) % n.max(1)
     };
     for _ in 0..4000 {
-        let len = net.editors[0].len() as u64;
+        let len = net.docs[0][&DOC].len() as u64;
         if len > 10 && next(4) == 0 {
             let pos = next(len - 3) as usize;
-            let op = net.editors[0].delete(pos, 1 + next(3) as usize);
-            net.input(0, Input::Local(op));
+            let doc = net.docs[0].get_mut(&DOC).expect("doc");
+            let op = doc.delete(pos, 1 + next(3) as usize);
+            net.input(
+                0,
+                Input::Local {
+                    doc: DOC,
+                    ops: vec![op],
+                },
+            );
         } else {
             let word = ["the ", "quick ", "brown ", "fox\n", "jumps "][next(5) as usize];
             net.type_text(0, next(len + 1) as usize, word);
@@ -390,7 +473,7 @@ fn catching_up_a_long_history_costs_about_one_encoded_document() {
         .iter()
         .map(|m| encode(m).expect("encodable").len())
         .sum();
-    let document = net.peers[0].doc().encode().len();
+    let document = net.docs[0][&DOC].encode().len();
     // Handshake, peer list and acknowledgement add a fixed few hundred bytes.
     assert!(
         sent * 10 <= document * 12 + 4000,
@@ -404,22 +487,35 @@ fn local_ops_reach_every_connected_peer_in_one_coalesced_message() {
     let c01 = net.connect(0, 1);
     let c02 = net.connect(0, 2);
     net.run();
-    let a = net.editors[0].insert(0, "a");
-    let b = net.editors[0].insert(1, "b");
-    let outputs = net.peers[0].handle_all([Input::Local(a), Input::Local(b)], net.now);
+    let doc = net.docs[0].get_mut(&DOC).expect("doc");
+    let a = doc.insert(0, "a");
+    let b = doc.insert(1, "b");
+    let inputs = [
+        Input::Local {
+            doc: DOC,
+            ops: vec![a],
+        },
+        Input::Local {
+            doc: DOC,
+            ops: vec![b],
+        },
+    ];
+    let outputs = net.peers[0].handle_all(&mut net.docs[0], inputs, net.now);
     for conn in [c01, c02] {
-        let ops: Vec<&Message> = outputs
+        let ops = outputs
             .iter()
-            .filter_map(|o| match o {
-                Output::Send {
-                    conn: c,
-                    msg: m @ Message::Ops(_),
-                } if *c == conn => Some(m),
-                _ => None,
+            .filter(|o| {
+                matches!(o, Output::Send { conn: c, msg: Message::Doc { msg: DocMessage::Ops(_), .. } } if *c == conn)
             })
-            .collect();
-        assert_eq!(ops.len(), 1, "one Ops message per connection");
+            .count();
+        assert_eq!(ops, 1, "one Ops message per connection");
     }
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Remote { .. }))),
+        "the user's own ops are not news to the user"
+    );
 }
 
 #[test]
@@ -440,33 +536,40 @@ fn ops_are_forwarded_to_peers_that_cannot_connect_directly() {
 }
 
 #[test]
-fn remote_ops_are_acknowledged_only_once_durable() {
+fn remote_ops_are_acknowledged_only_once_durable_and_only_then_stop_counting_as_unsent() {
     let mut net = Net::new(2);
     net.auto_durable = false;
     let conn = net.connect(0, 1);
     net.run();
     let op = net.type_text(0, 0, "abc");
-    let acks_before = net
-        .sent(1, conn)
-        .iter()
-        .filter(|m| matches!(m, Message::Ack(v) if v.contains(op.id)))
-        .count();
-    assert_eq!(acks_before, 0);
-    assert_eq!(net.peers[0].status().unacknowledged, 3);
-    let durable = net.peers[1].doc().version();
-    net.now = net.now.plus(Timers::default().ack_delay_ms);
-    net.input(1, Input::Durable(durable));
-    assert!(
-        net.sent(1, conn)
+    let acks = |net: &Net| {
+        net.sent_doc(1, conn)
             .iter()
-            .any(|m| matches!(m, Message::Ack(v) if v.contains(op.id)))
-    );
-    assert_eq!(net.peers[0].status().unacknowledged, 0);
+            .filter(|m| matches!(m, DocMessage::Ack(v) if v.contains(op.id)))
+            .count()
+    };
+    assert_eq!(acks(&net), 0);
+    assert_eq!(net.peers[0].status(&DOC).unsent, Some(3));
+    let version = net.docs[1][&DOC].version();
+    net.now = net.now.plus(Timers::default().ack_delay_ms);
+    net.input(1, Input::Durable { doc: DOC, version });
+    assert_eq!(acks(&net), 1);
+    assert_eq!(net.peers[0].status(&DOC).unsent, Some(0));
     assert_eq!(
-        net.peers[0].status().unsaved,
+        net.peers[0].status(&DOC).unsaved,
         3,
         "peer 0 itself has not synced yet"
     );
+}
+
+#[test]
+fn a_document_never_shared_shows_no_unsent_count() {
+    let mut net = Net::new(1);
+    net.type_text(0, 0, &"x".repeat(5000));
+    let status = net.peers[0].status(&DOC);
+    assert_eq!(status.unsent, None, "{status:?}");
+    assert_eq!(status.connected, 0);
+    assert!(!status.in_sync);
 }
 
 #[test]
@@ -484,7 +587,7 @@ fn duplicate_connections_between_two_peers_collapse_to_one() {
         1,
         "exactly one connection is dropped"
     );
-    assert_eq!(net.peers[0].status().connected, 1);
+    assert_eq!(net.peers[0].status(&DOC).connected, 1);
     net.type_text(1, 0, "hi");
     assert_eq!(net.text(0), "hi");
 }
@@ -500,86 +603,131 @@ fn presence_is_shown_while_connected_and_gone_when_the_peer_leaves() {
         cursor: crdt_text::Anchor::START,
         selection: None,
     };
-    net.input(1, Input::SetPresence(Some(p.clone())));
+    net.input(
+        1,
+        Input::SetPresence {
+            doc: DOC,
+            presence: Some(p.clone()),
+        },
+    );
     assert!(net.events(0).any(|e| *e
         == Event::Presence {
+            doc: DOC,
             peer: key(1),
             presence: Some(p.clone())
         }));
     let shown = net.peers[0]
-        .peers()
+        .peers(&DOC)
         .into_iter()
-        .find(|i| i.addr.key == key(1))
-        .and_then(|i| i.presence);
-    assert_eq!(shown, Some(p.clone()), "the peers panel shows it");
+        .find(|i| i.addr.id == key(1))
+        .expect("listed");
+    assert_eq!(shown.presence, Some(p.clone()), "the peers panel shows it");
+    assert_eq!(shown.name.as_deref(), Some("ada"));
     net.input(0, Input::Disconnected { conn });
     assert!(net.events(0).any(|e| *e
         == Event::Presence {
+            doc: DOC,
             peer: key(1),
             presence: None
         }));
+    assert!(net.events(0).any(|e| matches!(
+        e,
+        Event::PeerLeft { peer, why: Departure::Lost, .. } if *peer == key(1)
+    )));
+    let listed = net.peers[0].peers(&DOC);
     assert!(
-        net.events(0)
-            .any(|e| matches!(e, Event::PeerLeft { peer, .. } if *peer == key(1)))
+        listed.iter().all(|i| i.conn.is_none()),
+        "a peer that left is not shown as connected: {listed:?}"
     );
+}
+
+#[test]
+fn a_peer_that_quits_is_shown_as_left_not_as_an_error() {
+    let mut net = Net::new(2);
+    net.connect(0, 1);
+    net.run();
+    net.input(1, Input::Shutdown);
+    assert!(
+        net.events(0).any(|e| matches!(
+            e,
+            Event::PeerLeft { peer, why: Departure::Quit, .. } if *peer == key(1)
+        )),
+        "{:?}",
+        net.events(0).collect::<Vec<_>>()
+    );
+    assert_eq!(net.peers[0].status(&DOC).connected, 0);
 }
 
 #[test]
 fn peers_learn_each_other_through_gossip_and_remember_verified_ones() {
     let mut net = Net::new(3);
-    net.input(1, Input::AddPeer(addr(0)));
-    net.input(2, Input::AddPeer(addr(0)));
-    let dials = |net: &Net, i: usize| -> Vec<EndpointKey> {
+    for i in [1, 2] {
+        net.input(
+            i,
+            Input::AddPeer {
+                doc: DOC,
+                addr: addr(0),
+                name: None,
+            },
+        );
+    }
+    let dials = |net: &Net, i: usize| -> Vec<PeerId> {
         net.log[i]
             .iter()
-            .filter_map(|o| {
-                if let Output::Dial(a) = o {
-                    Some(a.key)
-                } else {
-                    None
-                }
+            .filter_map(|o| match o {
+                Output::Dial(a) => Some(a.id),
+                _ => None,
             })
             .collect()
     };
     assert_eq!(dials(&net, 1), vec![key(0)]);
-    net.connect(1, 0);
-    net.connect(2, 0);
+    net.open(1, 0);
+    net.open(2, 0);
     net.run();
     assert!(
         dials(&net, 1).contains(&key(2)) || dials(&net, 2).contains(&key(1)),
         "1 and 2 learn of each other via 0"
     );
-    assert!(
-        net.log[1]
-            .iter()
-            .any(|o| matches!(o, Output::RememberPeer(a) if a.key == key(0)))
-    );
+    assert!(net.log[1].iter().any(
+        |o| matches!(o, Output::RememberPeer { addr, doc, .. } if addr.id == key(0) && *doc == DOC)
+    ));
 }
 
 #[test]
-fn failed_dials_are_retried_with_growing_backoff() {
-    let mut p = Peer::new(config(0, SECRET), Doc::new(ReplicaId::from(1)));
+fn failed_dials_are_retried_with_growing_backoff_and_reported_once() {
+    let mut p = Peer::new(config(0));
+    let mut docs = BTreeMap::from([(DOC, Doc::new(ReplicaId::from(1)))]);
+    p.add_doc(doc_config(DOC, SECRET), &docs[&DOC]);
     let mut dial_times = Vec::new();
     let mut now = Millis(0);
-    let mut out = p.handle(Input::AddPeer(addr(1)), now);
+    let add = Input::AddPeer {
+        doc: DOC,
+        addr: addr(1),
+        name: None,
+    };
+    let mut out = p.handle(&mut docs, add, now);
+    let mut told = 0;
     while dial_times.len() < 6 {
+        told += out
+            .iter()
+            .filter(|o| matches!(o, Output::Event(Event::Unreachable { .. })))
+            .count();
         if out.iter().any(|o| matches!(o, Output::Dial(_))) {
             dial_times.push(now.0);
-            out = p.handle(
-                Input::DialFailed {
-                    remote: key(1),
-                    error: "refused".into(),
-                },
-                now,
-            );
+            let failed = Input::DialFailed {
+                remote: key(1),
+                error: "refused".into(),
+            };
+            out = p.handle(&mut docs, failed, now);
             continue;
         }
         now = p.poll_timeout().expect("a redial is scheduled");
-        out = p.handle(Input::Tick, now);
+        out = p.handle(&mut docs, Input::Tick, now);
     }
     let gaps: Vec<u64> = dial_times.windows(2).map(|w| w[1] - w[0]).collect();
     // Jitter is ±50 %: the 5th gap (8 s nominal) exceeds the 1st (0.5 s) whatever the draw.
     assert!(gaps[4] > gaps[0] * 3, "backoff grows: {gaps:?}");
+    assert_eq!(told, 1, "six failed dials are one message for the user");
 }
 
 #[test]
@@ -593,7 +741,7 @@ fn long_pastes_are_split_into_frames_that_fit() {
 }
 
 #[test]
-fn config_debug_does_not_print_the_secret() {
-    let text = format!("{:?}", config(0, [0xab; 32]));
-    assert!(!text.contains("171"), "{text}");
+fn doc_config_debug_does_not_print_the_secret() {
+    let text = format!("{:?}", doc_config(DOC, [0xab; 32]));
+    assert!(!text.contains("171") && !text.contains("ab, ab"), "{text}");
 }

@@ -47,6 +47,7 @@
 //! the replica id stays the same.
 
 mod error;
+mod export;
 mod flush;
 mod format;
 mod legacy;
@@ -64,10 +65,11 @@ use std::time::Instant;
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 
 pub use error::{StoreError, StoreWarning};
+pub use export::{Merge, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use format::FORMAT_VERSION;
 pub use meta::KnownPeer;
-pub use plain::LineEnding;
+pub use plain::{Imported, LineEnding, PlainText};
 
 use crate::ids::{DocId, DocSecret};
 use lock::{Lock, PreviousSession};

@@ -1,162 +1,294 @@
 //! Timers and the end of every `handle` call: timeouts, acknowledgements, catch-up requests,
-//! coalesced sends, dials and the status report.
+//! digests, coalesced sends, dials and the status report.
 
 use crdt_text::OpId;
 
+use super::super::conn::Phase;
 use super::super::split::batches;
-use super::super::{ConnId, EndpointKey, Event, Message, Output, ProtoError, SyncStatus};
+use super::super::{
+    ConnId, Digest, DocMessage, Docs, Event, Millis, Output, ProtoError, SyncStatus,
+};
 use super::Peer;
+use crate::ids::{DocId, PeerId};
 
 impl Peer {
-    pub(super) fn tick(&mut self) {
+    /// When the driver must feed [`Input::Tick`](super::super::Input::Tick) at the latest
+    /// (`None`: only on other input).
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let t = &self.cfg.timers;
+        let now = self.now;
+        let mut next: Option<Millis> = self.mesh.next_deadline(t);
+        let mut at = |m: Millis| next = Some(next.map_or(m, |n| n.min(m)));
+        for c in self.conns.values() {
+            match c.phase {
+                Phase::AwaitHello => at(c.opened.plus(t.handshake_timeout_ms)),
+                Phase::Open { .. } => {
+                    if let Some(idle) = c.idle_since {
+                        at(idle.plus(t.handshake_timeout_ms));
+                    }
+                }
+            }
+            for (doc, chan) in c.chans.iter().filter(|(_, ch)| ch.is_live()) {
+                let Some(sync) = self.docs.get(doc) else {
+                    continue;
+                };
+                at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
+                    sent.plus(if *v == sync.durable {
+                        t.ack_interval_ms
+                    } else {
+                        t.ack_delay_ms
+                    })
+                }));
+                if chan.sync_deferred.is_some() {
+                    at(chan
+                        .sync_served
+                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+                }
+                if !sync.version.includes(&chan.known) {
+                    at(chan
+                        .sync_asked
+                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+                }
+                if self.wants_digest(sync, chan) {
+                    let last = sync.digest.as_ref().map(|(_, _, at)| *at);
+                    at(last.map_or(now, |l| l.plus(t.digest_interval_ms)));
+                }
+            }
+        }
+        for sync in self.docs.values() {
+            for h in &sync.held {
+                at(h.since.plus(t.pending_timeout_ms));
+            }
+        }
+        next
+    }
+
+    pub(super) fn tick(&mut self, docs: &mut dyn Docs) {
         let (now, t) = (self.now, self.cfg.timers.clone());
-        let expired: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| !c.is_live() && now.since(c.opened) >= t.handshake_timeout_ms)
-            .map(|c| c.id)
-            .collect();
-        for id in expired {
-            self.close(id, ProtoError::HandshakeTimeout(t.handshake_timeout_ms));
+        let mut expired: Vec<(ConnId, ProtoError)> = Vec::new();
+        for c in self.conns.values() {
+            match c.phase {
+                Phase::AwaitHello if now.since(c.opened) >= t.handshake_timeout_ms => {
+                    expired.push((c.id, ProtoError::HandshakeTimeout(t.handshake_timeout_ms)));
+                }
+                Phase::Open { .. }
+                    if c.idle_since
+                        .is_some_and(|i| now.since(i) >= t.handshake_timeout_ms) =>
+                {
+                    let error = if c.verified {
+                        ProtoError::Idle(t.handshake_timeout_ms)
+                    } else {
+                        ProtoError::HandshakeTimeout(t.handshake_timeout_ms)
+                    };
+                    expired.push((c.id, error));
+                }
+                _ => {}
+            }
+        }
+        for (id, error) in expired {
+            self.close(id, error);
         }
         let stuck: Vec<(ConnId, OpId, u64)> = self
-            .held
-            .iter()
+            .docs
+            .values()
+            .flat_map(|d| d.held.iter())
             .filter(|h| now.since(h.since) >= t.pending_timeout_ms)
             .map(|h| (h.conn, h.id, now.since(h.since)))
             .collect();
         for (id, op, waited_ms) in stuck {
             self.close(id, ProtoError::StuckOp { op, waited_ms });
         }
-        let due: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| {
-                c.is_live()
-                    && c.ack_sent
-                        .as_ref()
-                        .is_none_or(|(_, at)| now.since(*at) >= t.ack_interval_ms)
+        let due: Vec<(ConnId, DocId)> = self
+            .live_chans()
+            .filter(|(id, doc)| {
+                self.conns[id].chans[doc]
+                    .ack_sent
+                    .as_ref()
+                    .is_none_or(|(_, at)| now.since(*at) >= t.ack_interval_ms)
             })
-            .map(|c| c.id)
             .collect();
-        for id in due {
-            self.send_ack(id);
-            if let Some(p) = &self.presence {
-                self.send(id, Message::Presence(Some(p.clone())));
+        for (id, doc) in due {
+            self.send_ack(id, doc);
+            if let Some(p) = self.docs.get(&doc).and_then(|d| d.presence.clone()) {
+                self.send_doc(id, doc, DocMessage::Presence(Some(p)));
             }
+        }
+        self.send_digests(docs);
+    }
+
+    /// Every (connection, document) pair that is live.
+    fn live_chans(&self) -> impl Iterator<Item = (ConnId, DocId)> + '_ {
+        self.conns
+            .values()
+            .flat_map(|c| c.live_docs().map(move |d| (c.id, d)))
+    }
+
+    /// Whether we owe the remote our digest on this channel: it acknowledged exactly our
+    /// version, all of it durable on both sides, and we have not sent the digest for it yet.
+    fn wants_digest(&self, sync: &super::DocSync, chan: &super::super::conn::Chan) -> bool {
+        chan.their_ack == sync.version
+            && sync.durable == sync.version
+            && chan.digest_sent.as_ref() != Some(&sync.version)
+    }
+
+    /// Sends our digest where it is owed, computing it at most once per interval.
+    fn send_digests(&mut self, docs: &mut dyn Docs) {
+        let (now, interval) = (self.now, self.cfg.timers.digest_interval_ms);
+        let owed: Vec<(ConnId, DocId)> = self
+            .live_chans()
+            .filter(|(id, doc)| {
+                let sync = &self.docs[doc];
+                self.wants_digest(sync, &self.conns[id].chans[doc])
+            })
+            .collect();
+        for (id, doc) in owed {
+            let sync = &self.docs[&doc];
+            let fresh = sync
+                .digest
+                .as_ref()
+                .is_some_and(|(v, ..)| *v == sync.version);
+            let recent = sync
+                .digest
+                .as_ref()
+                .is_some_and(|(.., at)| now.since(*at) < interval);
+            if !fresh && recent {
+                continue;
+            }
+            let version = sync.version.clone();
+            let Some(hash) = self.digest(docs, doc, &version) else {
+                continue;
+            };
+            if let Some(c) = self.chan_mut(id, doc) {
+                c.digest_sent = Some(version.clone());
+            }
+            self.send_doc(id, doc, DocMessage::Digest(Digest { version, hash }));
         }
     }
 
-    pub(super) fn send_ack(&mut self, id: ConnId) {
-        if let Some(c) = self.conns.get_mut(&id) {
-            c.ack_sent = Some((self.durable.clone(), self.now));
-            let v = self.durable.clone();
-            self.send(id, Message::Ack(v));
+    fn send_ack(&mut self, id: ConnId, doc: DocId) {
+        let Some(durable) = self.docs.get(&doc).map(|d| d.durable.clone()) else {
+            return;
+        };
+        let now = self.now;
+        if let Some(c) = self.chan_mut(id, doc) {
+            c.ack_sent = Some((durable.clone(), now));
         }
+        self.send_doc(id, doc, DocMessage::Ack(durable));
     }
 
     /// Sends what accumulated during this `handle` call, dials due peers, reports status.
-    pub(super) fn flush(&mut self) {
+    pub(super) fn flush(&mut self, docs: &mut dyn Docs) {
         let now = self.now;
         let min = self.cfg.timers.sync_min_interval_ms;
-        let version = self.doc.version();
-        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
-        for id in ids {
-            let Some(c) = self.conns.get_mut(&id) else {
+        let chans: Vec<(ConnId, DocId)> = self.live_chans().collect();
+        for (id, doc) in chans {
+            let Some(version) = self.docs.get(&doc).map(|d| d.version.clone()) else {
                 continue;
             };
-            if !c.is_live() {
+            let Some(c) = self.chan_mut(id, doc) else {
                 continue;
-            }
+            };
             // The remote has ops we lack (it acknowledged them, or sent ops that wait for
             // dependencies): ask for them, at most once per interval.
             let lacking = !version.includes(&c.known) && !c.inbound.in_progress();
             if lacking && c.sync_asked.is_none_or(|t| now.since(t) >= min) {
                 c.sync_asked = Some(now);
-                self.send(id, Message::Sync(version.clone()));
+                self.send_doc(id, doc, DocMessage::Sync(version));
             }
-            let Some(c) = self.conns.get_mut(&id) else {
+            let Some(c) = self.chan_mut(id, doc) else {
                 continue;
             };
             if c.sync_deferred.is_some() {
                 if c.sync_served.is_none_or(|t| now.since(t) >= min) {
-                    self.serve_sync(id);
+                    self.serve_sync(docs, id, doc);
                 }
                 continue;
             }
             let ops = std::mem::take(&mut c.outbox);
-            if !ops.is_empty() {
-                for batch in batches(ops, self.cfg.limits.max_ops_per_message) {
-                    self.send(id, Message::Ops(batch));
-                }
+            for batch in batches(ops, self.cfg.limits.max_ops_per_message) {
+                self.send_doc(id, doc, DocMessage::Ops(batch));
             }
         }
         let delay = self.cfg.timers.ack_delay_ms;
-        let stale: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| c.is_live())
-            .filter(|c| {
-                c.ack_sent
+        let stale: Vec<(ConnId, DocId)> = self
+            .live_chans()
+            .filter(|(id, doc)| {
+                let durable = &self.docs[doc].durable;
+                self.conns[id].chans[doc]
+                    .ack_sent
                     .as_ref()
-                    .is_none_or(|(v, at)| *v != self.durable && now.since(*at) >= delay)
+                    .is_none_or(|(v, at)| v != durable && now.since(*at) >= delay)
             })
-            .map(|c| c.id)
             .collect();
-        for id in stale {
-            self.send_ack(id);
+        for (id, doc) in stale {
+            self.send_ack(id, doc);
         }
-        if std::mem::take(&mut self.presence_dirty) {
-            self.broadcast(None, Message::Presence(self.presence.clone()));
+        let dirty: Vec<DocId> = self
+            .docs
+            .iter_mut()
+            .filter_map(|(id, d)| std::mem::take(&mut d.presence_dirty).then_some(*id))
+            .collect();
+        for doc in dirty {
+            let p = self.docs[&doc].presence.clone();
+            self.broadcast(doc, None, DocMessage::Presence(p));
         }
         for addr in self.mesh.due(now, &self.cfg.timers, &mut self.rng) {
-            if self.conns.values().any(|c| c.remote == addr.key) {
-                self.mesh.connected(&addr.key);
-            } else {
+            let wanted = self.docs.values().any(|d| d.known.contains(&addr.id));
+            if self.conns.values().any(|c| c.remote == addr.id) {
+                self.mesh.connected(&addr.id);
+            } else if wanted {
                 self.out.push(Output::Dial(addr));
             }
         }
-        let status = self.compute_status();
-        if status != self.status {
-            self.status = status;
-            self.out.push(Output::Event(Event::Status(status)));
+        self.report_status(docs);
+    }
+
+    /// Reports each document's status if it changed.
+    fn report_status(&mut self, docs: &mut dyn Docs) {
+        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        for doc in ids {
+            let pending = docs.get(&doc).map_or(0, |d| d.pending_len());
+            let status = self.compute_status(doc, pending);
+            if let Some(sync) = self.docs.get_mut(&doc)
+                && status != sync.status
+            {
+                sync.status = status;
+                self.out.push(Output::Event(Event::Status { doc, status }));
+            }
         }
     }
 
-    pub(super) fn compute_status(&self) -> SyncStatus {
-        let me = self.doc.replica();
-        let mine = self.doc.version().get(me);
-        let mut live: Vec<EndpointKey> = self
-            .conns
-            .values()
-            .filter(|c| c.is_live())
-            .map(|c| c.remote)
-            .collect();
+    fn compute_status(&self, doc: DocId, pending: usize) -> SyncStatus {
+        let sync = &self.docs[&doc];
+        let me = sync.replica;
+        let mine = sync.version.get(me);
+        let mut live: Vec<PeerId> = Vec::new();
+        let (mut in_sync, mut diverged, mut catching_up) = (true, 0, false);
+        for c in self.conns.values() {
+            let Some(chan) = c.live(&doc) else {
+                continue;
+            };
+            live.push(c.remote);
+            in_sync &= chan.confirmed.as_ref() == Some(&sync.version);
+            diverged += usize::from(chan.diverged);
+            catching_up |= chan.inbound.in_progress();
+        }
         live.sort_unstable();
         live.dedup();
+        let unsent = (!sync.known.is_empty()).then(|| {
+            sync.version
+                .iter()
+                .map(|(r, n)| n.saturating_sub(sync.acked.get(r)))
+                .sum()
+        });
         SyncStatus {
             connected: live.len(),
-            unsaved: mine.saturating_sub(self.durable.get(me)),
-            unacknowledged: mine.saturating_sub(self.acked_any.get(me)),
-            pending: self.doc.pending_len(),
-            catching_up: self.conns.values().any(|c| c.inbound.in_progress()),
-        }
-    }
-
-    pub(super) fn send(&mut self, conn: ConnId, msg: Message) {
-        self.out.push(Output::Send { conn, msg });
-    }
-
-    /// Sends `msg` on every verified connection except `except`.
-    pub(super) fn broadcast(&mut self, except: Option<ConnId>, msg: Message) {
-        let ids: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| c.is_live() && Some(c.id) != except)
-            .map(|c| c.id)
-            .collect();
-        for id in ids {
-            self.send(id, msg.clone());
+            unsaved: mine.saturating_sub(sync.durable.get(me)),
+            unsent,
+            pending,
+            catching_up,
+            in_sync: !live.is_empty() && in_sync,
+            diverged,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The simulated network: dialing, message delivery with faults, closing, partitions.
 
 use super::super::{ConnId, Input, MAX_FRAME_BYTES, Message, PeerAddr, decode, encode};
-use super::{Ev, Faults, Sim, SimConn};
+use super::{CRASH_NOTICED_MS, Ev, Faults, Sim, SimConn};
+use crate::ids::PeerId;
 
 impl Sim {
     /// Kills matching connections: both ends notice after an idle timeout.
@@ -30,6 +31,27 @@ impl Sim {
                     },
                 );
             }
+        }
+    }
+
+    /// Peer `i` crashed: its connections die without a word; each survivor notices after
+    /// QUIC's idle timeout.
+    pub(super) fn crash(&mut self, i: usize) {
+        let dead: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.alive && c.ends.contains(&i))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in dead {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.alive = false;
+            let k = usize::from(c.ends[0] == i);
+            let (peer, epoch) = (c.ends[k], c.epochs[k]);
+            let input = Input::Disconnected { conn: ConnId(id) };
+            self.schedule(CRASH_NOTICED_MS, Ev::Input { peer, epoch, input });
         }
     }
 
@@ -68,7 +90,7 @@ impl Sim {
         let to = self
             .peers
             .iter()
-            .position(|p| p.key == addr.key && p.addr.addrs == addr.addrs);
+            .position(|p| p.key == addr.id && p.addr.addrs == addr.addrs);
         let id = self.next_conn;
         self.next_conn += 1;
         let epochs = [
@@ -102,7 +124,7 @@ impl Sim {
                 c.alive = false;
             }
             let remote = if b == usize::MAX {
-                [0; 32]
+                PeerId([0; 32])
             } else {
                 self.peers[b].key
             };
@@ -122,11 +144,16 @@ impl Sim {
             return;
         }
         let (ka, kb) = (self.peers[a].key, self.peers[b].key);
+        let (addr_a, addr_b) = (
+            self.peers[a].addr.addrs.first().copied(),
+            self.peers[b].addr.addrs.first().copied(),
+        );
         self.feed(
             a,
             Input::Connected {
                 conn: ConnId(id),
                 remote: kb,
+                addr: addr_b,
                 dialer: true,
             },
         );
@@ -135,6 +162,7 @@ impl Sim {
             Input::Connected {
                 conn: ConnId(id),
                 remote: ka,
+                addr: addr_a,
                 dialer: false,
             },
         );
@@ -160,7 +188,7 @@ impl Sim {
             && to == self.cfg.peers
             && !matches!(
                 msg,
-                Message::Hello(_) | Message::Proof(_) | Message::Goodbye(_)
+                Message::Hello(_) | Message::Leave(_) | Message::Goodbye(_)
             )
         {
             self.fail(&format!("peer {from} sent {} to the intruder", msg.name()));

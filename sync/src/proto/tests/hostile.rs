@@ -5,81 +5,111 @@ use super::*;
 
 #[test]
 fn a_peer_with_the_wrong_secret_learns_nothing_and_both_sides_say_why() {
-    let mut net = Net::with(2, |i| config(i, if i == 0 { SECRET } else { [8; 32] }));
+    let mut net = Net::with(2, |i| vec![(DOC, if i == 0 { SECRET } else { [8; 32] })]);
     net.type_text(0, 0, "secret plans");
     let conn = net.connect(1, 0);
     net.run();
-    for i in 0..2 {
-        let names: Vec<&str> = net.sent(i, conn).iter().map(|m| m.name()).collect();
-        assert!(
-            names
-                .iter()
-                .all(|n| ["Hello", "Proof", "Goodbye"].contains(n)),
-            "{i}: {names:?}"
-        );
-    }
-    assert_eq!(net.close_error(0, conn), Some(&ProtoError::AuthFailed));
-    assert!(matches!(
-        net.close_error(1, conn),
-        Some(
-            ProtoError::AuthFailed
-                | ProtoError::Remote {
-                    code: GoodbyeCode::AuthFailed,
-                    ..
-                }
-        )
-    ));
+    let names: Vec<&str> = net.sent(0, conn).iter().map(|m| m.name()).collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ["Hello", "Leave", "Goodbye"].contains(n)),
+        "the host sends nothing about the document: {names:?}"
+    );
     assert!(net.events(0).any(|e| matches!(
         e,
-        Event::Rejected {
+        Event::Refused {
             error: ProtoError::AuthFailed,
             ..
         }
     )));
-    assert!(net.events(1).any(|e| matches!(e, Event::Rejected { .. })));
+    assert!(net.events(1).any(|e| matches!(
+        e,
+        Event::Refused {
+            error: ProtoError::Remote {
+                code: GoodbyeCode::AuthFailed,
+                ..
+            },
+            ..
+        }
+    )));
     assert_eq!(net.text(1), "");
+    let shown = ProtoError::Remote {
+        code: GoodbyeCode::AuthFailed,
+        detail: "whatever they said".into(),
+    }
+    .to_string();
+    assert!(shown.contains("ticket"), "the joiner is told why: {shown}");
 }
 
 #[test]
 fn a_reflected_proof_is_rejected() {
-    let (mut p, conn, now) = raw_peer();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: hello(PROTOCOL_VERSION, [5; 32]),
-        },
-        now,
-    );
-    let their_proof = out
-        .iter()
-        .find_map(|o| match o {
+    let mut raw = Raw::connected();
+    let out = raw.receive(hello(PROTOCOL_VERSION, 1));
+    assert!(
+        !out.iter().any(|o| matches!(
+            o,
             Output::Send {
-                msg: Message::Proof(pr),
+                msg: Message::Join(_),
                 ..
-            } => Some(pr.clone()),
-            _ => None,
-        })
-        .expect("proof sent after Hello");
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Proof(their_proof),
-        },
-        now,
+            }
+        )),
+        "no proof is offered to a stranger"
     );
-    assert_eq!(closed_with(&out), Some(&ProtoError::AuthFailed));
+    // A Join proved as if the remote were the acceptor (its role reflected).
+    let proof = auth::ProofInput {
+        secret: &SECRET,
+        doc: &DOC,
+        role: auth::Role::Acceptor,
+        own_key: &key(5),
+        other_key: &key(0),
+        own_nonce: &[5; 32],
+        other_nonce: &raw.nonce,
+    }
+    .mac();
+    let out = raw.receive(Message::Join(Join {
+        doc: DOC,
+        chan: 0,
+        proof,
+    }));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            msg: Message::Leave(Leave {
+                code: GoodbyeCode::AuthFailed,
+                ..
+            }),
+            ..
+        }
+    )));
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Event(Event::PeerJoined { .. })))
+    );
+}
+
+#[test]
+fn repeated_failed_joins_close_the_connection() {
+    let mut raw = Raw::connected();
+    raw.receive(hello(PROTOCOL_VERSION, 1));
+    let mut closed = None;
+    for chan in 0..10 {
+        let mut join = raw.join(DOC, [8; 32]);
+        if let Message::Join(j) = &mut join {
+            j.chan = chan;
+        }
+        if let Some(e) = closed_with(&raw.receive(join)) {
+            closed = Some(e.clone());
+            break;
+        }
+    }
+    assert_eq!(closed, Some(ProtoError::AuthFailed));
 }
 
 #[test]
 fn another_protocol_version_gets_a_clear_error() {
-    let (mut p, conn, now) = raw_peer();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: hello(PROTOCOL_VERSION - 1, [5; 32]),
-        },
-        now,
-    );
+    let mut raw = Raw::connected();
+    let out = raw.receive(hello(PROTOCOL_VERSION - 1, 1));
     assert_eq!(
         closed_with(&out),
         Some(&ProtoError::VersionMismatch {
@@ -108,35 +138,35 @@ fn another_protocol_version_gets_a_clear_error() {
 
 #[test]
 fn a_hello_with_a_key_other_than_the_connections_is_rejected() {
-    let (mut p, conn, now) = raw_peer();
+    let mut raw = Raw::connected();
     let msg = Message::Hello(Hello {
         version: PROTOCOL_VERSION,
-        doc: DOC,
         key: key(6),
         nonce: [1; 32],
+        session: 1,
     });
-    let out = p.handle(Input::Received { conn, msg }, now);
+    let out = raw.receive(msg);
     assert_eq!(closed_with(&out), Some(&ProtoError::KeyMismatch));
 }
 
 #[test]
 fn document_messages_before_the_handshake_are_refused_and_not_applied() {
-    let (mut p, conn, now) = raw_peer();
+    let mut raw = Raw::connected();
     let mut other = Doc::new(ReplicaId::from(50));
     let op = other.insert(0, "sneaky");
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Ops(vec![op]),
-        },
-        now,
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(vec![op.clone()])));
     assert!(matches!(closed_with(&out), Some(ProtoError::Violation(_))));
-    assert_eq!(p.doc().text(), "");
+    assert_eq!(raw.text(), "");
+    // After Hello but without a verified Join, the document number means nothing.
+    let mut raw = Raw::connected();
+    raw.receive(hello(PROTOCOL_VERSION, 1));
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(vec![op])));
+    assert!(matches!(closed_with(&out), Some(ProtoError::Violation(_))));
+    assert_eq!(raw.text(), "");
     assert!(!out.iter().any(|o| matches!(
         o,
         Output::Send {
-            msg: Message::Sync(_) | Message::Peers(_),
+            msg: Message::Doc { .. },
             ..
         }
     )));
@@ -144,16 +174,26 @@ fn document_messages_before_the_handshake_are_refused_and_not_applied() {
 
 #[test]
 fn a_stalled_handshake_times_out() {
-    let (mut p, conn, _) = raw_peer();
-    let out = p.handle(Input::Tick, Millis(Timers::default().handshake_timeout_ms));
+    let mut raw = Raw::connected();
+    let out = raw.at(Input::Tick, Millis(Timers::default().handshake_timeout_ms));
     assert!(matches!(
         closed_with(&out),
         Some(ProtoError::HandshakeTimeout(_))
     ));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Close { conn: c, .. } if *c == conn))
+}
+
+#[test]
+fn a_connection_that_never_joins_a_document_times_out() {
+    let mut raw = Raw::connected();
+    raw.receive(hello(PROTOCOL_VERSION, 1));
+    let out = raw.at(
+        Input::Tick,
+        Millis(1 + Timers::default().handshake_timeout_ms),
     );
+    assert!(matches!(
+        closed_with(&out),
+        Some(ProtoError::HandshakeTimeout(_))
+    ));
 }
 
 #[test]
@@ -187,6 +227,23 @@ fn a_malformed_or_oversized_frame_closes_only_that_connection() {
 }
 
 #[test]
+fn a_peer_that_stops_reading_is_closed() {
+    let mut raw = Raw::live();
+    let queued = Limits::default().max_queued_bytes_per_peer + 1;
+    let out = raw.at(
+        Input::Stalled {
+            conn: raw.conn,
+            queued,
+        },
+        Millis(2),
+    );
+    assert!(matches!(
+        closed_with(&out),
+        Some(ProtoError::TooSlow { .. })
+    ));
+}
+
+#[test]
 fn decoding_random_bytes_never_panics() {
     let mut x = 0x1234_5678_u64;
     for len in 0..2000 {
@@ -204,7 +261,7 @@ fn decoding_random_bytes_never_panics() {
 
 #[test]
 fn an_invalid_op_closes_the_connection_and_leaves_the_document_alone() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     // Its left origin is a character that only a later op of the same replica could create.
     let origin_left = Some(OpId::new(ReplicaId::from(50), 7));
     let kind = OpKind::Insert {
@@ -216,39 +273,27 @@ fn an_invalid_op_closes_the_connection_and_leaves_the_document_alone() {
         id: OpId::new(ReplicaId::from(50), 0),
         kind,
     };
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Ops(vec![bad]),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(vec![bad])));
     assert!(
         matches!(closed_with(&out), Some(ProtoError::InvalidOp(_))),
         "{out:?}"
     );
-    assert_eq!(p.doc().text(), "");
+    assert_eq!(raw.text(), "");
 }
 
 #[test]
 fn too_many_ops_in_one_message_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let mut other = Doc::new(ReplicaId::from(50));
     let ops: Vec<Op> = (0..Limits::default().max_ops_per_message + 1)
         .map(|k| other.insert(k, "x"))
         .collect();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Ops(ops),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(ops)));
     assert!(matches!(
         closed_with(&out),
         Some(ProtoError::TooManyOps { .. })
     ));
-    assert_eq!(p.doc().len(), 0);
+    assert_eq!(raw.docs[&DOC].len(), 0);
 }
 
 /// Ops of replica 50 that all depend on its first op, which is withheld.
@@ -260,17 +305,16 @@ fn orphans(n: usize) -> Vec<Op> {
 
 #[test]
 fn too_many_ops_waiting_for_dependencies_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let limit = Limits::default().max_pending_ops_per_peer;
     let mut closed = None;
     for (k, batch) in orphans(limit + 1).chunks(1000).enumerate() {
-        let out = p.handle(
-            Input::Received {
-                conn,
-                msg: Message::Ops(batch.to_vec()),
-            },
-            Millis(k as u64),
-        );
+        let msg = Raw::doc_msg(DocMessage::Ops(batch.to_vec()));
+        let input = Input::Received {
+            conn: raw.conn,
+            msg,
+        };
+        let out = raw.at(input, Millis(k as u64 + 1));
         if let Some(e) = closed_with(&out) {
             closed = Some(e.clone());
             break;
@@ -283,22 +327,16 @@ fn too_many_ops_waiting_for_dependencies_closes_the_connection() {
         ),
         "{closed:?}"
     );
-    assert_eq!(p.doc().len(), 0);
+    assert_eq!(raw.docs[&DOC].len(), 0);
 }
 
 #[test]
 fn an_op_that_never_becomes_applicable_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Ops(orphans(1)),
-        },
-        Millis(1),
-    );
+    let mut raw = Raw::live();
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(orphans(1))));
     assert!(closed_with(&out).is_none());
-    assert_eq!(p.status().pending, 1);
-    let out = p.handle(
+    assert_eq!(raw.peer.status(&DOC).pending, 1);
+    let out = raw.at(
         Input::Tick,
         Millis(1 + Timers::default().pending_timeout_ms),
     );
@@ -310,7 +348,7 @@ fn an_op_that_never_becomes_applicable_closes_the_connection() {
 
 #[test]
 fn an_update_larger_than_the_receive_buffer_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let limits = Limits::default();
     let count = (limits.max_update_bytes / limits.update_chunk_bytes) as u32 + 1;
     let chunk = UpdateChunk {
@@ -319,13 +357,7 @@ fn an_update_larger_than_the_receive_buffer_closes_the_connection() {
         count,
         bytes: vec![0; 16],
     };
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Update(chunk),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Update(chunk)));
     assert!(matches!(
         closed_with(&out),
         Some(ProtoError::UpdateTooLarge { .. })
@@ -334,71 +366,54 @@ fn an_update_larger_than_the_receive_buffer_closes_the_connection() {
 
 #[test]
 fn a_garbage_update_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let chunk = UpdateChunk {
         update: 0,
         index: 0,
         count: 1,
         bytes: b"not an update".to_vec(),
     };
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Update(chunk),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Update(chunk)));
     assert!(
         matches!(closed_with(&out), Some(ProtoError::BadUpdate(_))),
         "{out:?}"
     );
-    assert_eq!(p.doc().len(), 0);
+    assert_eq!(raw.docs[&DOC].len(), 0);
 }
 
 #[test]
 fn a_message_flood_closes_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let burst = Limits::default().flood_burst as usize;
+    let conn = raw.conn;
     let inputs = (0..burst + 10).map(|_| Input::Received {
         conn,
-        msg: Message::Presence(None),
+        msg: Raw::doc_msg(DocMessage::Presence(None)),
     });
-    let out = p.handle_all(inputs, Millis(1));
+    let out = raw.peer.handle_all(&mut raw.docs, inputs, Millis(1));
     assert!(matches!(closed_with(&out), Some(ProtoError::Flood { .. })));
 }
 
 #[test]
 fn oversized_peer_lists_and_names_close_the_connection() {
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let list = (0..Limits::default().max_peers_per_message + 1)
         .map(|i| addr(i + 10))
         .collect();
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Peers(list),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Peers(list)));
     assert!(matches!(
         closed_with(&out),
         Some(ProtoError::TooManyPeers(_))
     ));
 
-    let (mut p, conn) = live_raw_peer();
+    let mut raw = Raw::live();
     let presence = PresenceState {
         name: "n".repeat(65),
         color: 0,
         cursor: crdt_text::Anchor::START,
         selection: None,
     };
-    let out = p.handle(
-        Input::Received {
-            conn,
-            msg: Message::Presence(Some(presence)),
-        },
-        Millis(1),
-    );
+    let out = raw.receive(Raw::doc_msg(DocMessage::Presence(Some(presence))));
     assert!(matches!(
         closed_with(&out),
         Some(ProtoError::PresenceTooLarge { .. })

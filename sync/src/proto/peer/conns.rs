@@ -1,0 +1,324 @@
+//! Connections: admission, the `Hello` exchange, duplicates and restarts, closing.
+
+use std::net::SocketAddr;
+
+use rand_chacha::rand_core::RngCore;
+
+use super::super::conn::{Conn, Phase};
+use super::super::{
+    ConnId, Departure, Docs, Event, Goodbye, GoodbyeCode, Hello, MAX_GOODBYE_DETAIL, Message,
+    Output, PROTOCOL_VERSION, PeerAddr, ProtoError,
+};
+use super::Peer;
+use crate::ids::{DocId, PeerId};
+
+impl Peer {
+    pub(super) fn connected(
+        &mut self,
+        id: ConnId,
+        remote: PeerId,
+        addr: Option<SocketAddr>,
+        dialer: bool,
+    ) {
+        if let Some(old) = self.conns.remove(&id) {
+            self.gone(old, None);
+        }
+        let refuse = |this: &mut Self, error: ProtoError| {
+            this.out.push(Output::Close { conn: id, error });
+        };
+        if remote == self.cfg.local.id {
+            self.out.push(Output::Event(Event::Refused {
+                doc: None,
+                peer: remote,
+                error: ProtoError::SelfConnection,
+            }));
+            return refuse(self, ProtoError::SelfConnection);
+        }
+        let limits = &self.cfg.limits;
+        if self.conns.len() >= limits.max_connections {
+            let why = format!(
+                "{} open (limit {})",
+                self.conns.len(),
+                limits.max_connections
+            );
+            return refuse(self, ProtoError::TooManyConnections(why));
+        }
+        if !dialer {
+            let strangers = self.conns.values().filter(|c| !c.verified);
+            let (total, same_ip) = strangers.fold((0, 0), |(t, s), c| {
+                let same = addr.is_some() && c.addr.map(|a| a.ip()) == addr.map(|a| a.ip());
+                (t + 1, s + usize::from(same))
+            });
+            if total >= limits.max_unverified {
+                let why = format!("{total} not yet verified (limit {})", limits.max_unverified);
+                return refuse(self, ProtoError::TooManyConnections(why));
+            }
+            if same_ip >= limits.max_unverified_per_ip {
+                let why = format!(
+                    "{same_ip} not yet verified from one address (limit {})",
+                    limits.max_unverified_per_ip
+                );
+                return refuse(self, ProtoError::TooManyConnections(why));
+            }
+        }
+        let mut nonce = [0; 32];
+        self.rng.fill_bytes(&mut nonce);
+        let conn = Conn::new(id, remote, addr, dialer, nonce, self.now, &self.cfg.limits);
+        self.conns.insert(id, conn);
+        if self.mesh.peers.contains_key(&remote) {
+            self.mesh.connected(&remote);
+            if let Some(a) = addr {
+                let learned = PeerAddr {
+                    id: remote,
+                    addrs: vec![a],
+                };
+                self.mesh.add(learned, self.now, &self.cfg.limits);
+            }
+        }
+        let hello = Hello {
+            version: PROTOCOL_VERSION,
+            key: self.cfg.local.id,
+            nonce,
+            session: self.session,
+        };
+        self.send(id, Message::Hello(hello));
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        docs: &mut dyn Docs,
+        id: ConnId,
+        msg: Message,
+    ) -> Result<(), ProtoError> {
+        let Some(conn) = self.conns.get(&id) else {
+            return Ok(());
+        };
+        let open = conn.is_open();
+        match msg {
+            Message::Goodbye(Goodbye { code, detail }) => {
+                let error = ProtoError::Remote { code, detail };
+                if let Some(c) = self.conns.remove(&id) {
+                    self.out.push(Output::Close {
+                        conn: id,
+                        error: error.clone(),
+                    });
+                    self.gone(c, Some(error));
+                }
+                Ok(())
+            }
+            Message::Hello(hello) if !open => self.on_hello(id, hello),
+            Message::Join(join) if open => self.on_join(id, join),
+            Message::Leave(leave) if open => {
+                self.on_leave(id, leave);
+                Ok(())
+            }
+            Message::Doc { chan, msg } if open => {
+                let doc = self.conns[&id]
+                    .their_chans
+                    .get(&chan)
+                    .copied()
+                    .ok_or_else(|| {
+                        ProtoError::Violation(format!("{} for unknown document {chan}", msg.name()))
+                    })?;
+                self.on_doc_message(docs, id, doc, msg)
+            }
+            msg => {
+                let phase = if open { "after Hello" } else { "before Hello" };
+                Err(ProtoError::Violation(format!("{} {phase}", msg.name())))
+            }
+        }
+    }
+
+    fn on_hello(&mut self, id: ConnId, hello: Hello) -> Result<(), ProtoError> {
+        if hello.version != PROTOCOL_VERSION {
+            return Err(ProtoError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: hello.version,
+            });
+        }
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        if hello.key != conn.remote {
+            return Err(ProtoError::KeyMismatch);
+        }
+        conn.phase = Phase::Open {
+            their_nonce: hello.nonce,
+            session: hello.session,
+        };
+        if !self.dedupe(id) {
+            return Ok(());
+        }
+        let remote = self.conns[&id].remote;
+        let docs: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.known.contains(&remote))
+            .map(|(doc, _)| *doc)
+            .collect();
+        for doc in docs {
+            self.join(id, doc);
+        }
+        Ok(())
+    }
+
+    /// Another open connection to the same peer: from a previous run of it (another session),
+    /// it is stale and goes at once; from this run (both dialed at once), both ends keep the
+    /// same one. Returns whether `id` stays.
+    fn dedupe(&mut self, id: ConnId) -> bool {
+        let (remote, session) = match &self.conns[&id].phase {
+            Phase::Open { session, .. } => (self.conns[&id].remote, *session),
+            Phase::AwaitHello => return true,
+        };
+        let twins: Vec<(ConnId, u64)> = self
+            .conns
+            .values()
+            .filter(|c| c.id != id && c.remote == remote)
+            .filter_map(|c| match c.phase {
+                Phase::Open { session, .. } => Some((c.id, session)),
+                Phase::AwaitHello => None,
+            })
+            .collect();
+        for (twin, theirs) in twins {
+            if theirs != session {
+                self.close(twin, ProtoError::Superseded);
+                continue;
+            }
+            let loser = if self.tie_break(id) < self.tie_break(twin) {
+                twin
+            } else {
+                id
+            };
+            self.close(loser, ProtoError::Duplicate);
+            if loser == id {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Both ends order duplicate connections the same way: by the dialer's key, then the
+    /// dialer's nonce. The smaller one is kept.
+    fn tie_break(&self, id: ConnId) -> ([u8; 32], [u8; 32]) {
+        let c = &self.conns[&id];
+        let their = match c.phase {
+            Phase::Open { their_nonce, .. } => their_nonce,
+            Phase::AwaitHello => [0xff; 32],
+        };
+        if c.dialer {
+            (self.cfg.local.id.0, c.our_nonce)
+        } else {
+            (c.remote.0, their)
+        }
+    }
+
+    /// Closes `id`, telling the remote why.
+    pub(super) fn close(&mut self, id: ConnId, error: ProtoError) {
+        let Some(conn) = self.conns.remove(&id) else {
+            return;
+        };
+        let goodbye = Goodbye {
+            code: error.goodbye_code(),
+            detail: clip(error.to_string()),
+        };
+        self.send(id, Message::Goodbye(goodbye));
+        self.out.push(Output::Close {
+            conn: id,
+            error: error.clone(),
+        });
+        self.gone(conn, Some(error));
+    }
+
+    /// Bookkeeping after `conn` ended, with `error` if it was closed because of one.
+    pub(super) fn gone(&mut self, conn: Conn, error: Option<ProtoError>) {
+        let remote = conn.remote;
+        let why = departure(error.as_ref());
+        for (doc, chan) in &conn.chans {
+            if let Some(d) = self.docs.get_mut(doc) {
+                d.held.retain(|h| h.conn != conn.id);
+            }
+            if chan.is_live() {
+                self.chan_gone(*doc, remote, chan.presence.is_some(), why.clone());
+            }
+        }
+        if !conn.verified
+            && let Some(e) = &error
+            && !e.is_benign()
+            && !matches!(e, ProtoError::TooManyConnections(_))
+        {
+            self.out.push(Output::Event(Event::Refused {
+                doc: None,
+                peer: remote,
+                error: e.clone(),
+            }));
+        }
+        if !self.conns.values().any(|c| c.remote == remote) {
+            let fault = error.as_ref().map_or(!conn.verified, |e| !e.is_benign());
+            self.mesh
+                .lost(&remote, fault, self.now, &self.cfg.timers, &mut self.rng);
+        }
+    }
+
+    /// A document's channel to `remote` closed: tell the user if it was the last one.
+    pub(super) fn chan_gone(
+        &mut self,
+        doc: DocId,
+        remote: PeerId,
+        had_presence: bool,
+        why: Departure,
+    ) {
+        let still = self
+            .conns
+            .values()
+            .any(|c| c.remote == remote && c.live(&doc).is_some());
+        if still {
+            return;
+        }
+        if had_presence {
+            self.out.push(Output::Event(Event::Presence {
+                doc,
+                peer: remote,
+                presence: None,
+            }));
+        }
+        self.out.push(Output::Event(Event::PeerLeft {
+            doc,
+            peer: remote,
+            why,
+        }));
+    }
+}
+
+/// How a connection that ended with `error` looks to the user.
+pub(super) fn departure(error: Option<&ProtoError>) -> Departure {
+    match error {
+        None => Departure::Lost,
+        Some(
+            ProtoError::Shutdown
+            | ProtoError::Remote {
+                code: GoodbyeCode::Shutdown,
+                ..
+            },
+        ) => Departure::Quit,
+        Some(
+            ProtoError::Superseded
+            | ProtoError::Remote {
+                code: GoodbyeCode::Superseded,
+                ..
+            },
+        ) => Departure::Restarted,
+        Some(e) => Departure::Error(e.clone()),
+    }
+}
+
+/// At most [`MAX_GOODBYE_DETAIL`] bytes of `detail`, cut at a char boundary.
+pub(super) fn clip(mut detail: String) -> String {
+    if detail.len() > MAX_GOODBYE_DETAIL {
+        let mut cut = MAX_GOODBYE_DETAIL;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+    }
+    detail
+}
