@@ -5,11 +5,13 @@
 //! cargo run --release -p duet-sync --example net_bench -- [latency|catchup|mesh|all]
 //! ```
 //!
-//! - `latency`: 3 peers; one types 1,000 keystrokes (one every 5 ms); time from `submit` on
-//!   the typist to the op's `Event::Remote` on each of the two others.
+//! Each peer runs as `duet serve` does: a task owning its session and its one replica.
+//!
+//! - `latency`: 3 peers; one types 1,000 keystrokes (one every 5 ms); time from the keystroke
+//!   on the typist to the op being applied to the replica of each of the two others.
 //! - `catchup`: a peer holding the automerge-paper history (259,778 ops) and a fresh peer that
-//!   joins by ticket: time from `Session::start` to the last op arriving (and applied to the
-//!   editor's replica), and bytes received vs `Doc::encode` size.
+//!   joins by ticket: time from `Session::open` to its replica holding the whole history, and
+//!   bytes received vs `Doc::encode` size.
 //! - `mesh`: 8 peers in a full mesh; every peer makes 20 concurrent edits; time until all
 //!   eight replicas are identical. 20 rounds.
 
@@ -18,13 +20,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crdt_text::{Doc, OpId};
-use duet_sync::api::{Event, Session, SessionConfig, Started};
+use crdt_text::{Doc, ReplicaId, VersionVector};
 use duet_sync::net::NetConfig;
+use duet_sync::proto::{OneDoc, SyncStatus};
 use duet_sync::store::Store;
 use duet_sync::ticket::DocTicket;
+use duet_sync::{Event, Opened, Session, SessionConfig};
 use rand::{Rng, SeedableRng};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 const TRACE: &str = "traces/sequential/automerge-paper.json.gz";
 
@@ -49,75 +52,151 @@ fn summary(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-async fn latency(dir: &Path) {
-    let Started {
-        session: mut a,
-        doc: mut a_doc,
-        ..
-    } = Session::start(config(dir, "a", None)).await.unwrap();
-    let ticket = a.ticket().unwrap();
-    let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel::<(usize, OpId, u64, Instant)>();
-    let mut receivers = Vec::new();
-    for (i, name) in ["b", "c"].into_iter().enumerate() {
-        let Started { session: mut s, .. } =
-            Session::start(config(dir, name, Some(ticket.clone())))
-                .await
-                .unwrap();
-        let tx = arrivals_tx.clone();
-        receivers.push(tokio::spawn(async move {
-            while let Some(event) = s.next_event().await {
-                if let Event::Remote(ops) = event {
-                    let now = Instant::now();
-                    for op in ops {
-                        let _ = tx.send((i, op.id, op.len(), now));
+/// What a peer's loop is asked to do.
+enum Cmd {
+    /// Insert text at a position (clamped), as the user.
+    Type(usize, String),
+    /// Report the status and the document's version and text.
+    Look(oneshot::Sender<(SyncStatus, VersionVector, String)>),
+    /// Shut down.
+    Stop(oneshot::Sender<()>),
+}
+
+/// A peer run the way `duet serve` runs one: its own task owns the session and the one
+/// replica, selecting over commands and the session.
+struct Node {
+    cmds: mpsc::UnboundedSender<Cmd>,
+    /// (when, counters of `watch` now applied) after each change of the watched replica.
+    seen: mpsc::UnboundedReceiver<(Instant, u64)>,
+    ticket: Option<DocTicket>,
+    replica: ReplicaId,
+}
+
+impl Node {
+    async fn start(config: SessionConfig, watch: Option<ReplicaId>) -> Node {
+        let Opened {
+            mut session,
+            id,
+            mut doc,
+            ..
+        } = Session::open(config).await.unwrap();
+        let ticket = session.ticket(&id).ok();
+        let replica = doc.replica();
+        let (cmds, mut rx) = mpsc::unbounded_channel();
+        let (seen_tx, seen) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut last = 0;
+            loop {
+                tokio::select! {
+                    cmd = rx.recv() => match cmd {
+                        Some(Cmd::Type(pos, text)) => {
+                            let op = doc.insert(pos.min(doc.len()), &text);
+                            session.local(&mut OneDoc { id, doc: &mut doc }, id, vec![op]);
+                        }
+                        Some(Cmd::Look(reply)) => {
+                            let _ = reply.send((session.status(&id), doc.version(), doc.text()));
+                        }
+                        Some(Cmd::Stop(done)) => {
+                            session.shutdown(&mut OneDoc { id, doc: &mut doc }).await.unwrap();
+                            let _ = done.send(());
+                            return;
+                        }
+                        None => return,
+                    },
+                    wake = session.next() => {
+                        let events = session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
+                        if let Some(w) = watch
+                            && events.iter().any(|e| matches!(e, Event::Remote { .. }))
+                        {
+                            let now = doc.version().get(w);
+                            if now > last {
+                                last = now;
+                                let _ = seen_tx.send((Instant::now(), now));
+                            }
+                        }
                     }
                 }
             }
-        }));
+        });
+        Node {
+            cmds,
+            seen,
+            ticket,
+            replica,
+        }
     }
-    // Wait for both to connect.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while a.status().connected < 2 {
-        assert!(Instant::now() < deadline, "peers did not connect");
-        while a.try_event().is_some() {}
-        tokio::time::sleep(Duration::from_millis(10)).await;
+
+    async fn look(&self) -> (SyncStatus, VersionVector, String) {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.cmds.send(Cmd::Look(tx));
+        rx.await.unwrap()
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let n = 1000;
-    let mut sent: HashMap<u64, Instant> = HashMap::new();
-    let replica = a_doc.replica();
-    for i in 0..n {
-        let op = a_doc.insert(i, "x");
-        sent.insert(op.id.counter, Instant::now());
-        a.submit(op);
-        while a.try_event().is_some() {}
+
+    async fn stop(self) {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.cmds.send(Cmd::Stop(tx));
+        let _ = rx.await;
+    }
+}
+
+async fn wait_for(
+    nodes: &[&Node],
+    what: &str,
+    done: impl Fn(&[(SyncStatus, VersionVector, String)]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut looks = Vec::new();
+        for n in nodes {
+            looks.push(n.look().await);
+        }
+        if done(&looks) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let mut samples = [Vec::new(), Vec::new()];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while samples.iter().map(Vec::len).sum::<usize>() < 2 * n {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(Some((who, id, len, at))) = tokio::time::timeout(left, arrivals.recv()).await else {
-            panic!(
-                "only {} of {} keystrokes arrived",
-                samples.iter().map(Vec::len).sum::<usize>(),
-                2 * n
-            );
-        };
-        if id.replica != replica {
-            continue;
-        }
-        for counter in id.counter..id.counter + len {
-            if let Some(t0) = sent.get(&counter) {
-                samples[who].push(at - *t0);
+}
+
+async fn latency(dir: &Path) {
+    let a = Node::start(config(dir, "a", None), None).await;
+    let ticket = a.ticket.clone().unwrap();
+    let mut others = Vec::new();
+    for name in ["b", "c"] {
+        let node = Node::start(config(dir, name, Some(ticket.clone())), Some(a.replica)).await;
+        others.push(node);
+    }
+    wait_for(&[&a], "both peers to connect", |l| l[0].0.connected == 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let n = 1000u64;
+    let mut sent: HashMap<u64, Instant> = HashMap::new();
+    for i in 0..n {
+        sent.insert(i, Instant::now());
+        let _ = a.cmds.send(Cmd::Type(i as usize, "x".into()));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut samples = Vec::new();
+    for node in &mut others {
+        let mut have = 0;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while have < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(Some((at, now))) = tokio::time::timeout(left, node.seen.recv()).await else {
+                panic!("only {have} of {n} keystrokes arrived");
+            };
+            for counter in have..now.min(n) {
+                samples.push(at - sent[&counter]);
             }
+            have = now;
         }
     }
-    let all: Vec<Duration> = samples.iter().flatten().copied().collect();
-    summary("keystroke -> applied on the 2 other peers (3 peers)", all);
-    a.shutdown().await.unwrap();
-    for r in receivers {
-        r.abort();
+    summary(
+        "keystroke -> applied on the 2 other peers (3 peers)",
+        samples,
+    );
+    a.stop().await;
+    for node in others {
+        node.stop().await;
     }
 }
 
@@ -195,78 +274,71 @@ async fn catchup(dir: &Path, rounds: usize) {
         ops.len(),
         t.elapsed().as_secs_f64() * 1e3
     );
-    let Started { session: a, .. } = Session::start(config(dir, "a", None)).await.unwrap();
-    let ticket = a.ticket().unwrap();
-    let mut to_event = Vec::new();
-    let mut to_editor = Vec::new();
+    let a = Node::start(config(dir, "a", None), None).await;
+    let ticket = a.ticket.clone().unwrap();
+    let mut samples = Vec::new();
     for round in 0..rounds {
         let name = format!("fresh{round}");
         let t0 = Instant::now();
-        let Started {
-            session: mut b,
-            doc: mut b_doc,
+        let Opened {
+            mut session,
+            id,
+            mut doc,
             ..
-        } = Session::start(config(dir, &name, Some(ticket.clone())))
+        } = Session::open(config(dir, &name, Some(ticket.clone())))
             .await
             .unwrap();
         let started = t0.elapsed();
         let mut joined = None;
-        // The time the protocol delivered the last ops, and the time the editor applied them.
-        let mut last_event;
         let done = loop {
-            match tokio::time::timeout(Duration::from_secs(60), b.next_event()).await {
-                Ok(Some(Event::Remote(ops))) => {
-                    last_event = Instant::now();
-                    for op in &ops {
-                        b_doc.apply(op).unwrap();
-                    }
-                    if b_doc.version().includes(&history.version()) {
-                        break Instant::now();
-                    }
-                }
-                Ok(Some(Event::PeerJoined { .. })) => joined = joined.or(Some(t0.elapsed())),
-                Ok(Some(_)) => {}
-                _ => panic!("catch-up stalled"),
+            let wake = tokio::time::timeout(Duration::from_secs(60), session.next())
+                .await
+                .expect("catch-up stalled");
+            let events = session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
+            if events.iter().any(|e| matches!(e, Event::PeerJoined { .. })) {
+                joined = joined.or(Some(t0.elapsed()));
+            }
+            if doc.version().includes(&history.version()) {
+                break t0.elapsed();
             }
         };
-        assert_eq!(b_doc.text(), history.text());
-        to_event.push(last_event - t0);
-        to_editor.push(done - t0);
-        // Traffic counters refresh every second.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        let received: u64 = b.peers().iter().map(|p| p.bytes_received).sum();
+        assert_eq!(doc.text(), history.text());
+        samples.push(done);
+        let received: u64 = session
+            .peers(&id)
+            .iter()
+            .filter_map(|p| p.link.as_ref())
+            .map(|l| l.received)
+            .sum();
         println!(
-            "round {round}: session started in {:.1} ms, handshake done at {:.1} ms, protocol caught up in {:.1} ms, editor replica in {:.1} ms; received {} bytes = {:.3} x Doc::encode",
+            "round {round}: session opened in {:.1} ms, joined at {:.1} ms, caught up in {:.1} ms; received {} bytes = {:.3} x Doc::encode",
             started.as_secs_f64() * 1e3,
             joined.unwrap_or_default().as_secs_f64() * 1e3,
-            (last_event - t0).as_secs_f64() * 1e3,
-            (done - t0).as_secs_f64() * 1e3,
+            done.as_secs_f64() * 1e3,
             received,
             received as f64 / encoded as f64
         );
-        b.shutdown().await.unwrap();
+        session
+            .shutdown(&mut OneDoc { id, doc: &mut doc })
+            .await
+            .unwrap();
     }
-    summary("fresh peer: start -> last ops delivered", to_event);
-    summary("fresh peer: start -> editor replica caught up", to_editor);
-    a.shutdown().await.unwrap();
+    summary("fresh peer: open -> caught up (one replica)", samples);
+    a.stop().await;
 }
 
 async fn mesh(dir: &Path, rounds: usize) {
     let n = 8;
-    let mut peers: Vec<(Session, Doc)> = Vec::new();
-    let Started { session, doc, .. } = Session::start(config(dir, "m0", None)).await.unwrap();
-    let ticket = session.ticket().unwrap();
-    peers.push((session, doc));
+    let first = Node::start(config(dir, "m0", None), None).await;
+    let ticket = first.ticket.clone().unwrap();
+    let mut nodes = vec![first];
     for i in 1..n {
-        let Started { session, doc, .. } =
-            Session::start(config(dir, &format!("m{i}"), Some(ticket.clone())))
-                .await
-                .unwrap();
-        peers.push((session, doc));
+        nodes.push(Node::start(config(dir, &format!("m{i}"), Some(ticket.clone())), None).await);
     }
     let t_mesh = Instant::now();
-    pump_until(&mut peers, |ps| {
-        ps.iter().all(|(s, _)| s.status().connected == n - 1)
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_for(&all, "the full mesh", |l| {
+        l.iter().all(|(s, ..)| s.connected == n - 1)
     })
     .await;
     println!(
@@ -277,47 +349,24 @@ async fn mesh(dir: &Path, rounds: usize) {
     let mut samples = Vec::new();
     for _ in 0..rounds {
         let t0 = Instant::now();
-        for (session, doc) in &mut peers {
+        for node in &nodes {
             for _ in 0..20 {
-                let pos = rng.random_range(0..=doc.len());
-                session.submit(doc.insert(pos, "m"));
+                let pos = rng.random_range(0..=1000);
+                let _ = node.cmds.send(Cmd::Type(pos, "m".into()));
             }
         }
-        pump_until(&mut peers, |ps| {
-            let v = ps[0].1.version();
-            ps.iter().all(|(_, d)| d.version() == v)
+        wait_for(&all, "convergence", |l| {
+            l.iter().all(|(_, v, t)| *v == l[0].1 && *t == l[0].2) && l[0].1.total() > 0
         })
         .await;
         samples.push(t0.elapsed());
-        let text = peers[0].1.text();
-        assert!(peers.iter().all(|(_, d)| d.text() == text));
     }
     summary(
         "8-peer mesh: burst of 8x20 concurrent edits -> all converged",
         samples,
     );
-    for (s, _) in peers {
-        s.shutdown().await.unwrap();
-    }
-}
-
-async fn pump_until(peers: &mut [(Session, Doc)], done: impl Fn(&[(Session, Doc)]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        for (session, doc) in peers.iter_mut() {
-            while let Some(event) = session.try_event() {
-                if let Event::Remote(ops) = event {
-                    for op in &ops {
-                        doc.apply(op).unwrap();
-                    }
-                }
-            }
-        }
-        if done(peers) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_micros(200)).await;
+    for node in nodes {
+        node.stop().await;
     }
 }
 

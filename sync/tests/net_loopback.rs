@@ -7,11 +7,11 @@ mod net_support;
 
 use std::time::Duration;
 
-use duet_sync::api::Event;
+use duet_sync::Event;
 use duet_sync::ids::DocSecret;
 use duet_sync::proto::{self, ProtoError};
 use iroh::endpoint::{ConnectionError, VarInt};
-use net_support::{PATIENCE, Peer, converged, test_dir, wait_until};
+use net_support::{PATIENCE, Peer, converged, pump_while, test_dir, wait_until};
 
 /// Bounds a whole test: a hung network test fails instead of blocking CI.
 async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
@@ -120,7 +120,7 @@ async fn a_ticket_with_the_wrong_secret_is_refused_and_learns_nothing() {
             ps[0].events.iter().any(|e| {
                 matches!(
                     e,
-                    Event::Rejected {
+                    Event::Refused {
                         error: ProtoError::AuthFailed,
                         ..
                     }
@@ -129,15 +129,17 @@ async fn a_ticket_with_the_wrong_secret_is_refused_and_learns_nothing() {
         })
         .await;
         // Give stray messages a moment to arrive, should there be any.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        mallory.pump();
+        mallory.pump(Duration::from_millis(200)).await;
         assert_eq!(
             mallory.doc.text(),
             "",
             "mallory must not learn the document"
         );
         assert!(
-            !mallory.events.iter().any(|e| matches!(e, Event::Remote(_))),
+            !mallory
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Remote { .. })),
             "{:?}",
             mallory.events
         );
@@ -150,7 +152,7 @@ async fn a_ticket_with_the_wrong_secret_is_refused_and_learns_nothing() {
 
 /// Connects a raw client speaking duet's ALPN to `peer`, sends `bytes` on a stream, and returns
 /// how the connection ended.
-async fn raw_client_sends(target: &Peer, bytes: Vec<u8>) -> ConnectionError {
+async fn raw_client_sends(target: iroh::EndpointAddr, bytes: Vec<u8>) -> ConnectionError {
     let ep = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
         .relay_mode(iroh::RelayMode::Disabled)
         .clear_ip_transports()
@@ -159,7 +161,7 @@ async fn raw_client_sends(target: &Peer, bytes: Vec<u8>) -> ConnectionError {
         .bind()
         .await
         .unwrap();
-    let conn = ep.connect(target.ticket().host, proto::ALPN).await.unwrap();
+    let conn = ep.connect(target, proto::ALPN).await.unwrap();
     let (mut send, _recv) = conn.open_bi().await.unwrap();
     send.write_all(&bytes).await.unwrap();
     let closed = tokio::time::timeout(PATIENCE, conn.closed())
@@ -186,13 +188,11 @@ async fn garbage_and_oversized_frames_are_disconnected_while_others_keep_syncing
         // A frame announcing far more than the limit.
         let oversized = ((proto::MAX_FRAME_BYTES as u32) + 1).to_be_bytes().to_vec();
         for (what, bytes) in [("garbage", garbage), ("oversized", oversized)] {
-            let typing = async {
-                for i in 0..10 {
-                    b.type_at(usize::MAX, &format!("{what}{i} "));
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            };
-            let (closed, ()) = tokio::join!(raw_client_sends(&a, bytes), typing);
+            let hostile = raw_client_sends(a.ticket().host, bytes);
+            let closed = pump_while(&mut [&mut a, &mut b], hostile).await;
+            for i in 0..10 {
+                b.type_at(usize::MAX, &format!("{what}{i} "));
+            }
             match closed {
                 ConnectionError::ApplicationClosed(close) => {
                     assert_eq!(close.error_code, VarInt::from_u32(1), "{what}: {close:?}");
@@ -219,14 +219,11 @@ async fn the_ticket_of_an_open_document_is_published_beside_its_store() {
     bounded(async {
         let dir = test_dir("ticketfile");
         let a = Peer::start("ana", dir.path(), None).await;
-        let published = duet_sync::api::running_ticket(&a.file).unwrap();
+        let published = duet_sync::session::running_ticket(&a.file).unwrap();
         assert_eq!(published, a.ticket());
         let (file, _) = a.stop().await;
-        let err = duet_sync::api::running_ticket(&file).unwrap_err();
-        assert!(
-            matches!(err, duet_sync::api::SyncError::NotShared(_)),
-            "{err}"
-        );
+        let err = duet_sync::session::running_ticket(&file).unwrap_err();
+        assert!(matches!(err, duet_sync::SyncError::NotShared(_)), "{err}");
         assert!(
             err.to_string().contains("not open in a running duet"),
             "{err}"
@@ -241,7 +238,8 @@ async fn a_peer_speaking_another_protocol_version_is_told_so() {
     use duet_sync::proto::{GoodbyeCode, Hello, Message};
     bounded(async {
         let dir = test_dir("version");
-        let a = Peer::start("ana", dir.path(), None).await;
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        let host = a.ticket().host;
         let ep = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
             .relay_mode(iroh::RelayMode::Disabled)
             .clear_ip_transports()
@@ -250,28 +248,32 @@ async fn a_peer_speaking_another_protocol_version_is_told_so() {
             .bind()
             .await
             .unwrap();
-        let conn = ep.connect(a.ticket().host, proto::ALPN).await.unwrap();
-        let (mut send, mut recv) = conn.open_bi().await.unwrap();
-        let hello = Message::Hello(Hello {
-            version: proto::PROTOCOL_VERSION + 1,
-            doc: a.ticket().doc.0,
-            key: *ep.id().as_bytes(),
-            nonce: [7; 32],
-        });
-        let payload = proto::encode(&hello).unwrap();
-        frame::write(
-            &mut send,
-            &frame::encode(&payload, proto::MAX_FRAME_BYTES).unwrap(),
-        )
-        .await
-        .unwrap();
-        // Read until the stream ends: A's Hello, then its Goodbye saying why.
-        let mut goodbye = None;
-        while let Ok(Some(payload)) = frame::read(&mut recv, proto::MAX_FRAME_BYTES).await {
-            if let Ok(Message::Goodbye(g)) = proto::decode(&payload) {
-                goodbye = Some(g);
+        let client = async {
+            let conn = ep.connect(host, proto::ALPN).await.unwrap();
+            let (mut send, mut recv) = conn.open_bi().await.unwrap();
+            let hello = Message::Hello(Hello {
+                version: proto::PROTOCOL_VERSION + 1,
+                key: duet_sync::PeerId::from(ep.id()),
+                nonce: [7; 32],
+                session: 7,
+            });
+            let payload = proto::encode(&hello).unwrap();
+            frame::write(
+                &mut send,
+                &frame::encode(&payload, proto::MAX_FRAME_BYTES).unwrap(),
+            )
+            .await
+            .unwrap();
+            // Read until the stream ends: A's Hello, then its Goodbye saying why.
+            let mut goodbye = None;
+            while let Ok(Some(payload)) = frame::read(&mut recv, proto::MAX_FRAME_BYTES).await {
+                if let Ok(Message::Goodbye(g)) = proto::decode(&payload) {
+                    goodbye = Some(g);
+                }
             }
-        }
+            goodbye
+        };
+        let goodbye = pump_while(&mut [&mut a], client).await;
         let goodbye = goodbye.expect("no goodbye received");
         assert_eq!(
             goodbye.code,
@@ -307,10 +309,7 @@ async fn a_headless_peer_keeps_its_file_current_and_shares_outside_edits_to_it()
         )
         .await;
 
-        // Someone edits the file with another program while the server runs (a moment after
-        // the server wrote it: an edit within microseconds of that write is only merged at the
-        // next autosave, see `store_worker`).
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Someone edits the file with another program while the server runs.
         std::fs::write(&file, "written by vim\ntyped by B\n").unwrap();
         wait_until(
             &mut [&mut server, &mut b],
@@ -323,7 +322,8 @@ async fn a_headless_peer_keeps_its_file_current_and_shares_outside_edits_to_it()
                 e,
                 Event::OutsideEdits {
                     inserted: 15,
-                    deleted: 0
+                    deleted: 0,
+                    ..
                 }
             )),
             "{:?}",

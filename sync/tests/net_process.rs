@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use duet_sync::ticket::DocTicket;
-use net_support::{Peer, converged, test_dir, wait_until};
+use net_support::{Peer, converged, pump_while, test_dir, wait_until};
 
 const CHILD_ENV: &str = "DUET_TEST_CHILD_TICKET";
 const CHILD_DIR_ENV: &str = "DUET_TEST_CHILD_DIR";
@@ -49,10 +49,9 @@ async fn parent() {
         ps[0].doc.text().contains("from the child process\n")
     })
     .await;
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    // The parent's loop keeps running (acknowledging the child's edit) until the child exits.
+    let exited = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let output = pump_while(&mut [&mut a], exited).await.unwrap().unwrap();
     assert!(output.status.success(), "child failed: {output:?}");
     let stdout = String::from_utf8(output.stdout).unwrap();
     let child_text = stdout
@@ -83,7 +82,7 @@ fn child_peer() {
         b.type_at(0, "from the child process\n");
         // Done once a peer has stored our edit durably.
         wait_until(&mut [&mut b], "the parent's acknowledgement", |ps| {
-            converged(ps) && ps[0].session.status().unacknowledged == 0
+            converged(ps) && ps[0].status().unsent == Some(0)
         })
         .await;
         println!(

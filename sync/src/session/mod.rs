@@ -113,6 +113,9 @@ pub struct PeerView {
     pub name: Option<String>,
     /// Its colour (`0xRRGGBB`), while it shares its presence.
     pub color: Option<u32>,
+    /// The connection carrying the document, while connected (one serves every document
+    /// two peers share).
+    pub conn: Option<proto::ConnId>,
     /// Its path and traffic, while connected for the document.
     pub link: Option<Link>,
     /// Addresses it is known by.
@@ -200,6 +203,7 @@ impl Session {
                 link: p
                     .conn
                     .and_then(|c| self.transport.as_ref().and_then(|t| t.link(c))),
+                conn: p.conn,
                 addrs: p.addr.addrs,
                 diverged: p.diverged,
             })
@@ -345,7 +349,7 @@ impl Session {
 
     /// Says goodbye to every peer, makes every op durable (saving the plain file first when
     /// autosaving), closes the stores and the endpoint.
-    pub async fn shutdown(mut self, docs: &mut dyn Docs) -> Result<(), SyncError> {
+    pub async fn shutdown(mut self, docs: &mut (dyn Docs + Send)) -> Result<(), SyncError> {
         let mut events = Vec::new();
         self.run(docs, vec![Input::Shutdown], &mut events);
         let ids: Vec<DocId> = self.docs.keys().copied().collect();

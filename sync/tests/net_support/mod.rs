@@ -1,21 +1,24 @@
-//! Helpers for the real-iroh loopback tests: a peer = a `Session` plus the editor's replica.
+//! Helpers for the real-iroh loopback tests: a peer is a `Session` and the one replica of its
+//! document, driven the way the editor's loop drives them.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crdt_text::Doc;
-use duet_sync::api::{Event, Session, SessionConfig, Started};
 use duet_sync::net::NetConfig;
+use duet_sync::proto::{OneDoc, SyncStatus};
 use duet_sync::ticket::DocTicket;
+use duet_sync::{DocId, Event, Opened, Session, SessionConfig};
 
 /// Every wait in these tests gives up after this long.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A peer as an editor would run it: the session and the editor's own replica.
+/// A peer as an editor would run it: the session and the one replica of the document.
 pub struct Peer {
     pub name: &'static str,
     pub session: Session,
+    pub id: DocId,
     pub doc: Doc,
     pub events: Vec<Event>,
     pub file: PathBuf,
@@ -57,12 +60,15 @@ impl Peer {
         let file = dir.join(name).join("notes.md");
         let home = dir.join(name).join("home");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let Started { session, doc, .. } = Session::start(make(&file, &home))
+        let Opened {
+            session, id, doc, ..
+        } = Session::open(make(&file, &home))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         Peer {
             name,
             session,
+            id,
             doc,
             events: Vec::new(),
             file,
@@ -71,14 +77,14 @@ impl Peer {
     }
 
     pub fn ticket(&self) -> DocTicket {
-        self.session.ticket().unwrap()
+        self.session.ticket(&self.id).unwrap()
     }
 
     /// Types `text` at `pos` (clamped to the document) like an editor would.
     pub fn type_at(&mut self, pos: usize, text: &str) {
         let pos = pos.min(self.doc.len());
         let op = self.doc.insert(pos, text);
-        self.session.submit(op);
+        self.local(vec![op]);
     }
 
     /// Deletes up to `len` chars at `pos` (clamped).
@@ -87,39 +93,67 @@ impl Peer {
         let len = len.min(self.doc.len() - pos);
         if len > 0 {
             let op = self.doc.delete(pos, len);
-            self.session.submit(op);
+            self.local(vec![op]);
         }
     }
 
-    /// Applies every waiting event to the editor's replica; returns how many arrived.
-    pub fn pump(&mut self) -> usize {
+    fn local(&mut self, ops: Vec<crdt_text::Op>) {
+        let id = self.id;
+        let events = self.session.local(
+            &mut OneDoc {
+                id,
+                doc: &mut self.doc,
+            },
+            id,
+            ops,
+        );
+        self.events.extend(events);
+    }
+
+    /// Handles what the session has ready within `wait` (and then whatever is ready at
+    /// once); returns how many events arrived.
+    pub async fn pump(&mut self, wait: Duration) -> usize {
         let mut n = 0;
-        while let Some(event) = self.session.try_event() {
-            n += 1;
-            if let Event::Remote(ops) = &event {
-                for op in ops {
-                    self.doc
-                        .apply(op)
-                        .unwrap_or_else(|e| panic!("{}: {e}", self.name));
-                }
-            }
-            self.events.push(event);
+        let mut wait = wait;
+        while let Ok(wake) = tokio::time::timeout(wait, self.session.next()).await {
+            let id = self.id;
+            let events = self.session.handle(
+                &mut OneDoc {
+                    id,
+                    doc: &mut self.doc,
+                },
+                wake,
+            );
+            n += events.len();
+            self.events.extend(events);
+            wait = Duration::from_millis(1);
         }
         n
     }
 
-    pub fn connected(&self) -> usize {
-        self.session.status().connected
+    pub fn status(&self) -> SyncStatus {
+        self.session.status(&self.id)
     }
 
-    pub async fn stop(self) -> (PathBuf, PathBuf) {
+    pub fn connected(&self) -> usize {
+        self.status().connected
+    }
+
+    pub async fn stop(mut self) -> (PathBuf, PathBuf) {
         let (file, home) = (self.file.clone(), self.home.clone());
-        self.session.shutdown().await.unwrap();
+        let id = self.id;
+        self.session
+            .shutdown(&mut OneDoc {
+                id,
+                doc: &mut self.doc,
+            })
+            .await
+            .unwrap();
         (file, home)
     }
 }
 
-/// Waits (pumping every peer's events) until `done` holds.
+/// Waits (driving every peer) until `done` holds.
 pub async fn wait_until(
     peers: &mut [&mut Peer],
     what: &str,
@@ -128,7 +162,7 @@ pub async fn wait_until(
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         for p in peers.iter_mut() {
-            p.pump();
+            p.pump(Duration::from_millis(5)).await;
         }
         if done(peers) {
             return;
@@ -136,19 +170,25 @@ pub async fn wait_until(
         if tokio::time::Instant::now() > deadline {
             let state: Vec<String> = peers
                 .iter()
-                .map(|p| {
-                    format!(
-                        "{}: {:?} connected={} len={}",
-                        p.name,
-                        p.session.status(),
-                        p.connected(),
-                        p.doc.len()
-                    )
-                })
+                .map(|p| format!("{}: {:?} len={}", p.name, p.status(), p.doc.len()))
                 .collect();
             panic!("timed out waiting for {what}: {state:#?}");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Awaits `fut` while driving every peer (as their loops would run meanwhile).
+pub async fn pump_while<F: std::future::Future>(peers: &mut [&mut Peer], fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            () = async {
+                for p in peers.iter_mut() {
+                    p.pump(Duration::from_millis(5)).await;
+                }
+            } => {}
+        }
     }
 }
 

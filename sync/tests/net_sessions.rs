@@ -1,0 +1,251 @@
+//! Sessions on real iroh over loopback: several documents on one connection between two
+//! endpoints, tickets pasted again, and strangers that open connections and say nothing.
+
+#![allow(clippy::unwrap_used)]
+
+mod net_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crdt_text::Doc;
+use duet_sync::net::NetConfig;
+use duet_sync::{DocId, Opened, Session, SyncError};
+use net_support::{PATIENCE, Peer, config, converged, test_dir, wait_until};
+
+/// Bounds a whole test: a hung network test fails instead of blocking CI.
+async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(120), f)
+        .await
+        .expect("test took longer than 120 s");
+}
+
+/// A session with several documents, driven like the editor's loop.
+struct Multi {
+    session: Session,
+    docs: BTreeMap<DocId, Doc>,
+}
+
+impl Multi {
+    async fn pump(&mut self) {
+        while let Ok(wake) =
+            tokio::time::timeout(Duration::from_millis(5), self.session.next()).await
+        {
+            self.session.handle(&mut self.docs, wake);
+        }
+    }
+
+    fn type_in(&mut self, id: DocId, text: &str) {
+        let doc = self.docs.get_mut(&id).unwrap();
+        let op = doc.insert(doc.len(), text);
+        self.session.local(&mut self.docs, id, vec![op]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_documents_sync_between_two_endpoints_over_one_connection() {
+    bounded(async {
+        let dir = test_dir("two-docs");
+        let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a_dir).unwrap();
+        std::fs::create_dir_all(&b_dir).unwrap();
+        let home = dir.path().join("home");
+        let Opened {
+            session,
+            id: notes,
+            doc,
+            ..
+        } = Session::open(config(&a_dir.join("notes.md"), &home, None, true))
+            .await
+            .unwrap();
+        let mut a = Multi {
+            session,
+            docs: BTreeMap::from([(notes, doc)]),
+        };
+        let (todo, doc, _) = a
+            .session
+            .add_document(a_dir.join("todo.md"), None, true)
+            .await
+            .unwrap();
+        a.docs.insert(todo, doc);
+        a.type_in(notes, "meeting notes\n");
+        a.type_in(todo, "- buy milk\n");
+
+        let notes_ticket = a.session.ticket(&notes).unwrap();
+        let todo_ticket = a.session.ticket(&todo).unwrap();
+        assert_eq!(notes_ticket.host, todo_ticket.host, "one endpoint for both");
+        let Opened { session, doc, .. } = Session::open(config(
+            &b_dir.join("notes.md"),
+            &dir.path().join("home-b"),
+            Some(notes_ticket),
+            true,
+        ))
+        .await
+        .unwrap();
+        let mut b = Multi {
+            session,
+            docs: BTreeMap::from([(notes, doc)]),
+        };
+        let (id, doc, _) = b
+            .session
+            .add_document(b_dir.join("todo.md"), Some(todo_ticket), true)
+            .await
+            .unwrap();
+        assert_eq!(id, todo);
+        b.docs.insert(todo, doc);
+
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            a.pump().await;
+            b.pump().await;
+            let synced = [notes, todo]
+                .iter()
+                .all(|id| a.docs[id].text() == b.docs[id].text());
+            let both_connected = [notes, todo]
+                .iter()
+                .all(|id| b.session.status(id).connected == 1);
+            if synced && both_connected {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no convergence");
+        }
+        b.type_in(todo, "- answer ana\n");
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while a.docs[&todo].text() != "- buy milk\n- answer ana\n" {
+            a.pump().await;
+            b.pump().await;
+            assert!(tokio::time::Instant::now() < deadline, "no live edit");
+        }
+        assert_eq!(a.docs[&notes].text(), "meeting notes\n");
+        let conns: Vec<_> = [notes, todo]
+            .iter()
+            .map(|id| b.session.peers(id)[0].conn)
+            .collect();
+        assert!(conns[0].is_some());
+        assert_eq!(conns[0], conns[1], "both documents share one connection");
+        a.session.shutdown(&mut a.docs).await.unwrap();
+        b.session.shutdown(&mut b.docs).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_pasted_again_reaches_a_host_that_moved_and_another_documents_is_refused() {
+    bounded(async {
+        let dir = test_dir("ticket-again");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, "first\n");
+        let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
+        wait_until(&mut [&mut a, &mut b], "the join", |ps| converged(ps)).await;
+        b.stop().await;
+        a.stop().await;
+        // The host comes back on another port: the address the guest remembers is stale.
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(usize::MAX, "second\n");
+        let ticket = a.ticket();
+        let mut b = Peer::start("bo", dir.path(), Some(ticket)).await;
+        wait_until(&mut [&mut a, &mut b], "the guest to reach the host", |ps| {
+            converged(ps) && ps[1].doc.text() == "first\nsecond\n"
+        })
+        .await;
+        // A ticket of another document is refused for this file, with a clear reason.
+        let other = Peer::start("cy", dir.path(), None).await;
+        let err = Session::open(config(&b.file, &b.home, Some(other.ticket()), false)).await;
+        // b holds the store's lock; a stopped b would get the OtherDocument error.
+        assert!(err.is_err());
+        let (file, home) = b.stop().await;
+        let err = Session::open(config(&file, &home, Some(other.ticket()), false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SyncError::OtherDocument { .. }), "{err}");
+        assert!(err.to_string().contains("another document"), "{err}");
+        a.stop().await;
+        other.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_never_speak_cannot_lock_out_a_real_peer() {
+    bounded(async {
+        let dir = test_dir("strangers");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, "still reachable\n");
+        // A client on 127.0.0.1 opens many connections and never opens a stream.
+        let ep = iroh::Endpoint::builder(iroh::endpoint::presets::Minimal)
+            .relay_mode(iroh::RelayMode::Disabled)
+            .clear_ip_transports()
+            .bind_addr("127.0.0.1:0")
+            .unwrap()
+            .bind()
+            .await
+            .unwrap();
+        let mut silent = Vec::new();
+        for _ in 0..40 {
+            match ep.connect(a.ticket().host, duet_sync::proto::ALPN).await {
+                Ok(conn) => silent.push(conn),
+                Err(e) => panic!("the QUIC handshake itself should succeed: {e}"),
+            }
+            a.pump(Duration::from_millis(1)).await;
+        }
+        a.pump(Duration::from_millis(50)).await;
+        let closed = silent.iter().filter(|c| c.close_reason().is_some()).count();
+        assert!(
+            closed >= 30,
+            "only {closed} of 40 silent connections were refused"
+        );
+        // A real peer from another loopback address still joins at once.
+        let mut b = Peer::start_configured("bo", dir.path(), |file, home| {
+            let mut c = config(file, home, Some(a.ticket()), true);
+            c.net = Some(NetConfig {
+                bind: vec!["127.0.0.2:0".parse().unwrap()],
+                ..NetConfig::loopback()
+            });
+            c
+        })
+        .await;
+        wait_until(&mut [&mut a, &mut b], "the real peer to sync", |ps| {
+            converged(ps) && ps[1].doc.text() == "still reachable\n"
+        })
+        .await;
+        ep.close().await;
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_counts_only_verified_peers_and_unsent_only_once_shared() {
+    bounded(async {
+        let dir = test_dir("status");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, &"x".repeat(10_000));
+        a.pump(Duration::from_millis(100)).await;
+        let alone = a.status();
+        assert_eq!(alone.connected, 0);
+        assert_eq!(alone.unsent, None, "never shared: no one to send to");
+        let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
+        wait_until(&mut [&mut a, &mut b], "sync", |ps| {
+            converged(ps) && ps.iter().all(|p| p.status().in_sync)
+        })
+        .await;
+        assert_eq!(a.status().unsent, Some(0));
+        let (file, home) = b.stop().await;
+        wait_until(&mut [&mut a], "B to leave", |ps| ps[0].connected() == 0).await;
+        // B reopens alone and offline: it was shared, nothing is unsent, no one is here.
+        let mut b =
+            Peer::start_configured("bo", dir.path(), |_, _| config(&file, &home, None, false))
+                .await;
+        b.pump(Duration::from_millis(50)).await;
+        let status = b.status();
+        assert_eq!(status.connected, 0, "{status:?}");
+        assert!(
+            b.session.peers(&b.id).iter().all(|p| p.conn.is_none()),
+            "remembered peers are not shown as here"
+        );
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
