@@ -300,7 +300,7 @@ fn open_find(m: &mut Model) {
 }
 
 fn show_ticket(m: &mut Model) {
-    if let Some(ticket) = m.ticket.clone() {
+    if let Ok(ticket) = m.sync.ticket.clone() {
         m.emit(Effect::Clipboard(ticket));
     }
     m.mode = Mode::Popup(Popup::Ticket);

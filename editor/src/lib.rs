@@ -4,7 +4,6 @@
 #![deny(missing_docs)]
 
 pub mod app;
-pub mod bridge;
 pub mod commands;
 pub mod config;
 pub mod edit;

@@ -10,10 +10,12 @@ use duet::app;
 use duet::model::{Identity, Level, Model};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use sync::api::{Event, Session, SessionConfig, Started, SyncError, running_ticket};
 use sync::net::NetConfig;
-use sync::store::{STORE_DIR, StoreError};
+use sync::proto::OneDoc;
+use sync::session::running_ticket;
+use sync::store::StoreError;
 use sync::ticket::DocTicket;
+use sync::{Event, Opened, Session, SessionConfig, SyncError};
 
 /// duet: write together in the terminal, peer to peer.
 ///
@@ -36,10 +38,14 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Join a shared document and edit it (keeps a local replica, so `duet FILE` opens it
-    /// later, also offline).
+    /// later, also offline). Without a ticket (or with `-`), the ticket is read from standard
+    /// input, or asked for: that keeps it out of the process list, where other users of the
+    /// machine could read it. Joining a file that already holds the document adds the
+    /// ticket's addresses to the peers it knows.
     Join {
-        /// The ticket the sharer gave you (Ctrl-T in their duet, or `duet ticket FILE`).
-        ticket: String,
+        /// The ticket the sharer gave you (Ctrl-T in their duet, or `duet ticket FILE`);
+        /// `-` or nothing: read it from standard input.
+        ticket: Option<String>,
         /// Where to keep the document (default: a name derived from the document id).
         file: Option<PathBuf>,
     },
@@ -206,22 +212,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             edit(&file, None, &cli.opts).await
         }
         Some(Command::Join { ticket, file }) => {
-            let opts = cli.opts;
+            let ticket = match ticket.filter(|t| t != "-") {
+                Some(ticket) => ticket,
+                None => read_ticket()?,
+            };
             let ticket: DocTicket = ticket
                 .trim()
                 .parse()
                 .context("this ticket cannot be used")?;
             let file = file.unwrap_or_else(|| default_join_file(&ticket));
-            let join = if store_exists(&file) {
-                None
-            } else {
-                Some(ticket.clone())
-            };
-            edit(&file, join, &opts).await
+            edit(&file, Some(ticket), &cli.opts).await
         }
         Some(Command::Ticket { file }) => ticket(&file, &cli.opts).await,
         Some(Command::Serve { file }) => serve(&file, &cli.opts).await,
     }
+}
+
+/// Reads a ticket from standard input: asked for on a terminal, else the first line.
+fn read_ticket() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Paste the ticket and press Enter: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the ticket from standard input")?;
+    if line.trim().is_empty() {
+        bail!("no ticket given: pass it as `duet join TICKET` or on standard input");
+    }
+    Ok(line)
 }
 
 /// `duet join TICKET` without a file: `duet-<first 8 hex digits of the document id>.txt`.
@@ -230,23 +252,18 @@ fn default_join_file(ticket: &DocTicket) -> PathBuf {
     PathBuf::from(format!("duet-{}.txt", &id[..id.len().min(8)]))
 }
 
-fn store_dir(file: &Path) -> Option<PathBuf> {
-    let name = file.file_name()?;
-    let parent = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    Some(parent.join(STORE_DIR).join(name))
+/// The user's name: `--name`, `DUET_NAME`, then `$USER`.
+fn user_name(opts: &Opts) -> String {
+    opts.name
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "anonymous".into())
 }
 
-fn store_exists(file: &Path) -> bool {
-    store_dir(file).is_some_and(|d| d.join("identity").exists())
-}
-
-/// Starts the session, turning a locked store into a clear message.
-async fn start(config: SessionConfig, file: &Path) -> anyhow::Result<Started> {
-    match Session::start(config).await {
-        Ok(started) => Ok(started),
+/// Opens the session, turning a locked store into a clear message.
+async fn open(config: SessionConfig, file: &Path) -> anyhow::Result<Opened> {
+    match Session::open(config).await {
+        Ok(opened) => Ok(opened),
         Err(SyncError::Store(StoreError::Locked { .. })) => bail!(
             "{} is already open in another duet on this machine; close it there first \
              (`duet ticket {}` prints its ticket)",
@@ -259,30 +276,31 @@ async fn start(config: SessionConfig, file: &Path) -> anyhow::Result<Started> {
 
 async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
     let (keymap, theme, problems) = duet::config::load();
-    let name = opts
-        .name
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "anonymous".into());
+    let name = user_name(opts);
     let color = match &opts.color {
         Some(c) => duet::theme::parse_color(c)
             .with_context(|| format!("--color {c}: not a colour (a name, 0-255 or #rrggbb)"))?,
         None => theme.color_for(&name),
     };
-    let started = start(opts.session(file, join)?, file).await?;
+    let mut config = opts.session(file, join)?;
+    config.name = name.clone();
+    let opened = open(config, file).await?;
     let file_name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
     let mut model = Model::new(
-        started.doc,
+        opened.doc,
         file_name,
         Identity { name, color },
         keymap,
         theme,
     );
-    let mut notes: Vec<String> = started.warnings.iter().map(ToString::to_string).collect();
+    let mut notes: Vec<String> = opened.warnings.iter().map(ToString::to_string).collect();
     notes.extend(problems);
+    if let sync::Network::Unavailable(reason) = opened.session.network() {
+        notes.push(format!("Networking is unavailable: {reason}"));
+    }
     for note in &notes {
         tracing::warn!("{note}");
     }
@@ -292,7 +310,11 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
             m.ticks_left *= 3;
         }
     }
-    app::run(model, started.session).await
+    let open = app::Open {
+        session: opened.session,
+        id: opened.id,
+    };
+    app::run(model, open).await
 }
 
 async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
@@ -309,10 +331,19 @@ async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
     }
     // No duet has the document open: make a ticket with the addresses this machine would
     // listen on.
-    let started = start(opts.session(file, None)?, file).await?;
-    let session = started.session;
-    let result = session.ticket();
-    session.shutdown().await.ok();
+    let mut config = opts.session(file, None)?;
+    config.watch = false;
+    let Opened {
+        session,
+        id,
+        mut doc,
+        ..
+    } = open(config, file).await?;
+    let result = session.ticket(&id);
+    session
+        .shutdown(&mut OneDoc { id, doc: &mut doc })
+        .await
+        .ok();
     let ticket = result.context("no ticket")?;
     println!("{ticket}");
     if opts.port.is_none() {
@@ -327,59 +358,100 @@ async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `duet serve`: the same loop as the editor's without a terminal. It owns the document and
+/// the session, keeps the file current (autosave) and merges what other programs write to it.
 async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
     let mut config = opts.session(file, None)?;
     config.autosave = Some(Duration::from_millis(500));
-    let started = start(config, file).await?;
-    for warning in &started.warnings {
+    config.name = user_name(opts);
+    let Opened {
+        mut session,
+        id,
+        mut doc,
+        warnings,
+    } = open(config, file).await?;
+    for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let mut session = started.session;
-    match session.ticket() {
-        Ok(ticket) => {
-            println!(
-                "serving {} — join with:\nduet join {ticket}",
-                file.display()
-            );
+    match session.ticket(&id) {
+        Ok(ticket) => println!(
+            "serving {} — join with:\nduet join {ticket}",
+            file.display()
+        ),
+        Err(e) => {
+            session.shutdown(&mut OneDoc { id, doc: &mut doc }).await.ok();
+            bail!("cannot serve {}: {e}", file.display());
         }
-        Err(e) => bail!("cannot serve {}: {e}", file.display()),
     }
-    let names = |session: &Session, key: &[u8; 32]| {
-        let id = duet::bridge::peer_id(key).0;
-        let name = session
-            .peers()
-            .into_iter()
-            .find(|p| &p.key == key)
-            .and_then(|p| p.name);
-        match name {
-            Some(n) => format!("{n} ({})", &id[..8]),
-            None => id[..8].to_owned(),
-        }
-    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut names = std::collections::HashMap::new();
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
-            event = session.next_event() => match event {
-                None => bail!("the sync session stopped"),
-                Some(Event::PeerJoined { peer }) => println!("joined: {}", names(&session, &peer)),
-                Some(Event::PeerLeft { peer, error: None }) => println!("left: {}", names(&session, &peer)),
-                Some(Event::PeerLeft { peer, error: Some(e) }) => println!("left: {} ({e})", names(&session, &peer)),
-                Some(Event::Rejected { peer, error }) => println!("rejected: {} ({error})", names(&session, &peer)),
-                Some(Event::DialFailed { peer, error }) => println!("cannot reach {}: {error}", names(&session, &peer)),
-                Some(Event::StoreFailed(e)) => eprintln!("error: cannot write the store: {e} (retrying)"),
-                Some(Event::PlainFileWritten) => println!("wrote {}", file.display()),
-                Some(_) => {}
-            },
+            wake = session.next() => {
+                for event in session.handle(&mut OneDoc { id, doc: &mut doc }, wake) {
+                    report(&event, file, &mut names);
+                }
+            }
         }
     }
     println!("stopping: saving {}", file.display());
     session
-        .shutdown()
+        .shutdown(&mut OneDoc { id, doc: &mut doc })
         .await
         .context("while closing the document")?;
     Ok(())
+}
+
+/// Prints what a headless peer's user should know, naming peers as they announced themselves.
+fn report(event: &Event, file: &Path, names: &mut std::collections::HashMap<sync::PeerId, String>) {
+    let who = |names: &std::collections::HashMap<sync::PeerId, String>, peer: &sync::PeerId| {
+        names
+            .get(peer)
+            .map_or_else(|| peer.to_string(), |n| format!("{n} ({peer})"))
+    };
+    match event {
+        Event::PeerJoined { peer, name, .. } => {
+            if let Some(name) = name {
+                names.insert(*peer, name.clone());
+            }
+            println!("joined: {}", who(names, peer));
+        }
+        Event::Presence {
+            peer,
+            presence: Some(p),
+            ..
+        } if !p.name.is_empty() => {
+            names.insert(*peer, p.name.clone());
+        }
+        Event::PeerLeft { peer, why, .. } => {
+            use sync::proto::Departure;
+            let why = match why {
+                Departure::Quit => String::new(),
+                Departure::Restarted => " (restarted)".into(),
+                Departure::Lost => " (connection lost)".into(),
+                Departure::Error(e) => format!(" ({e})"),
+            };
+            println!("left: {}{why}", who(names, peer));
+        }
+        Event::Refused { peer, error, .. } => println!("refused: {} ({error})", who(names, peer)),
+        Event::Unreachable { peer, error } => {
+            println!("cannot reach {} yet: {error}", who(names, peer))
+        }
+        Event::Diverged { peer, .. } => {
+            eprintln!("error: {event} ({})", who(names, peer))
+        }
+        Event::Saved { .. } => println!("wrote {}", file.display()),
+        Event::SaveFailed { error, .. } => {
+            eprintln!("error: cannot write {}: {error}", file.display())
+        }
+        Event::OutsideEdits { .. } => println!("{event}"),
+        Event::StoreFailed { error, .. } => {
+            eprintln!("error: cannot write duet's store: {error} (retrying)")
+        }
+        Event::Remote { .. } | Event::Presence { .. } | Event::Status { .. } => {}
+    }
 }
 
 #[cfg(test)]

@@ -7,13 +7,15 @@
 //! character.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crdt_text::{Anchor, Bias, Doc, VersionVector};
 use ratatui::style::Color;
 
+use sync::proto::{PresenceState, SyncStatus};
+use sync::{Network, PeerId, PeerView};
+
 use crate::keymap::Keymap;
-use crate::msg::{Effect, PeerId};
+use crate::msg::Effect;
 use crate::theme::Theme;
 use crate::undo::UndoHistory;
 
@@ -46,26 +48,6 @@ pub struct Scroll {
     pub row: usize,
 }
 
-/// Whether a peer is reachable right now.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum PeerState {
-    /// A connection is open.
-    Connected,
-    /// Known, but not connected (it left, or the connection dropped).
-    Offline,
-}
-
-/// How this peer is connected to another, for the peers panel.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ConnInfo {
-    /// The address packets go to (a direct socket address, or a relay).
-    pub addr: String,
-    /// Whether the path is direct (not through a relay).
-    pub direct: bool,
-    /// Latest measured round-trip time.
-    pub rtt: Option<Duration>,
-}
-
 /// Another person editing the document.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Peer {
@@ -75,28 +57,32 @@ pub struct Peer {
     pub color: Color,
     /// Their selection, once they have shared it.
     pub selection: Option<Selection>,
-    /// Connected or offline.
-    pub state: PeerState,
-    /// Connection details, when known.
-    pub conn: Option<ConnInfo>,
+    /// Whether a verified connection to them carries this document now.
+    pub here: bool,
 }
 
-/// The state of the sync layer, as shown in the status line.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum NetStatus {
-    /// Networking could not start (or is not available); editing is local only. The reason
-    /// is shown to the user.
-    Unavailable(String),
-    /// Networking runs but no peer is connected: edits are kept and sent on reconnect.
-    Offline {
-        /// Local ops not yet acknowledged by any peer.
-        unacked: u64,
-    },
-    /// At least one peer is connected.
-    Online {
-        /// Local ops not yet acknowledged by every connected peer.
-        unacked: u64,
-    },
+/// What the sync layer last said about the document and the network.
+#[derive(Clone, PartialEq, Debug)]
+pub struct SyncState {
+    /// Whether duet is on the network.
+    pub network: Network,
+    /// The document's sync state.
+    pub status: SyncStatus,
+    /// The ticket others join with, or why there is none.
+    pub ticket: Result<String, String>,
+    /// The peers panel: read from the session before each frame while the panel is open.
+    pub panel: Vec<PeerView>,
+}
+
+impl Default for SyncState {
+    fn default() -> Self {
+        SyncState {
+            network: Network::Off,
+            status: SyncStatus::default(),
+            ticket: Err("duet runs offline".into()),
+            panel: Vec::new(),
+        }
+    }
 }
 
 /// How long a status message stays, in ticks.
@@ -202,10 +188,8 @@ pub struct Model {
     pub last_search: Option<String>,
     /// The transient status message.
     pub message: Option<Message>,
-    /// The sync layer's state.
-    pub net: NetStatus,
-    /// The ticket for this document, when networking runs.
-    pub ticket: Option<String>,
+    /// What the sync layer last said.
+    pub sync: SyncState,
     /// Key bindings.
     pub keymap: Keymap,
     /// Colours.
@@ -253,8 +237,7 @@ impl Model {
             mode: Mode::Edit,
             last_search: None,
             message: None,
-            net: NetStatus::Unavailable("not started".into()),
-            ticket: None,
+            sync: SyncState::default(),
             keymap,
             theme,
             quit: false,
@@ -310,6 +293,17 @@ impl Model {
     /// Whether the document differs from what was last written to the plain file.
     pub fn is_dirty(&self) -> bool {
         self.doc.version() != self.saved_version
+    }
+
+    /// This user's name, colour, cursor and selection, as the peers are shown them.
+    pub fn presence(&self) -> PresenceState {
+        let (head, tail) = (self.sel.head, self.sel.tail);
+        PresenceState {
+            name: self.me.name.clone(),
+            color: crate::theme::color_to_rgb(self.me.color),
+            cursor: head,
+            selection: (tail != head).then_some((tail, head)),
+        }
     }
 
     /// Queues an effect for the runtime.

@@ -200,3 +200,33 @@ impl Theme {
 pub fn parse_color(value: &str) -> Option<Color> {
     Color::from_str(value.trim()).ok()
 }
+
+/// A colour as `0xRRGGBB` for the wire (named colours map to common terminal values).
+pub fn color_to_rgb(color: Color) -> u32 {
+    let (r, g, b) = match color {
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Black => (0, 0, 0),
+        Color::Red => (205, 49, 49),
+        Color::Green => (13, 188, 121),
+        Color::Yellow => (229, 229, 16),
+        Color::Blue => (36, 114, 200),
+        Color::Magenta => (188, 63, 188),
+        Color::Cyan => (17, 168, 205),
+        Color::Gray => (204, 204, 204),
+        Color::DarkGray => (118, 118, 118),
+        Color::LightRed => (241, 76, 76),
+        Color::LightGreen => (35, 209, 139),
+        Color::LightYellow => (245, 245, 67),
+        Color::LightBlue => (59, 142, 234),
+        Color::LightMagenta => (214, 112, 214),
+        Color::LightCyan => (41, 184, 219),
+        Color::White => (229, 229, 229),
+        Color::Reset | Color::Indexed(_) => (198, 120, 221),
+    };
+    (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b)
+}
+
+/// A `0xRRGGBB` colour from the wire.
+pub fn rgb_to_color(rgb: u32) -> Color {
+    Color::Rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8)
+}

@@ -7,8 +7,12 @@ use crossterm::event::{
 
 use crate::commands;
 use crate::edit::normalize_newlines;
-use crate::model::{Level, Mode, Model, NetStatus, Peer, PeerState, Popup, Prompt, Selection};
-use crate::msg::{Effect, Msg, NetEvent, PeerId, Presence};
+use sync::proto::{Departure, PresenceState};
+use sync::{Event, PeerId};
+
+use crate::model::{Level, Mode, Model, Peer, Popup, Prompt, Selection};
+use crate::msg::{Effect, Msg};
+use crate::theme::rgb_to_color;
 use crate::search::{self, Direction};
 use crate::undo::EditKind;
 
@@ -35,18 +39,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
-        Msg::Net(event) => on_net(model, event),
-        Msg::Saved(result) => on_saved(model, result),
+        Msg::Sync(event) => on_sync(model, event),
     }
     if model.reveal {
         model.reveal = false;
         model.reveal_cursor();
     }
     if model.sel != before {
-        model.emit(Effect::Presence(Presence {
-            head: model.sel.head,
-            tail: model.sel.tail,
-        }));
+        model.emit(Effect::Presence);
     }
     std::mem::take(&mut model.outbox)
 }
@@ -298,7 +298,7 @@ fn on_popup_key(model: &mut Model, popup: Popup, key: KeyEvent) {
         }
         Popup::Ticket => {
             if key.code == KeyCode::Char('c') {
-                if let Some(ticket) = model.ticket.clone() {
+                if let Ok(ticket) = model.sync.ticket.clone() {
                     model.emit(Effect::Clipboard(ticket));
                     model.notify(Level::Info, "Ticket copied");
                 }
@@ -327,100 +327,119 @@ fn on_saved(model: &mut Model, result: Result<crdt_text::VersionVector, String>)
     }
 }
 
-fn peer_entry<'a>(model: &'a mut Model, peer: &PeerId) -> &'a mut Peer {
-    let color = model.theme.color_for(&peer.0);
-    model.peers.entry(peer.clone()).or_insert_with(|| Peer {
-        name: short_id(peer),
+/// The entry for `peer`, created with its short id as name until it announces one.
+fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
+    let color = model.theme.color_for(&peer.to_hex());
+    model.peers.entry(peer).or_insert_with(|| Peer {
+        name: peer.short(),
         color,
         selection: None,
-        state: PeerState::Connected,
-        conn: None,
+        here: false,
     })
 }
 
-fn short_id(peer: &PeerId) -> String {
-    peer.0.chars().take(8).collect()
+/// How the user knows `peer`: its name if it gave one, else its short id.
+fn who(model: &Model, peer: &PeerId) -> String {
+    model
+        .peers
+        .get(peer)
+        .map_or_else(|| peer.short(), |p| p.name.clone())
 }
 
-fn on_net(model: &mut Model, event: NetEvent) {
+fn on_sync(model: &mut Model, event: Event) {
     match event {
-        NetEvent::Remote(ops) => {
-            for op in &ops {
-                if let Err(e) = model.doc.apply(op) {
-                    tracing::warn!(error = %e, "rejected a remote op");
-                    model.notify(
-                        Level::Warn,
-                        format!("Ignored an invalid edit from a peer ({e})"),
-                    );
-                }
-            }
-        }
-        NetEvent::PresenceHidden { peer } => {
-            if let Some(entry) = model.peers.get_mut(&peer) {
-                entry.selection = None;
-            }
-        }
-        NetEvent::StoreFailed(reason) => {
-            model.notify(
-                Level::Error,
-                format!("Could not write duet's store: {reason} (retrying)"),
-            );
-        }
-        NetEvent::PeerJoined { peer, name } => {
-            let entry = peer_entry(model, &peer);
-            entry.state = PeerState::Connected;
-            if let Some(name) = name {
+        // The ops are in the document already; anchors keep cursors and the view in place.
+        Event::Remote { .. } => {}
+        Event::PeerJoined { peer, name, .. } => {
+            let entry = peer_entry(model, peer);
+            entry.here = true;
+            if let Some(name) = name.filter(|n| !n.is_empty()) {
                 entry.name = name;
             }
             let text = format!("{} joined", entry.name);
             model.notify(Level::Info, text);
         }
-        NetEvent::PeerLeft { peer } => {
+        Event::PeerLeft { peer, why, .. } => {
+            let name = who(model, &peer);
             if let Some(entry) = model.peers.get_mut(&peer) {
-                entry.state = PeerState::Offline;
+                entry.here = false;
                 entry.selection = None;
-                let text = format!("{} left", entry.name);
-                model.notify(Level::Info, text);
+            }
+            match why {
+                Departure::Quit => model.notify(Level::Info, format!("{name} left")),
+                Departure::Restarted => {
+                    model.notify(Level::Info, format!("{name} restarted and is reconnecting"))
+                }
+                Departure::Lost => {
+                    model.notify(Level::Warn, format!("Lost the connection to {name}"))
+                }
+                Departure::Error(e) => {
+                    model.notify(Level::Warn, format!("{name} was disconnected: {e}"))
+                }
             }
         }
-        NetEvent::Presence {
+        Event::Refused { peer, error, .. } => {
+            let name = who(model, &peer);
+            model.notify(Level::Warn, format!("{name}: {error}"));
+        }
+        Event::Unreachable { peer, error } => {
+            let name = who(model, &peer);
+            model.notify(Level::Warn, format!("Cannot reach {name} yet: {error}"));
+        }
+        Event::Presence {
             peer,
-            name,
-            color,
-            presence,
+            presence: Some(p),
+            ..
+        } => show_presence(model, peer, p),
+        Event::Presence {
+            peer,
+            presence: None,
+            ..
         } => {
-            let entry = peer_entry(model, &peer);
-            entry.name = name;
-            entry.color = color;
-            entry.state = PeerState::Connected;
-            entry.selection = Some(Selection {
-                tail: presence.tail,
-                head: presence.head,
-            });
-        }
-        NetEvent::ConnectionFailed { peer, reason } => {
-            let who = match peer.as_ref().and_then(|p| model.peers.get(p)) {
-                Some(p) => p.name.clone(),
-                None => peer.as_ref().map_or_else(|| "a peer".to_owned(), short_id),
-            };
-            model.notify(Level::Warn, format!("Connection to {who} failed: {reason}"));
-        }
-        NetEvent::Sync { online, unacked } => {
-            model.net = if online {
-                NetStatus::Online { unacked }
-            } else {
-                NetStatus::Offline { unacked }
-            };
-        }
-        NetEvent::Connections(list) => {
-            for (peer, info) in list {
-                peer_entry(model, &peer).conn = Some(info);
+            if let Some(entry) = model.peers.get_mut(&peer) {
+                entry.selection = None;
             }
         }
-        NetEvent::Ticket(ticket) => model.ticket = Some(ticket),
-        NetEvent::Unavailable(reason) => {
-            model.notify(Level::Warn, format!("Networking unavailable: {reason}"));
-            model.net = NetStatus::Unavailable(reason);
+        Event::Status { status, .. } => model.sync.status = status,
+        Event::Diverged { peer, version, .. } => {
+            let name = who(model, &peer);
+            tracing::error!(%peer, ?version, "text differs from the peer's at an equal version");
+            model.notify(
+                Level::Error,
+                format!(
+                    "Your text differs from {name}'s although both have the same edits \
+                     (two copies of one store?). Nothing was merged; see the log."
+                ),
+            );
         }
+        Event::Saved { version, .. } => on_saved(model, Ok(version)),
+        Event::SaveFailed { error, .. } => on_saved(model, Err(error.to_string())),
+        Event::OutsideEdits {
+            inserted, deleted, ..
+        } => {
+            let text = format!(
+                "Merged changes another program made to {} (+{inserted} −{deleted} chars)",
+                model.file_name
+            );
+            model.notify(Level::Info, text);
+        }
+        Event::StoreFailed { error, .. } => model.notify(
+            Level::Error,
+            format!("Could not write duet's store: {error} (retrying; edits are kept)"),
+        ),
     }
+}
+
+fn show_presence(model: &mut Model, peer: PeerId, p: PresenceState) {
+    let entry = peer_entry(model, peer);
+    if !p.name.is_empty() {
+        entry.name = p.name;
+    }
+    entry.color = rgb_to_color(p.color);
+    entry.here = true;
+    let tail = p.selection.map_or(p.cursor, |(tail, _)| tail);
+    entry.selection = Some(Selection {
+        tail,
+        head: p.cursor,
+    });
 }

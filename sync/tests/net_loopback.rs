@@ -256,6 +256,7 @@ async fn a_peer_speaking_another_protocol_version_is_told_so() {
                 key: duet_sync::PeerId::from(ep.id()),
                 nonce: [7; 32],
                 session: 7,
+                name: "from the future".into(),
             });
             let payload = proto::encode(&hello).unwrap();
             frame::write(

@@ -9,7 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::commands::{COMMANDS, Group};
 use crate::keymap::Keymap;
-use crate::model::{Model, NetStatus, PeerState, Popup};
+use sync::Network;
+
+use crate::model::{Model, Popup};
 
 /// The introduction at the top of the help screen.
 pub const HELP_INTRO: &str = include_str!("../../../assets/help.txt");
@@ -97,8 +99,8 @@ pub fn render_popup(model: &Model, popup: &Popup, area: Rect, buf: &mut Buffer) 
                 .render(rect, buf);
         }
         Popup::Ticket => {
-            let lines: Vec<Line<'_>> = match (&model.ticket, &model.net) {
-                (Some(ticket), _) => vec![
+            let lines: Vec<Line<'_>> = match &model.sync.ticket {
+                Ok(ticket) => vec![
                     Line::from("Others join this document with:"),
                     Line::default(),
                     Line::styled(
@@ -109,15 +111,10 @@ pub fn render_popup(model: &Model, popup: &Popup, area: Rect, buf: &mut Buffer) 
                     Line::from("Copied to the clipboard (OSC 52; press c to copy again)."),
                     Line::from("Anyone with the ticket can read and edit the document."),
                 ],
-                (None, NetStatus::Unavailable(reason)) => {
-                    vec![
-                        Line::from("Networking is unavailable, so there is no ticket:"),
-                        Line::from(reason.clone()),
-                    ]
-                }
-                (None, _) => vec![Line::from(
-                    "The ticket is not ready yet; try again in a moment.",
-                )],
+                Err(reason) => vec![
+                    Line::from("There is no ticket to share:"),
+                    Line::from(reason.clone()),
+                ],
             };
             let rect = centered(area, 84, 12);
             Clear.render(rect, buf);
@@ -131,40 +128,58 @@ pub fn render_popup(model: &Model, popup: &Popup, area: Rect, buf: &mut Buffer) 
                 Line::from(format!("You: {}", model.me.name))
                     .style(Style::default().fg(model.me.color)),
             ];
-            if model.peers.is_empty() {
-                lines.push(Line::from(match &model.net {
-                    NetStatus::Unavailable(reason) => {
+            if model.sync.panel.is_empty() {
+                lines.push(Line::from(match &model.sync.network {
+                    Network::Unavailable(reason) => {
                         format!("Networking is unavailable: {reason}")
                     }
-                    _ => "Nobody else yet. Ctrl-T shows the ticket to invite someone.".to_owned(),
+                    Network::Off => "duet runs with --offline: nobody can join.".to_owned(),
+                    Network::On => {
+                        "Nobody else yet. Ctrl-T shows the ticket to invite someone.".to_owned()
+                    }
                 }));
             }
-            for (id, p) in &model.peers {
-                let state = match p.state {
-                    PeerState::Connected => "connected",
-                    PeerState::Offline => "offline",
-                };
-                let conn = match &p.conn {
-                    Some(c) => {
-                        let rtt = c.rtt.map_or("—".to_owned(), |d| {
+            for p in &model.sync.panel {
+                let color = p.color.map_or_else(
+                    || model.theme.color_for(&p.id.to_hex()),
+                    crate::theme::rgb_to_color,
+                );
+                let name = p.name.clone().unwrap_or_else(|| p.id.short());
+                let detail = match &p.link {
+                    Some(link) => {
+                        let rtt = link.rtt.map_or("—".to_owned(), |d| {
                             format!("{:.1} ms", d.as_secs_f64() * 1000.0)
                         });
-                        let path = if c.direct { "direct" } else { "relay" };
-                        format!("{path} {}  rtt {rtt}", c.addr)
+                        let route = link
+                            .route
+                            .as_ref()
+                            .map_or_else(|| "connecting".to_owned(), ToString::to_string);
+                        format!("here   {route}  rtt {rtt}")
                     }
-                    None => String::new(),
+                    None => match p.addrs.first() {
+                        Some(addr) => format!("away   last seen at {addr}"),
+                        None => "away".to_owned(),
+                    },
                 };
-                lines.push(Line::from(vec![
+                let mark = if p.link.is_some() { "●" } else { "○" };
+                let mut spans = vec![
                     Span::styled(
-                        format!("● {:<16}", p.name),
-                        Style::default().fg(p.color).add_modifier(Modifier::BOLD),
+                        format!("{mark} {name:<16}"),
+                        Style::default().fg(color).add_modifier(Modifier::BOLD),
                     ),
-                    Span::raw(format!(" {state:<10} {conn}")),
+                    Span::raw(format!(" {detail}")),
                     Span::styled(
-                        format!("  {}", id.0.chars().take(10).collect::<String>()),
+                        format!("  {}", p.id),
                         Style::default().add_modifier(Modifier::DIM),
                     ),
-                ]));
+                ];
+                if p.diverged {
+                    spans.push(Span::styled(
+                        "  text differs!",
+                        Style::default().fg(model.theme.message_error),
+                    ));
+                }
+                lines.push(Line::from(spans));
             }
             let rect = centered(area, 90, lines.len() as u16 + 2);
             Clear.render(rect, buf);

@@ -7,13 +7,35 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
-use crate::model::{Level, Model, NetStatus, PeerState, Prompt};
+use sync::Network;
+
+use crate::model::{Level, Model, Prompt};
+
+/// What the status line says about sharing, and whether it is a problem to point out.
+fn sync_text(model: &Model) -> (String, bool) {
+    let status = &model.sync.status;
+    match &model.sync.network {
+        Network::Off => ("offline".into(), true),
+        Network::Unavailable(_) => ("no network".into(), true),
+        Network::On if status.diverged > 0 => ("TEXT DIFFERS".into(), true),
+        Network::On if status.connected == 0 => match status.unsent {
+            None => ("only you · Ctrl-T shares".into(), false),
+            Some(0) => ("nobody here".into(), false),
+            Some(n) => (format!("nobody here · {n} unsent"), false),
+        },
+        Network::On if status.in_sync => ("synced".into(), false),
+        Network::On => match status.unsent {
+            Some(n) if n > 0 => (format!("sending {n}"), false),
+            _ => ("syncing".into(), false),
+        },
+    }
+}
 
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
-    let offline = !matches!(model.net, NetStatus::Online { .. });
-    let bg = if matches!(model.net, NetStatus::Offline { .. }) {
+    let offline = !matches!(model.sync.network, Network::On);
+    let bg = if offline {
         theme.status_offline_bg
     } else {
         theme.status_bg
@@ -35,21 +57,13 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
 
     // Right: peers, sync state, position; on a narrow terminal the peer names go first,
     // then the peer count, so the sync state and position stay visible.
-    let online = model
-        .peers
-        .values()
-        .filter(|p| p.state == PeerState::Connected)
-        .count();
+    let online = model.peers.values().filter(|p| p.here).count();
     let away = model.peers.len() - online;
     let names: Vec<Span<'_>> = model
         .peers
         .values()
         .map(|p| {
-            let mark = if p.state == PeerState::Connected {
-                "●"
-            } else {
-                "○"
-            };
+            let mark = if p.here { "●" } else { "○" };
             Span::styled(
                 format!("{mark}{} ", p.name),
                 base.fg(p.color).add_modifier(Modifier::BOLD),
@@ -61,14 +75,10 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         (false, 0) => format!("({online} here) "),
         (false, _) => format!("({online} here, {away} away) "),
     };
-    let sync = match &model.net {
-        NetStatus::Unavailable(_) => "local only".to_owned(),
-        NetStatus::Offline { unacked: 0 } => "OFFLINE".to_owned(),
-        NetStatus::Offline { unacked } => format!("OFFLINE · {unacked} unsent"),
-        NetStatus::Online { unacked: 0 } => "synced".to_owned(),
-        NetStatus::Online { unacked } => format!("syncing {unacked}"),
-    };
-    let sync_style = if offline {
+    let (sync, alarm) = sync_text(model);
+    let sync_style = if model.sync.status.diverged > 0 {
+        base.fg(theme.message_error).add_modifier(Modifier::BOLD)
+    } else if alarm {
         base.add_modifier(Modifier::BOLD)
     } else {
         base

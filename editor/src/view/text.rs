@@ -8,7 +8,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::layout::Look;
-use crate::model::{Model, PeerState};
+use crate::model::Model;
 
 /// A remote peer's cursor as drawn.
 struct Remote<'a> {
@@ -40,7 +40,7 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     let remotes: Vec<Remote<'_>> = model
         .peers
         .values()
-        .filter(|p| p.state == PeerState::Connected)
+        .filter(|p| p.here)
         .filter_map(|p| {
             let s = p.selection?;
             let (a, b) = (doc.resolve(&s.tail), doc.resolve(&s.head));

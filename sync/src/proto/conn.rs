@@ -31,6 +31,8 @@ pub(crate) struct Conn {
     pub remote: PeerId,
     /// The remote's direct address, if known.
     pub addr: Option<SocketAddr>,
+    /// The name the remote's user announced.
+    pub name: Option<String>,
     pub dialer: bool,
     pub phase: Phase,
     pub our_nonce: [u8; 32],
@@ -64,6 +66,7 @@ impl Conn {
             id,
             remote,
             addr,
+            name: None,
             dialer,
             phase: Phase::AwaitHello,
             our_nonce: nonce,

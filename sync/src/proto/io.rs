@@ -203,6 +203,8 @@ pub enum Event {
         doc: DocId,
         /// Who.
         peer: PeerId,
+        /// The name its user goes by, if it gave one.
+        name: Option<String>,
     },
     /// A peer is no longer connected for the document.
     PeerLeft {

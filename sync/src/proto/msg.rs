@@ -99,6 +99,9 @@ pub struct Hello {
     /// Random per run of the sender's process: a connection whose remote session differs
     /// from an older connection's comes from a restarted peer and replaces it at once.
     pub session: u64,
+    /// The name the sender's user goes by (at most
+    /// [`Limits::max_name_chars`](super::Limits::max_name_chars); may be empty).
+    pub name: String,
 }
 
 /// Opens a document on a connection.

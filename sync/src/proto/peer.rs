@@ -25,6 +25,8 @@ use crate::ids::{DocId, DocSecret, PeerId};
 pub struct Config {
     /// Our id and direct addresses (gossiped to peers).
     pub local: PeerAddr,
+    /// The name our user goes by, told to every peer we connect to.
+    pub name: String,
     /// Seed of the random numbers (nonces, session, jitter): from the OS in production,
     /// fixed in tests.
     pub seed: [u8; 32],
@@ -184,6 +186,7 @@ impl Peer {
                     name: presence
                         .as_ref()
                         .map(|p| p.name.clone())
+                        .filter(|n| !n.is_empty())
                         .or_else(|| known.and_then(|k| k.name.clone())),
                     conn: live.map(|(c, _)| c),
                     diverged: live.is_some_and(|(_, ch)| ch.diverged),

@@ -414,6 +414,7 @@ impl Sim {
         p.docs.clear();
         let mut peer = Peer::new(Config {
             local: p.addr.clone(),
+            name: format!("peer-{i}"),
             seed,
             limits: Limits::default(),
             timers: Timers::default(),

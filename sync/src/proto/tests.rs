@@ -34,6 +34,7 @@ fn addr(i: usize) -> PeerAddr {
 fn config(i: usize) -> Config {
     Config {
         local: addr(i),
+        name: format!("peer-{i}"),
         seed: [i as u8; 32],
         limits: Limits::default(),
         timers: Timers::default(),
@@ -337,6 +338,7 @@ fn hello(version: u32, session: u64) -> Message {
         key: key(5),
         nonce: [5; 32],
         session,
+        name: "remote".into(),
     })
 }
 
@@ -368,7 +370,7 @@ fn two_peers_handshake_and_a_fresh_peer_catches_up_with_one_update() {
     );
     assert!(
         net.events(1).any(
-            |e| matches!(e, Event::PeerJoined { peer, doc } if *peer == key(0) && *doc == DOC)
+            |e| matches!(e, Event::PeerJoined { peer, doc, name } if *peer == key(0) && *doc == DOC && name.as_deref() == Some("peer-0"))
         )
     );
     assert!(net.events(1).any(|e| matches!(

@@ -24,6 +24,8 @@ pub enum Event {
         doc: DocId,
         /// Who.
         peer: PeerId,
+        /// The name its user goes by, if it gave one.
+        name: Option<String>,
     },
     /// A peer is no longer connected for the document.
     PeerLeft {
@@ -112,7 +114,7 @@ impl From<proto::Event> for Event {
     fn from(event: proto::Event) -> Event {
         match event {
             proto::Event::Remote { doc, from, ops } => Event::Remote { doc, from, ops },
-            proto::Event::PeerJoined { doc, peer } => Event::PeerJoined { doc, peer },
+            proto::Event::PeerJoined { doc, peer, name } => Event::PeerJoined { doc, peer, name },
             proto::Event::PeerLeft { doc, peer, why } => Event::PeerLeft { doc, peer, why },
             proto::Event::Refused { doc, peer, error } => Event::Refused { doc, peer, error },
             proto::Event::Unreachable { peer, error } => Event::Unreachable { peer, error },
@@ -138,6 +140,11 @@ impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Event::Remote { from, ops, .. } => write!(f, "received {ops} op(s) from {from}"),
+            Event::PeerJoined {
+                peer,
+                name: Some(name),
+                ..
+            } => write!(f, "{name} ({peer}) joined"),
             Event::PeerJoined { peer, .. } => write!(f, "{peer} joined"),
             Event::PeerLeft { peer, why, .. } => match why {
                 Departure::Quit => write!(f, "{peer} left"),

@@ -29,6 +29,8 @@ pub struct SessionConfig {
     pub net: Option<NetConfig>,
     /// duet's per-user directory (holds the identity); `None`: [`identity::home_dir`].
     pub home: Option<PathBuf>,
+    /// The name this user goes by, told to every peer.
+    pub name: String,
     /// For headless peers (`duet serve`): write the plain file at most this long after the
     /// document changed. `None`: the file is written only on [`Session::save`].
     pub autosave: Option<Duration>,
@@ -49,6 +51,7 @@ impl SessionConfig {
             join: None,
             net: Some(NetConfig::default()),
             home: None,
+            name: String::new(),
             autosave: None,
             watch: true,
             limits: proto::Limits::default(),
@@ -97,6 +100,7 @@ impl Session {
         };
         let peer = proto::Peer::new(proto::Config {
             local,
+            name: config.name.clone(),
             seed: rand::random(),
             limits: config.limits.clone(),
             timers: config.timers.clone(),

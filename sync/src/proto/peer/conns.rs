@@ -80,6 +80,7 @@ impl Peer {
             key: self.cfg.local.id,
             nonce,
             session: self.session,
+            name: self.cfg.name.clone(),
         };
         self.send(id, Message::Hello(hello));
     }
@@ -141,6 +142,16 @@ impl Peer {
         };
         if hello.key != conn.remote {
             return Err(ProtoError::KeyMismatch);
+        }
+        let (chars, limit) = (hello.name.chars().count(), self.cfg.limits.max_name_chars);
+        if chars > limit {
+            return Err(ProtoError::PresenceTooLarge { chars, limit });
+        }
+        if !hello.name.is_empty() {
+            conn.name = Some(hello.name.clone());
+            if let Some(k) = self.mesh.peers.get_mut(&hello.key) {
+                k.name = Some(hello.name);
+            }
         }
         conn.phase = Phase::Open {
             their_nonce: hello.nonce,

@@ -195,8 +195,12 @@ impl Peer {
             .values()
             .any(|c| c.id != id && c.remote == remote && c.live(&doc).is_some());
         if !elsewhere {
-            self.out
-                .push(Output::Event(Event::PeerJoined { doc, peer: remote }));
+            let name = self.conns[&id].name.clone();
+            self.out.push(Output::Event(Event::PeerJoined {
+                doc,
+                peer: remote,
+                name,
+            }));
         }
         let Some(sync) = self.docs.get_mut(&doc) else {
             return;

@@ -144,6 +144,7 @@ fn a_hello_with_a_key_other_than_the_connections_is_rejected() {
         key: key(6),
         nonce: [1; 32],
         session: 1,
+        name: String::new(),
     });
     let out = raw.receive(msg);
     assert_eq!(closed_with(&out), Some(&ProtoError::KeyMismatch));
