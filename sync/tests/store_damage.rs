@@ -388,3 +388,31 @@ fn a_damaged_header_is_reported_as_damage_not_as_another_document() {
         o.warnings
     );
 }
+
+#[test]
+fn a_damaged_floor_is_kept_and_taken_again_from_the_file() {
+    let (s, o, _) = damaged_in_the_middle();
+    drop(o);
+    let floor = s.store.join("floor");
+    let mut bytes = fs::read(&floor).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    fs::write(&floor, &bytes).unwrap();
+
+    let mut o = Store::open(&s.file).unwrap();
+    let report = o.report.clone().expect("a report");
+    assert!(
+        report
+            .kept()
+            .any(|p| fs::read(p).ok() == Some(bytes.clone())),
+        "{report}"
+    );
+    assert!(report.recovered.save_guarded, "{report}");
+    // The guard stands again: dropping a line of the file is refused.
+    let op = o.doc.delete(0, 10);
+    o.store.append(&[op]).unwrap();
+    assert!(matches!(
+        o.store.write_plain_file(&o.doc),
+        Err(StoreError::WouldDropText { .. })
+    ));
+}

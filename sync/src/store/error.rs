@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crdt_text::{DecodeError, ReplicaId};
+use crdt_text::ReplicaId;
 
 use crate::ids::DocId;
 
@@ -86,14 +86,6 @@ pub enum StoreError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
-    },
-    /// The snapshot checks out but the document inside does not decode.
-    #[error("cannot decode the document snapshot {path}: {error}")]
-    Snapshot {
-        /// The snapshot file.
-        path: PathBuf,
-        /// Why decoding failed.
-        error: DecodeError,
     },
     /// The store has history but its identity file is missing.
     #[error(

@@ -76,7 +76,7 @@ pub fn read_sealed(
         HeaderRead::Unverified(error) => {
             return match unseal(&bytes) {
                 Some(_) => Err(error),
-                None => Ok(Sealed::Damaged("its checksum fails".into())),
+                None => Ok(Sealed::Damaged("it fails its checksum".into())),
             };
         }
     };
@@ -91,7 +91,7 @@ pub fn read_sealed(
             })
         }
         _ => Ok(Sealed::Damaged(format!(
-            "its checksum fails ({} bytes)",
+            "it is {} bytes long and fails its checksum",
             bytes.len()
         ))),
     }
@@ -127,8 +127,25 @@ pub enum NewMode {
 #[derive(Debug)]
 pub struct Staged {
     target: PathBuf,
-    tmp: PathBuf,
-    file: Option<File>,
+    file: File,
+    tmp: TempFile,
+}
+
+/// Removes a temporary file when dropped, unless it was renamed into place.
+#[derive(Debug)]
+struct TempFile {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // Best effort: a leftover temp file is replaced next time, so failing to remove
+            // it must not hide the real error.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Staged {
@@ -148,57 +165,45 @@ impl Staged {
             .map_err(|e| StoreError::io("create", &tmp, e))?;
         let staged = Staged {
             target: target.to_path_buf(),
-            tmp,
-            file: Some(file),
+            file,
+            tmp: TempFile {
+                path: tmp,
+                renamed: false,
+            },
         };
         #[cfg(unix)]
         if let NewMode::Copy(mode) = mode {
             use std::os::unix::fs::PermissionsExt;
             staged
-                .file()?
+                .file
                 .set_permissions(fs::Permissions::from_mode(mode))
-                .map_err(|e| StoreError::io("set permissions of", &staged.tmp, e))?;
+                .map_err(|e| StoreError::io("set permissions of", &staged.tmp.path, e))?;
         }
         Ok(staged)
     }
 
     /// The temporary file (to set its owner before committing).
-    pub fn file(&self) -> Result<&File, StoreError> {
-        self.file
-            .as_ref()
-            .ok_or_else(|| StoreError::io("write", &self.tmp, io::ErrorKind::BrokenPipe.into()))
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Writes `bytes`, fsyncs, renames over the target and fsyncs the directory: a crash
     /// leaves the old file or the new one, never a mix.
-    pub fn commit(mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        let Some(mut file) = self.file.take() else {
-            return Err(StoreError::io(
-                "write",
-                &self.tmp,
-                io::ErrorKind::BrokenPipe.into(),
-            ));
-        };
+    pub fn commit(self, bytes: &[u8]) -> Result<(), StoreError> {
+        let Staged {
+            target,
+            mut file,
+            mut tmp,
+        } = self;
         file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &self.tmp, e))?;
+            .map_err(|e| StoreError::io("write", &tmp.path, e))?;
         file.sync_all()
-            .map_err(|e| StoreError::io("fsync", &self.tmp, e))?;
+            .map_err(|e| StoreError::io("fsync", &tmp.path, e))?;
         drop(file);
-        fs::rename(&self.tmp, &self.target)
-            .map_err(|e| StoreError::io("rename into place", &self.target, e))?;
-        // Renamed: nothing left to remove on drop.
-        self.tmp = PathBuf::new();
-        sync_dir(&self.target)
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            // Best effort: a leftover temp file is replaced next time, so failing to remove
-            // it must not hide the real error.
-            let _ = fs::remove_file(&self.tmp);
-        }
+        fs::rename(&tmp.path, &target)
+            .map_err(|e| StoreError::io("rename into place", &target, e))?;
+        tmp.renamed = true;
+        sync_dir(&target)
     }
 }
 

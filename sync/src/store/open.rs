@@ -89,8 +89,9 @@ fn create(paths: &Paths, join: Option<(DocId, DocSecret)>) -> Result<Option<Open
     let made_root = paths.create_root()?;
     paths.remove_abandoned_builds();
     let building = paths.building_dir();
-    paths::create_private_dir(&building).map_err(|e| StoreError::io("create", &building, e))?;
-    let result = build(paths, &building, join, text);
+    let result = paths::create_private_dir(&building)
+        .map_err(|e| StoreError::io("create", &building, e))
+        .and_then(|()| build(paths, &building, join, text));
     if !matches!(result, Ok(Some(_))) {
         // Best effort: a leftover build is removed by the next creation.
         let _ = fs::remove_dir_all(&building);
@@ -137,6 +138,8 @@ fn build(
     }
     meta::write_state(&tmp.state, &doc_id, &state)?;
     let mut log = LogWriter::create(&tmp.log, &doc_id, &frames, count)?;
+    // Marked open before it appears: a crash from here on is seen as one.
+    lock.mark_open()?;
     match fs::rename(building, &paths.dir) {
         Ok(()) => {}
         Err(e)
@@ -152,7 +155,6 @@ fn build(
     format::sync_dir(&paths.dir)?;
     lock.moved_to(paths.lock.clone());
     log.moved_to(paths.log.clone());
-    lock.mark_open()?;
     let version = doc.version();
     let store = Store {
         paths: paths.clone(),

@@ -423,7 +423,8 @@ fn check_log(
         _ => (None, None),
     };
     let mut damage: Vec<(u64, u64)> = log.scan.damage.clone();
-    if log.damaged_header.is_some() {
+    if let Some(reason) = &log.damaged_header {
+        tracing::warn!("the header of {} is damaged: {reason}", path.display());
         damage.insert(0, (0, log.scan.start as u64));
     }
     damage.extend(bad_tail);

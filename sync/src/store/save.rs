@@ -14,8 +14,8 @@
 //!   recorded, so a half-written file is never mistaken for an outside edit.
 //! - A symlink is followed to its target, never replaced.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::StoreError;
@@ -89,7 +89,7 @@ fn staged_like(target: &Path, meta: &fs::Metadata) -> Result<Option<Staged>, Sto
         }
         Err(e) => return Err(e),
     };
-    let file = staged.file()?;
+    let file = staged.file();
     let ours = file
         .metadata()
         .map_err(|e| StoreError::io("stat", target, e))?;
@@ -113,22 +113,21 @@ fn staged_like(target: &Path, meta: &fs::Metadata) -> Result<Option<Staged>, Sto
 
 /// Keeps the old bytes in `backup`, then overwrites `target` in place and fsyncs it.
 fn overwrite_keeping_backup(target: &Path, bytes: &[u8], backup: &Path) -> Result<(), StoreError> {
+    // Opened first: a file we may not write is refused before anything is done.
+    let mut file = open_to_overwrite(target)?;
     let old = format::read(target)?;
     format::write_atomic(backup, &old)?;
-    let result = overwrite(target, bytes);
-    if result.is_err() {
-        // The file may be half-written: put the old bytes back (the backup stays if that
-        // fails too, and the next open restores it).
-        if overwrite(target, &old).is_ok() {
-            let _ = fs::remove_file(backup);
-        }
+    let result = overwrite(&mut file, target, bytes);
+    // Half-written: put the old bytes back (if that fails too, the backup stays and the
+    // next open restores it).
+    if result.is_err() && overwrite(&mut file, target, &old).is_ok() {
+        let _ = fs::remove_file(backup);
     }
     result
 }
 
-/// Overwrites `target` with `bytes` in place and fsyncs it.
-fn overwrite(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut file = OpenOptions::new()
+fn open_to_overwrite(target: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
         .write(true)
         .open(target)
         .map_err(|e| match e.kind() {
@@ -136,8 +135,13 @@ fn overwrite(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
                 path: target.to_path_buf(),
             },
             _ => StoreError::io("open", target, e),
-        })?;
-    file.write_all(bytes)
+        })
+}
+
+/// Overwrites the open file `target` with `bytes` in place and fsyncs it.
+fn overwrite(file: &mut File, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.write_all(bytes))
         .and_then(|()| file.set_len(bytes.len() as u64))
         .and_then(|()| file.sync_all())
         .map_err(|e| StoreError::io("write", target, e))
@@ -179,7 +183,8 @@ pub fn recover_interrupted(
         .is_some_and(|c| recorded == Some(blake3::hash(c).as_bytes()));
     // A file deleted since has nothing to repair: the store holds the text.
     if !finished && current.is_some() {
-        overwrite(&follow(plain)?, &old)?;
+        let target = follow(plain)?;
+        overwrite(&mut open_to_overwrite(&target)?, &target, &old)?;
     }
     fs::remove_file(backup).map_err(|e| StoreError::io("remove", backup, e))?;
     Ok(if finished {
