@@ -305,9 +305,7 @@ fn frames_after_a_damaged_one_are_held_until_a_peer_sends_what_was_lost() {
     let report = o.report.clone().unwrap();
     assert_eq!(report.recovered.held, 2, "lines 19 and 20 wait for line 18");
     assert!(
-        report
-            .to_string()
-            .contains("wait for history that was lost"),
+        report.to_string().contains("2 changes held back"),
         "{report}"
     );
     // They survive a close and a compaction.

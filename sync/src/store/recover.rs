@@ -40,6 +40,8 @@ struct Findings {
     lost: bool,
     /// Why the replica id must be renewed, if it must.
     renew: Option<&'static str>,
+    /// The store was written by an older format: its files are rewritten in this one.
+    upgrade: bool,
 }
 
 impl Findings {
@@ -104,8 +106,8 @@ impl Store {
         let mut replica = next_replica(&identity, &found);
         let (mut doc, snapshot_len, mut rejected) =
             rebuild(&paths, &mut snapshot, &ops, replica, &mut found)?;
-        let legacy = change == IdentityChange::Upgraded;
-        let state = check_state(&paths, state, legacy, &mut found)?;
+        found.upgrade = change == IdentityChange::Upgraded;
+        let state = check_state(&paths, state, found.upgrade, &mut found)?;
         if !found.lost
             && let Some(missing) = history_missing(&doc, manifest.as_ref(), state.as_ref())
         {
@@ -140,7 +142,7 @@ impl Store {
             _ => LogWriter::create(&paths.log, &doc_id, &[], 0)?,
         };
         // A missing or damaged state is written afresh; an old one in the current format.
-        let write_state = state.is_none() || legacy;
+        let write_state = state.is_none() || found.upgrade;
         let version = doc.version();
         let store = Store {
             paths,
@@ -167,7 +169,7 @@ impl Store {
         store.finish_load(doc, found, recovered, write_state)
     }
 
-    /// Upgrades an old log, brings in the plain file (as a source after damage, else its
+    /// Upgrades an old store, brings in the plain file (as a source after damage, else its
     /// outside edits), marks the session open and reports.
     fn finish_load(
         mut self,
@@ -176,10 +178,10 @@ impl Store {
         mut recovered: Recovered,
         mut state_unwritten: bool,
     ) -> Result<Opened, StoreError> {
-        if self.log.version() < FORMAT_VERSION {
-            // An older log: fold it into a snapshot and start a current one, so that frames
-            // of two formats never share a file.
-            tracing::info!(doc = %self.doc_id, from = self.log.version(), "upgrading the op log");
+        if found.upgrade || self.log.version() < FORMAT_VERSION {
+            // An older store: fold its history into a snapshot and start a current log, so
+            // that files of two formats never mix (frames of two formats never share a log).
+            tracing::info!(doc = %self.doc_id, log = self.log.version(), "upgrading the store");
             self.snapshot_now(&doc)?;
         }
         let recorded = self.state.plain.as_ref().map(|p| p.hash);

@@ -108,16 +108,16 @@ impl fmt::Display for RecoveryReport {
         writeln!(f, "Recovered:")?;
         writeln!(
             f,
-            "  - {} from the store ({} of the log replayed)",
-            plural(r.edits, "edit"),
+            "  - {} from the store's history ({} of the log replayed)",
+            plural(r.edits, "character edit"),
             plural(r.frames as u64, "frame")
         )?;
         if r.held > 0 {
             writeln!(
                 f,
-                "  - {} more wait for history that was lost; they appear when a peer that has \
-                 it sends it",
-                plural(r.held as u64, "edit")
+                "  - {} held back: they build on history that was lost, and appear when a peer \
+                 that has it sends it",
+                plural(r.held as u64, "change")
             )?;
         }
         if r.lines_from_file > 0 {
