@@ -291,13 +291,20 @@ fn leftovers_of_older_duets_and_of_crashed_creations_are_cleaned_up() {
     let crashed = dir.path().join(".duet/.notes.md.new-0123456789abcdef");
     fs::create_dir(&crashed).unwrap();
     fs::write(crashed.join("lock"), "").unwrap();
+    fs::write(crashed.join("building"), "").unwrap();
     fs::write(crashed.join("identity"), "half").unwrap();
+    // Another document's store whose name looks like a build is left alone.
+    let lookalike = dir.path().join(".duet/.notes.md.new-fedcba9876543210");
+    fs::create_dir(&lookalike).unwrap();
+    fs::write(lookalike.join("lock"), "").unwrap();
 
     let o = open(&file);
     assert_eq!(o.doc.text(), "text\n");
     assert!(o.warnings.is_empty(), "{:?}", o.warnings);
     assert!(!crashed.exists());
+    assert!(lookalike.join("lock").exists());
     assert!(o.store.dir().join("identity").exists());
+    assert!(!o.store.dir().join("building").exists());
 }
 
 /// Past the 64 MiB a log frame may hold: the import is cut into many ops and frames.

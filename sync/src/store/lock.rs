@@ -62,8 +62,8 @@ pub enum PreviousSession {
 /// Why the previous session's end is unknown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unknown {
-    /// The lock file did not exist.
-    Missing,
+    /// The lock file did not exist, or was empty.
+    NoRecord,
     /// The lock file held something else.
     Damaged {
         /// What is wrong.
@@ -138,8 +138,8 @@ impl Lock {
 
     /// How the previous session of document `doc` ended.
     pub fn previous_session(&self, doc: &DocId) -> PreviousSession {
-        let Some(found) = &self.found else {
-            return PreviousSession::Unknown(Unknown::Missing);
+        let Some(found) = self.found.as_ref().filter(|f| !f.is_empty()) else {
+            return PreviousSession::Unknown(Unknown::NoRecord);
         };
         if found.starts_with(b"open ") {
             return PreviousSession::Unclean;
@@ -210,7 +210,7 @@ mod tests {
         let mut first = Lock::acquire(&path).unwrap();
         assert_eq!(
             first.previous_session(&doc),
-            PreviousSession::Unknown(Unknown::Missing)
+            PreviousSession::Unknown(Unknown::NoRecord)
         );
         assert!(matches!(
             Lock::acquire(&path),

@@ -57,16 +57,30 @@ pub(super) fn open_or_create(
     ))
 }
 
-/// A store folder without an identity: either a store that lost it (an error, nothing is
-/// changed) or what an older duet left when it refused a file (no history: removed).
+/// A store folder without an identity: what an older duet left when it refused a file (only
+/// a lock, perhaps a state or ticket: removed), or a store that lost it (an error, and
+/// nothing is changed).
 fn remove_leftover(paths: &Paths, lock: Lock) -> Result<(), StoreError> {
-    if [&paths.log, &paths.snapshot, &paths.floor]
-        .iter()
-        .any(|p| p.exists())
-    {
-        return Err(StoreError::MissingIdentity {
-            path: paths.identity.clone(),
-        });
+    let transient = |name: &std::ffi::OsStr| {
+        let name = name.to_string_lossy();
+        // The session's published ticket (see `net`) is the one file not of the store's own.
+        [
+            "lock",
+            "state",
+            "last-recovery.txt",
+            crate::net::ticket_file::FILE_NAME,
+        ]
+        .contains(&name.as_ref())
+            || name.ends_with(".tmp")
+    };
+    let entries = fs::read_dir(&paths.dir).map_err(|e| StoreError::io("list", &paths.dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io("list", &paths.dir, e))?;
+        if !transient(&entry.file_name()) {
+            return Err(StoreError::MissingIdentity {
+                path: paths.identity.clone(),
+            });
+        }
     }
     tracing::info!(
         "removing {}, a store folder without history",
@@ -112,6 +126,7 @@ fn build(
 ) -> Result<Option<Opened>, StoreError> {
     let tmp = paths.moved_to(building.to_path_buf());
     let mut lock = Lock::acquire(&tmp.lock)?;
+    fs::write(&tmp.building, b"").map_err(|e| StoreError::io("create", &tmp.building, e))?;
     let (doc_id, secret) = join.unwrap_or_else(|| (DocId::random(), DocSecret::random()));
     let root =
         fs::canonicalize(&paths.root).map_err(|e| StoreError::io("resolve", &paths.root, e))?;
@@ -140,6 +155,7 @@ fn build(
     let mut log = LogWriter::create(&tmp.log, &doc_id, &frames, count)?;
     // Marked open before it appears: a crash from here on is seen as one.
     lock.mark_open()?;
+    fs::remove_file(&tmp.building).map_err(|e| StoreError::io("remove", &tmp.building, e))?;
     match fs::rename(building, &paths.dir) {
         Ok(()) => {}
         Err(e)

@@ -51,6 +51,8 @@ pub struct Paths {
     pub plain_backup: PathBuf,
     /// `last-recovery.txt`: the last recovery report, for people.
     pub report: PathBuf,
+    /// `building`: present only in a store being built, never in one renamed into place.
+    pub building: PathBuf,
 }
 
 impl Paths {
@@ -79,6 +81,7 @@ impl Paths {
             floor: dir.join("floor"),
             plain_backup: dir.join("plain-backup"),
             report: dir.join("last-recovery.txt"),
+            building: dir.join("building"),
             root,
             dir,
         }
@@ -114,7 +117,10 @@ impl Paths {
     }
 
     /// Removes what is left of stores whose building was interrupted (a crash mid-creation):
-    /// building folders of this document that no process holds the lock of.
+    /// folders of this document's building name that hold the `building` mark (set once the
+    /// builder holds the folder's lock, removed before the folder is renamed into place) and
+    /// whose lock no process holds. A store of another document that happens to have such a
+    /// name never has the mark.
     pub fn remove_abandoned_builds(&self) {
         let prefix = self.building_prefix();
         let Ok(entries) = fs::read_dir(&self.root) else {
@@ -128,16 +134,11 @@ impl Paths {
             {
                 continue;
             }
-            let lock = entry.path().join("lock");
-            // Only a folder whose lock exists and is free: one just made by a concurrent
-            // open has its lock held from the start.
-            if lock.exists() && Lock::is_held(&lock).is_ok_and(|held| !held) {
-                tracing::info!(
-                    "removing an abandoned store build {}",
-                    entry.path().display()
-                );
+            let build = self.moved_to(entry.path());
+            if build.building.exists() && Lock::is_held(&build.lock).is_ok_and(|held| !held) {
+                tracing::info!("removing an abandoned store build {}", build.dir.display());
                 // Best effort: what is left is harmless, and tried again next time.
-                let _ = fs::remove_dir_all(entry.path());
+                let _ = fs::remove_dir_all(&build.dir);
             }
         }
     }

@@ -347,7 +347,7 @@ fn previous_session(
             found.renew(CRASHED);
             return Ok(None);
         }
-        PreviousSession::Unknown(Unknown::Missing) => ("was missing".to_string(), None),
+        PreviousSession::Unknown(Unknown::NoRecord) => ("was missing or empty".to_string(), None),
         // The lock is rewritten in place: what it held is kept as a copy of its own.
         PreviousSession::Unknown(Unknown::Damaged { reason, content }) => (
             format!("was damaged ({reason})"),
