@@ -280,6 +280,23 @@ fn refused_files_and_joins_leave_no_store_behind() {
 }
 
 #[test]
+fn an_os_error_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // `.duet` is a file: the store folder cannot be made in it.
+    fs::write(dir.path().join(".duet"), "not a folder").unwrap();
+    let err = Store::open(&dir.path().join("notes.md")).unwrap_err();
+    assert!(matches!(err, StoreError::Io { .. }), "{err}");
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        chain.push_str(&format!(": {e}"));
+        source = e.source();
+    }
+    assert_eq!(chain.matches("os error").count(), 1, "{chain}");
+    assert_eq!(fs::read(dir.path().join(".duet")).unwrap(), b"not a folder");
+}
+
+#[test]
 fn leftovers_of_older_duets_and_of_crashed_creations_are_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("notes.md");

@@ -41,6 +41,9 @@
 //!   once the log tail has grown as large as it, so opening never replays a long history and
 //!   the store stays under twice the encoded document.
 //! - Close with [`Store::close`] (or drop the store), which syncs and records a clean close.
+//! - [`Store::write_plain_file`] syncs first: the file never holds text the store lacks. The
+//!   `doc` it is given must hold only ops that were appended (a saved version the store does
+//!   not hold is reported as lost history by the next open).
 //!
 //! # Crashes, damage and loss
 //!
