@@ -9,7 +9,7 @@ use crdt_text::{Doc, ReplicaId, VersionVector};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use duet::keymap::Keymap;
 use duet::model::{Identity, Model};
-use duet::msg::{Msg, NetEvent, PeerId, Presence};
+use duet::msg::Msg;
 use duet::theme::Theme;
 use duet::update::update;
 use duet::view::render;
@@ -17,6 +17,8 @@ use rand::{Rng, SeedableRng};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
+use sync::proto::PresenceState;
+use sync::{DocId, Event, PeerId};
 
 const LINES: usize = 20_000;
 const WIDTH: u16 = 120;
@@ -127,7 +129,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
             d.apply_update(&base).expect("valid base");
             let line = [10_005, 9_000, 15_000][i as usize];
             let pos = d.line_to_char(line);
-            (PeerId(format!("peer{i}")), d, pos)
+            (PeerId([i as u8 + 1; 32]), d, pos)
         })
         .collect();
 
@@ -163,14 +165,27 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
                 *pos -= 1;
                 d.delete(*pos, 1)
             };
-            remote.push(frame(&mut model, Msg::Net(NetEvent::Remote(vec![op]))));
-            let at = model.doc.anchor(*pos, crdt_text::Bias::Left);
-            let presence = Presence { head: at, tail: at };
-            let msg = Msg::Net(NetEvent::Presence {
-                peer: id.clone(),
-                name: id.0.clone(),
-                color: Color::Rgb(200, 80, 80),
-                presence,
+            // As the loop does: the session applies the op, then the editor hears of it.
+            let doc = DocId([1; 32]);
+            let applied = Msg::Sync(Event::Remote {
+                doc,
+                from: *id,
+                ops: 1,
+            });
+            let start = Instant::now();
+            model.doc.apply(&op).expect("valid op");
+            remote.push(start.elapsed() + frame(&mut model, applied));
+            let cursor = model.doc.anchor(*pos, crdt_text::Bias::Left);
+            let presence = PresenceState {
+                name: id.short(),
+                color: 0xc85050,
+                cursor,
+                selection: None,
+            };
+            let msg = Msg::Sync(Event::Presence {
+                doc,
+                peer: *id,
+                presence: Some(presence),
             });
             remote.push(frame(&mut model, msg));
         }

@@ -45,7 +45,14 @@ pub async fn run(mut model: Model, open: Open) -> anyhow::Result<()> {
     let mut pending = VecDeque::from([Msg::Resize(size.width, size.height)]);
     // Show our cursor to peers from the start, not only once it first moves.
     let presence = model.presence();
-    let events = session.set_presence(&mut OneDoc { id, doc: &mut model.doc }, id, Some(presence));
+    let events = session.set_presence(
+        &mut OneDoc {
+            id,
+            doc: &mut model.doc,
+        },
+        id,
+        Some(presence),
+    );
     pending.extend(events.into_iter().map(Msg::Sync));
     let mut terminal = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -138,6 +145,10 @@ fn run_effects(
                 send_ops(model, session, id, &mut ops, pending);
                 session.save(id, &model.doc);
             }
+            Effect::SaveAnyway => {
+                send_ops(model, session, id, &mut ops, pending);
+                session.save_anyway(id, &model.doc);
+            }
             Effect::Clipboard(text) => {
                 let mut out = std::io::stdout();
                 if let Err(e) = crossterm::execute!(out, CopyToClipboard::to_clipboard_from(text)) {
@@ -154,7 +165,14 @@ fn run_effects(
     send_ops(model, session, id, &mut ops, pending);
     if presence {
         let me = model.presence();
-        let events = session.set_presence(&mut OneDoc { id, doc: &mut model.doc }, id, Some(me));
+        let events = session.set_presence(
+            &mut OneDoc {
+                id,
+                doc: &mut model.doc,
+            },
+            id,
+            Some(me),
+        );
         pending.extend(events.into_iter().map(Msg::Sync));
     }
 }
@@ -171,6 +189,13 @@ fn send_ops(
         return;
     }
     let ops = std::mem::take(ops);
-    let events = session.local(&mut OneDoc { id, doc: &mut model.doc }, id, ops);
+    let events = session.local(
+        &mut OneDoc {
+            id,
+            doc: &mut model.doc,
+        },
+        id,
+        ops,
+    );
     pending.extend(events.into_iter().map(Msg::Sync));
 }

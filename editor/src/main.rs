@@ -296,7 +296,16 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
         keymap,
         theme,
     );
-    let mut notes: Vec<String> = opened.warnings.iter().map(ToString::to_string).collect();
+    if let Some(report) = &opened.report {
+        model.mode = duet::model::Mode::Popup(duet::model::Popup::Recovery {
+            text: report.to_string(),
+            scroll: 0,
+        });
+    }
+    let mut notes: Vec<String> = match opened.report {
+        Some(_) => Vec::new(),
+        None => opened.warnings.iter().map(ToString::to_string).collect(),
+    };
     notes.extend(problems);
     if let sync::Network::Unavailable(reason) = opened.session.network() {
         notes.push(format!("Networking is unavailable: {reason}"));
@@ -369,9 +378,11 @@ async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
         id,
         mut doc,
         warnings,
+        report,
     } = open(config, file).await?;
-    for warning in &warnings {
-        eprintln!("warning: {warning}");
+    match report {
+        Some(report) => eprintln!("{report}"),
+        None => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
     }
     match session.ticket(&id) {
         Ok(ticket) => println!(
@@ -379,7 +390,10 @@ async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
             file.display()
         ),
         Err(e) => {
-            session.shutdown(&mut OneDoc { id, doc: &mut doc }).await.ok();
+            session
+                .shutdown(&mut OneDoc { id, doc: &mut doc })
+                .await
+                .ok();
             bail!("cannot serve {}: {e}", file.display());
         }
     }
@@ -391,7 +405,7 @@ async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
             _ = term.recv() => break,
             wake = session.next() => {
                 for event in session.handle(&mut OneDoc { id, doc: &mut doc }, wake) {
-                    report(&event, file, &mut names);
+                    tell(&event, file, &mut names);
                 }
             }
         }
@@ -405,7 +419,7 @@ async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
 }
 
 /// Prints what a headless peer's user should know, naming peers as they announced themselves.
-fn report(event: &Event, file: &Path, names: &mut std::collections::HashMap<sync::PeerId, String>) {
+fn tell(event: &Event, file: &Path, names: &mut std::collections::HashMap<sync::PeerId, String>) {
     let who = |names: &std::collections::HashMap<sync::PeerId, String>, peer: &sync::PeerId| {
         names
             .get(peer)

@@ -144,6 +144,20 @@ pub enum Popup {
     Peers,
     /// Quitting with changes not yet written to the plain file.
     ConfirmQuit,
+    /// Saving would drop text the file held when duet found its store damaged.
+    ConfirmDrop {
+        /// Characters that would be lost.
+        chars: usize,
+        /// Lines they touch.
+        lines: usize,
+    },
+    /// What opening the document found wrong with its store, and what was recovered.
+    Recovery {
+        /// The report, several lines.
+        text: String,
+        /// First visible line.
+        scroll: usize,
+    },
 }
 
 /// What has the keyboard.

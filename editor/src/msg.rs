@@ -34,6 +34,9 @@ pub enum Effect {
     Presence,
     /// Write the document to its plain file (the outcome comes back as a [`Msg::Sync`]).
     Save,
+    /// Write it although it drops text the file held when duet found its store damaged (the
+    /// user confirmed).
+    SaveAnyway,
     /// Copy text to the system clipboard (OSC 52).
     Clipboard(String),
     /// Stop the editor (the runtime flushes the store first).

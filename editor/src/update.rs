@@ -12,8 +12,8 @@ use sync::{Event, PeerId};
 
 use crate::model::{Level, Mode, Model, Peer, Popup, Prompt, Selection};
 use crate::msg::{Effect, Msg};
-use crate::theme::rgb_to_color;
 use crate::search::{self, Direction};
+use crate::theme::rgb_to_color;
 use crate::undo::EditKind;
 
 /// Rows the mouse wheel scrolls per notch.
@@ -265,6 +265,34 @@ fn on_prompt_key(model: &mut Model, prompt: Prompt, key: KeyEvent) {
 fn on_popup_key(model: &mut Model, popup: Popup, key: KeyEvent) {
     let bound = model.keymap.lookup(&key);
     match popup {
+        Popup::ConfirmDrop { .. } => match key.code {
+            KeyCode::Char('s' | 'S' | 'y' | 'Y') => {
+                model.mode = Mode::Edit;
+                model.emit(Effect::SaveAnyway);
+            }
+            _ => {
+                model.quit_after_save = false;
+                model.mode = Mode::Edit;
+                model.notify(
+                    Level::Info,
+                    "Not saved: the file keeps its text; your edits are safe in the store",
+                );
+            }
+        },
+        Popup::Recovery { text, scroll } => {
+            let page = model.text_height().saturating_sub(4);
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => scroll + 1,
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll + page,
+                KeyCode::PageUp => scroll.saturating_sub(page),
+                _ => {
+                    model.mode = Mode::Edit;
+                    return;
+                }
+            };
+            model.mode = Mode::Popup(Popup::Recovery { text, scroll });
+        }
         Popup::ConfirmQuit => match key.code {
             KeyCode::Char('s' | 'S' | 'y' | 'Y') => {
                 model.quit_after_save = true;
@@ -413,6 +441,12 @@ fn on_sync(model: &mut Model, event: Event) {
             );
         }
         Event::Saved { version, .. } => on_saved(model, Ok(version)),
+        Event::SaveFailed {
+            error: sync::store::StoreError::WouldDropText { chars, lines, .. },
+            ..
+        } => {
+            model.mode = Mode::Popup(Popup::ConfirmDrop { chars, lines });
+        }
         Event::SaveFailed { error, .. } => on_saved(model, Err(error.to_string())),
         Event::OutsideEdits {
             inserted, deleted, ..

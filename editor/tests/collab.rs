@@ -5,10 +5,8 @@ mod common;
 
 use common::*;
 use crdt_text::Anchor;
-use duet::model::PeerState;
-use duet::msg::{Msg, NetEvent, PeerId, Presence};
-use duet::update::update;
-use ratatui::style::Color;
+use sync::Event;
+use sync::proto::Departure;
 
 #[test]
 fn remote_insert_before_the_cursor_moves_it_along() {
@@ -85,81 +83,64 @@ fn undo_after_the_peer_deleted_my_text_does_nothing_harmful() {
 }
 
 #[test]
-fn remote_ops_out_of_order_are_held_then_applied() {
-    let mut m = model("|");
-    let mut bob = FakePeer::join(&m, 2);
-    let first = bob.doc.insert(0, "ab");
-    let second = bob.doc.insert(2, "cd");
-    update(&mut m, Msg::Net(NetEvent::Remote(vec![second])));
-    assert_eq!(m.doc.text(), "");
-    update(&mut m, Msg::Net(NetEvent::Remote(vec![first])));
-    assert_eq!(m.doc.text(), "abcd");
-}
-
-#[test]
-fn an_invalid_remote_op_is_reported_not_applied() {
-    let mut m = model("ab|c");
-    let mut bob = FakePeer::join(&m, 2);
-    let mut op = bob.doc.insert(0, "x");
-    // An insert whose left neighbour is itself can never be applied.
-    let own_id = op.id;
-    if let crdt_text::OpKind::Insert { origin_left, .. } = &mut op.kind {
-        *origin_left = Some(own_id);
-    }
-    update(&mut m, Msg::Net(NetEvent::Remote(vec![op])));
-    assert_eq!(show(&m), "ab|c");
-    assert!(
-        m.message
-            .as_ref()
-            .is_some_and(|msg| msg.text.contains("invalid edit"))
-    );
-}
-
-#[test]
 fn peers_join_share_their_cursor_and_leave() {
     let mut m = model("hello |world");
-    let bob = PeerId("b0b".into());
-    update(
-        &mut m,
-        Msg::Net(NetEvent::PeerJoined {
-            peer: bob.clone(),
-            name: Some("bob".into()),
-        }),
-    );
+    joins(&mut m, BOB, "bob");
     assert!(
         m.message
             .as_ref()
             .is_some_and(|msg| msg.text == "bob joined")
     );
-    let at = m.doc.anchor(2, crdt_text::Bias::Left);
-    let presence = Presence { head: at, tail: at };
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Presence {
-            peer: bob.clone(),
-            name: "bob".into(),
-            color: Color::Red,
-            presence,
-        }),
-    );
-    let p = &m.peers[&bob];
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 2);
+    let p = &m.peers[&BOB];
     assert_eq!(p.selection.map(|s| m.doc.resolve(&s.head)), Some(2));
-    update(&mut m, Msg::Net(NetEvent::PeerLeft { peer: bob.clone() }));
-    assert_eq!(m.peers[&bob].state, PeerState::Offline);
+    assert!(p.here);
+    sync(
+        &mut m,
+        Event::PeerLeft {
+            doc: DOC,
+            peer: BOB,
+            why: Departure::Quit,
+        },
+    );
+    assert!(!m.peers[&BOB].here);
+    assert_eq!(m.peers[&BOB].selection, None);
     assert!(m.message.as_ref().is_some_and(|msg| msg.text == "bob left"));
+}
+
+#[test]
+fn a_lost_connection_and_a_restart_are_told_apart_from_a_quit() {
+    let mut m = model("|");
+    joins(&mut m, BOB, "bob");
+    for (why, says) in [
+        (Departure::Restarted, "bob restarted"),
+        (Departure::Lost, "Lost the connection to bob"),
+    ] {
+        sync(
+            &mut m,
+            Event::PeerLeft {
+                doc: DOC,
+                peer: BOB,
+                why,
+            },
+        );
+        let text = m.message.as_ref().map(|msg| msg.text.clone());
+        assert!(
+            text.as_deref().is_some_and(|t| t.starts_with(says)),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]
 fn moving_the_cursor_shares_presence() {
     let mut m = model("ab|c");
     let fx = press(&mut m, "left");
-    let presence = fx.iter().find_map(|e| match e {
-        duet::msg::Effect::Presence(p) => Some(*p),
-        _ => None,
-    });
-    let p = presence.expect("a presence effect");
-    assert_eq!(m.doc.resolve(&p.head), 1);
-    assert_ne!(p.head, Anchor::END);
+    assert!(fx.contains(&duet::msg::Effect::Presence), "{fx:?}");
+    let p = m.presence();
+    assert_eq!(m.doc.resolve(&p.cursor), 1);
+    assert_ne!(p.cursor, Anchor::END);
+    assert_eq!(p.name, "me");
 }
 
 #[test]

@@ -221,7 +221,7 @@ fn go_to_line() {
 
 #[test]
 fn quitting_with_unsaved_changes_asks_first() {
-    use duet::msg::{Effect, Msg};
+    use duet::msg::Effect;
     let mut m = model("|");
     type_text(&mut m, "x");
     let effects = press(&mut m, "ctrl-q");
@@ -232,7 +232,7 @@ fn quitting_with_unsaved_changes_asks_first() {
         "save first"
     );
     let version = m.doc.version();
-    let effects = duet::update::update(&mut m, Msg::Saved(Ok(version)));
+    let effects = sync(&mut m, sync::Event::Saved { doc: DOC, version });
     assert!(effects.contains(&Effect::Quit), "then quit");
 }
 
@@ -245,15 +245,18 @@ fn quitting_a_saved_document_quits_at_once() {
 
 #[test]
 fn a_failed_save_keeps_the_editor_open() {
-    use duet::msg::{Effect, Msg};
+    use duet::msg::Effect;
     let mut m = model("|");
     type_text(&mut m, "x");
     press(&mut m, "ctrl-q s");
-    let effects = duet::update::update(&mut m, Msg::Saved(Err("disk full".into())));
+    let error = sync::store::StoreError::ReadOnly {
+        path: "notes.md".into(),
+    };
+    let effects = sync(&mut m, sync::Event::SaveFailed { doc: DOC, error });
     assert!(!effects.contains(&Effect::Quit));
     assert!(
         m.message
             .as_ref()
-            .is_some_and(|msg| msg.text.contains("disk full"))
+            .is_some_and(|msg| msg.text.contains("read-only"))
     );
 }

@@ -3,14 +3,14 @@
 mod common;
 
 use common::*;
-use crdt_text::Bias;
-use duet::model::{ConnInfo, NetStatus};
-use duet::msg::{Msg, NetEvent, PeerId, Presence};
+use duet::msg::Msg;
 use duet::update::update;
 use duet::view::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
+use sync::proto::{Departure, SyncStatus};
+use sync::{Event, Network, PeerId};
 
 /// Draws the model on a test terminal of its size; returns the screen as text and the
 /// cursor position.
@@ -43,36 +43,19 @@ fn cell_bg(m: &duet::model::Model, x: u16, y: u16) -> Color {
 }
 
 fn join_bob(m: &mut duet::model::Model, at: usize) {
-    let bob = PeerId("b0b0b0b0".into());
-    update(
-        m,
-        Msg::Net(NetEvent::PeerJoined {
-            peer: bob.clone(),
-            name: Some("bob".into()),
-        }),
-    );
-    let a = m.doc.anchor(at, Bias::Left);
-    update(
-        m,
-        Msg::Net(NetEvent::Presence {
-            peer: bob,
-            name: "bob".into(),
-            color: Color::Rgb(0, 200, 0),
-            presence: Presence { head: a, tail: a },
-        }),
-    );
+    joins(m, BOB, "bob");
+    shows_cursor(m, BOB, "bob", 0x00c800, at);
+}
+
+/// A model on the network, as after a session started.
+fn online(mut m: duet::model::Model) -> duet::model::Model {
+    m.sync.network = Network::On;
+    m
 }
 
 #[test]
 fn status_line_shows_file_saved_state_and_position() {
-    let mut m = model_sized("hello\nwor|ld", 60, 5);
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Sync {
-            online: false,
-            unacked: 0,
-        }),
-    );
+    let mut m = online(model_sized("hello\nwor|ld", 60, 5));
     let (text, cursor) = screen(&m);
     insta::assert_snapshot!(text);
     assert_eq!(cursor, (4 + 3, 1), "cursor after the gutter, on 'l'");
@@ -86,27 +69,25 @@ fn status_line_shows_file_saved_state_and_position() {
 
 #[test]
 fn status_line_shows_peers_and_sync_state() {
-    let mut m = model_sized("hello|", 70, 4);
+    let mut m = online(model_sized("hello|", 70, 4));
     join_bob(&mut m, 0);
-    update(
+    let carol = PeerId([0xca; 32]);
+    joins(&mut m, carol, "carol");
+    sync(
         &mut m,
-        Msg::Net(NetEvent::PeerJoined {
-            peer: PeerId("ca401".into()),
-            name: Some("carol".into()),
-        }),
+        Event::PeerLeft {
+            doc: DOC,
+            peer: carol,
+            why: Departure::Quit,
+        },
     );
-    update(
+    status(
         &mut m,
-        Msg::Net(NetEvent::PeerLeft {
-            peer: PeerId("ca401".into()),
-        }),
-    );
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Sync {
-            online: true,
-            unacked: 3,
-        }),
+        SyncStatus {
+            connected: 1,
+            unsent: Some(3),
+            ..SyncStatus::default()
+        },
     );
     m.message = None;
     let (text, _) = screen(&m);
@@ -114,20 +95,49 @@ fn status_line_shows_peers_and_sync_state() {
 }
 
 #[test]
-fn offline_and_local_only_are_clear() {
-    let mut m = model_sized("x|", 50, 3);
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Sync {
-            online: false,
-            unacked: 7,
-        }),
+fn the_status_line_tells_the_truth_about_sharing() {
+    let mut m = model_sized("x|", 70, 3);
+    let says = |m: &duet::model::Model| screen(m).0.lines().last().unwrap().to_owned();
+    m.sync.network = Network::Off;
+    assert!(says(&m).contains("offline"), "{}", says(&m));
+    m.sync.network = Network::Unavailable("port in use".into());
+    assert!(says(&m).contains("no network"), "{}", says(&m));
+    // Online but alone: not an alarm, and it says how to share.
+    m.sync.network = Network::On;
+    assert!(
+        says(&m).contains("only you · Ctrl-T shares"),
+        "{}",
+        says(&m)
     );
-    let (text, _) = screen(&m);
-    assert!(text.contains("OFFLINE · 7 unsent"), "{text}");
-    m.net = NetStatus::Unavailable("port in use".into());
-    let (text, _) = screen(&m);
-    assert!(text.contains("local only"), "{text}");
+    let bg_alone = cell_bg(&m, 0, 2);
+    assert_eq!(
+        bg_alone, m.theme.status_bg,
+        "no offline colour while online"
+    );
+    // Shared before, nobody here now, 7 edits not on any peer yet.
+    status(
+        &mut m,
+        SyncStatus {
+            unsent: Some(7),
+            ..SyncStatus::default()
+        },
+    );
+    assert!(says(&m).contains("nobody here · 7 unsent"), "{}", says(&m));
+    // Connected, but "synced" only once a peer confirmed the same text.
+    joins(&mut m, BOB, "bob");
+    let mut here = SyncStatus {
+        connected: 1,
+        unsent: Some(0),
+        ..SyncStatus::default()
+    };
+    status(&mut m, here);
+    assert!(!says(&m).contains("synced"), "{}", says(&m));
+    here.in_sync = true;
+    status(&mut m, here);
+    assert!(says(&m).contains("synced"), "{}", says(&m));
+    here.diverged = 1;
+    status(&mut m, here);
+    assert!(says(&m).contains("TEXT DIFFERS"), "{}", says(&m));
 }
 
 #[test]
@@ -194,13 +204,8 @@ fn help_popup_lists_commands_with_their_keys() {
 
 #[test]
 fn ticket_popup() {
-    let mut m = model_sized("|", 90, 14);
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Ticket(
-            "duet1abcdefghijklmnopqrstuvwxyz234567".into(),
-        )),
-    );
+    let mut m = online(model_sized("|", 90, 14));
+    m.sync.ticket = Ok("duet1abcdefghijklmnopqrstuvwxyz234567".into());
     let effects = press(&mut m, "ctrl-t");
     assert!(effects.contains(&duet::msg::Effect::Clipboard(
         "duet1abcdefghijklmnopqrstuvwxyz234567".into()
@@ -211,19 +216,33 @@ fn ticket_popup() {
 
 #[test]
 fn peers_popup() {
-    let mut m = model_sized("|", 96, 10);
+    let mut m = online(model_sized("|", 96, 10));
     join_bob(&mut m, 0);
-    update(
-        &mut m,
-        Msg::Net(NetEvent::Connections(vec![(
-            PeerId("b0b0b0b0".into()),
-            ConnInfo {
-                addr: "127.0.0.1:4919".into(),
-                direct: true,
+    m.sync.panel = vec![
+        sync::PeerView {
+            id: BOB,
+            name: Some("bob".into()),
+            color: Some(0x00c800),
+            conn: Some(sync::proto::ConnId(1)),
+            link: Some(sync::net::Link {
+                route: Some(sync::net::Route::Direct("127.0.0.1:4919".parse().unwrap())),
                 rtt: Some(std::time::Duration::from_micros(1500)),
-            },
-        )])),
-    );
+                sent: 1000,
+                received: 2000,
+            }),
+            addrs: vec!["127.0.0.1:4919".parse().unwrap()],
+            diverged: false,
+        },
+        sync::PeerView {
+            id: PeerId([0xca; 32]),
+            name: Some("carol".into()),
+            color: None,
+            conn: None,
+            link: None,
+            addrs: vec!["192.168.1.7:4919".parse().unwrap()],
+            diverged: false,
+        },
+    ];
     m.message = None;
     press(&mut m, "ctrl-p");
     let (text, _) = screen(&m);

@@ -34,7 +34,6 @@ const TRACE: &str = "traces/sequential/automerge-paper.json.gz";
 fn config(dir: &Path, name: &str, join: Option<DocTicket>) -> SessionConfig {
     let mut c = SessionConfig::new(dir.join(name).join("notes.md"));
     std::fs::create_dir_all(dir.join(name)).unwrap();
-    c.home = Some(dir.join(name).join("home"));
     c.net = Some(NetConfig::loopback());
     c.join = join;
     c

@@ -60,7 +60,7 @@ async fn three_peers_edit_concurrently_survive_an_outage_and_converge() {
 
         // C goes offline (its endpoint closes) and edits there; A and B keep editing.
         let c_name = c.name;
-        let (c_file, _) = c.stop().await;
+        let c_file = c.stop().await;
         let mut c = Peer::start_with(c_name, dir.path(), None, false).await;
         assert_eq!(c.doc.text(), text, "C reopens its store as it left it");
         c.type_at(0, "offline by C\n");
@@ -221,7 +221,7 @@ async fn the_ticket_of_an_open_document_is_published_beside_its_store() {
         let a = Peer::start("ana", dir.path(), None).await;
         let published = duet_sync::session::running_ticket(&a.file).unwrap();
         assert_eq!(published, a.ticket());
-        let (file, _) = a.stop().await;
+        let file = a.stop().await;
         let err = duet_sync::session::running_ticket(&file).unwrap_err();
         assert!(matches!(err, duet_sync::SyncError::NotShared(_)), "{err}");
         assert!(
@@ -293,8 +293,8 @@ async fn a_peer_speaking_another_protocol_version_is_told_so() {
 async fn a_headless_peer_keeps_its_file_current_and_shares_outside_edits_to_it() {
     bounded(async {
         let dir = test_dir("headless");
-        let mut server = Peer::start_configured("server", dir.path(), |file, home| {
-            let mut c = net_support::config(file, home, None, true);
+        let mut server = Peer::start_configured("server", dir.path(), |file| {
+            let mut c = net_support::config(file, None, true);
             c.autosave = Some(Duration::from_millis(100));
             c
         })

@@ -46,8 +46,8 @@ async fn peers_that_know_each_other_only_by_relay_sync_through_it() {
         let dir = test_dir("relay");
         let with_relay = |join| {
             let net = net.clone();
-            move |file: &std::path::Path, home: &std::path::Path| {
-                let mut c = config(file, home, join, true);
+            move |file: &std::path::Path| {
+                let mut c = config(file, join, true);
                 c.net = Some(net);
                 c
             }

@@ -49,13 +49,12 @@ async fn two_documents_sync_between_two_endpoints_over_one_connection() {
         let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
         std::fs::create_dir_all(&a_dir).unwrap();
         std::fs::create_dir_all(&b_dir).unwrap();
-        let home = dir.path().join("home");
         let Opened {
             session,
             id: notes,
             doc,
             ..
-        } = Session::open(config(&a_dir.join("notes.md"), &home, None, true))
+        } = Session::open(config(&a_dir.join("notes.md"), None, true))
             .await
             .unwrap();
         let mut a = Multi {
@@ -74,14 +73,10 @@ async fn two_documents_sync_between_two_endpoints_over_one_connection() {
         let notes_ticket = a.session.ticket(&notes).unwrap();
         let todo_ticket = a.session.ticket(&todo).unwrap();
         assert_eq!(notes_ticket.host, todo_ticket.host, "one endpoint for both");
-        let Opened { session, doc, .. } = Session::open(config(
-            &b_dir.join("notes.md"),
-            &dir.path().join("home-b"),
-            Some(notes_ticket),
-            true,
-        ))
-        .await
-        .unwrap();
+        let Opened { session, doc, .. } =
+            Session::open(config(&b_dir.join("notes.md"), Some(notes_ticket), true))
+                .await
+                .unwrap();
         let mut b = Multi {
             session,
             docs: BTreeMap::from([(notes, doc)]),
@@ -136,7 +131,7 @@ async fn a_ticket_pasted_again_reaches_a_host_that_moved_and_another_documents_i
         let mut a = Peer::start("ana", dir.path(), None).await;
         a.type_at(0, "first\n");
         let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
-        wait_until(&mut [&mut a, &mut b], "the join", |ps| converged(ps)).await;
+        wait_until(&mut [&mut a, &mut b], "the join", converged).await;
         b.stop().await;
         a.stop().await;
         // The host comes back on another port: the address the guest remembers is stale.
@@ -150,11 +145,11 @@ async fn a_ticket_pasted_again_reaches_a_host_that_moved_and_another_documents_i
         .await;
         // A ticket of another document is refused for this file, with a clear reason.
         let other = Peer::start("cy", dir.path(), None).await;
-        let err = Session::open(config(&b.file, &b.home, Some(other.ticket()), false)).await;
+        let err = Session::open(config(&b.file, Some(other.ticket()), false)).await;
         // b holds the store's lock; a stopped b would get the OtherDocument error.
         assert!(err.is_err());
-        let (file, home) = b.stop().await;
-        let err = Session::open(config(&file, &home, Some(other.ticket()), false))
+        let file = b.stop().await;
+        let err = Session::open(config(&file, Some(other.ticket()), false))
             .await
             .unwrap_err();
         assert!(matches!(err, SyncError::OtherDocument { .. }), "{err}");
@@ -195,8 +190,8 @@ async fn connections_that_never_speak_cannot_lock_out_a_real_peer() {
             "only {closed} of 40 silent connections were refused"
         );
         // A real peer from another loopback address still joins at once.
-        let mut b = Peer::start_configured("bo", dir.path(), |file, home| {
-            let mut c = config(file, home, Some(a.ticket()), true);
+        let mut b = Peer::start_configured("bo", dir.path(), |file| {
+            let mut c = config(file, Some(a.ticket()), true);
             c.net = Some(NetConfig {
                 bind: vec!["127.0.0.2:0".parse().unwrap()],
                 ..NetConfig::loopback()
@@ -231,12 +226,10 @@ async fn the_status_counts_only_verified_peers_and_unsent_only_once_shared() {
         })
         .await;
         assert_eq!(a.status().unsent, Some(0));
-        let (file, home) = b.stop().await;
+        let file = b.stop().await;
         wait_until(&mut [&mut a], "B to leave", |ps| ps[0].connected() == 0).await;
         // B reopens alone and offline: it was shared, nothing is unsent, no one is here.
-        let mut b =
-            Peer::start_configured("bo", dir.path(), |_, _| config(&file, &home, None, false))
-                .await;
+        let mut b = Peer::start_configured("bo", dir.path(), |_| config(&file, None, false)).await;
         b.pump(Duration::from_millis(50)).await;
         let status = b.status();
         assert_eq!(status.connected, 0, "{status:?}");

@@ -194,7 +194,8 @@ fn a_second_writer_is_refused_with_a_clear_message() {
     open(&file);
 }
 
-/// Opens, types `lines` each synced as its own frame, closes; returns the log path.
+/// Opens, types `lines` each synced as its own frame, saves the plain file (as the editor
+/// does when it closes) and closes; returns the log path.
 fn store_with_frames(file: &Path, lines: &[&str]) -> PathBuf {
     let mut o = open(file);
     for line in lines {
@@ -202,6 +203,7 @@ fn store_with_frames(file: &Path, lines: &[&str]) -> PathBuf {
         type_at(&mut o, end, line);
         o.store.sync().expect("sync");
     }
+    o.store.write_plain_file(&o.doc).expect("save");
     o.store.close().expect("close");
     store_dir(file).join("log")
 }
@@ -233,17 +235,19 @@ fn a_torn_tail_is_cut_with_a_warning_and_synced_frames_survive() {
 }
 
 #[test]
-fn a_flipped_bit_in_the_log_is_reported_with_offset_and_the_rest_recovered() {
+fn a_flipped_bit_in_the_log_is_reported_with_offset_and_every_line_recovered() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bitrot.txt");
-    let log = store_with_frames(&file, &["alpha ", "beta ", "gamma ", "delta "]);
+    let lines = ["alpha\n", "beta\n", "gamma\n", "delta\n"];
+    let log = store_with_frames(&file, &lines);
+    let saved = fs::read_to_string(&file).unwrap();
     let mut bytes = fs::read(&log).unwrap();
     // Inside the second frame's text: frames three and four still check out after it.
     let victim = bytes.windows(4).position(|w| w == b"beta").unwrap() + 1;
     bytes[victim] ^= 0x20;
     fs::write(&log, &bytes).unwrap();
 
-    let o = open(&file);
+    let mut o = open(&file);
     let damaged = o
         .warnings
         .iter()
@@ -265,53 +269,50 @@ fn a_flipped_bit_in_the_log_is_reported_with_offset_and_the_rest_recovered() {
         bytes,
         "damaged file kept aside as is"
     );
-    assert!(damaged.3 >= 3);
-    let message = o
-        .warnings
-        .iter()
-        .map(|w| w.to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    assert_eq!(damaged.3, 3, "every other frame recovered");
+    let report = o.report.as_ref().expect("a recovery report").to_string();
     assert!(
-        message.contains("bitrot.txt/log") && message.contains("offset"),
-        "{message}"
+        report.contains("bitrot.txt/log") && report.contains("offset"),
+        "{report}"
     );
     assert!(
         o.warnings
             .iter()
             .any(|w| matches!(w, StoreWarning::NewReplica { .. }))
     );
-    // Everything that checked out is there (the lost frame's successors wait for it).
-    let text = o.doc.text();
-    assert!(text.starts_with("alpha "), "{text}");
-    assert!(!text.is_empty());
+    // Every line is back: the frames after the damage wait for the lost one, and the plain
+    // file's text was imported.
+    assert_eq!(o.doc.text(), saved);
+    assert_eq!(
+        o.doc.pending_len(),
+        2,
+        "frames three and four are held, not dropped"
+    );
+    o.store.write_plain_file(&o.doc).unwrap();
+    assert_eq!(fs::read_to_string(&file).unwrap(), saved);
     drop(o);
     // The repaired log opens cleanly.
     let o = open(&file);
-    assert!(
-        !o.warnings
-            .iter()
-            .any(|w| matches!(w, StoreWarning::DamagedLog { .. })),
-        "{:?}",
-        o.warnings
-    );
+    assert!(o.report.is_none(), "{:?}", o.warnings);
+    assert_eq!(o.doc.text(), saved);
 }
 
 #[test]
-fn a_truncated_snapshot_is_kept_aside_and_the_log_tail_recovered() {
+fn a_truncated_snapshot_is_kept_aside_and_every_line_recovered() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("snap.txt");
     let mut o = open(&file);
-    type_at(&mut o, 0, "before snapshot. ");
+    type_at(&mut o, 0, "before snapshot.\n");
     o.store.snapshot_now(&o.doc).unwrap();
     let end = o.doc.len();
-    type_at(&mut o, end, "after");
+    type_at(&mut o, end, "after\n");
+    o.store.write_plain_file(&o.doc).unwrap();
     o.store.close().unwrap();
     let snap = store_dir(&file).join("snapshot");
     let bytes = fs::read(&snap).unwrap();
     fs::write(&snap, &bytes[..bytes.len() / 2]).unwrap();
 
-    let o = open(&file);
+    let mut o = open(&file);
     let kept = o
         .warnings
         .iter()
@@ -322,9 +323,18 @@ fn a_truncated_snapshot_is_kept_aside_and_the_log_tail_recovered() {
         .unwrap_or_else(|| panic!("{:?}", o.warnings));
     assert_eq!(fs::read(&kept).unwrap(), &bytes[..bytes.len() / 2]);
     assert!(!snap.exists());
-    // The tail op depends on the lost history: it is held until peers send the rest.
-    assert_eq!(o.doc.text(), "");
+    // The tail op depends on the lost history: it is held until peers send the rest, and
+    // the text came back from the plain file.
+    assert_eq!(o.doc.text(), "before snapshot.\nafter\n");
     assert_eq!(o.doc.pending_len(), 1);
+    let report = o.report.as_ref().expect("a recovery report");
+    assert_eq!(report.recovered.lines_from_file, 2);
+    assert!(report.to_string().contains(&kept.display().to_string()));
+    o.store.write_plain_file(&o.doc).unwrap();
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        "before snapshot.\nafter\n"
+    );
 }
 
 #[test]
@@ -340,8 +350,11 @@ fn garbage_and_foreign_files_give_clear_errors_and_are_left_alone() {
     assert!(matches!(err, StoreError::BadHeader { .. }), "{err}");
     assert!(err.to_string().contains("g.txt/log"), "{err}");
 
+    // A newer format's header: its check covers its own version.
     let mut newer = original.clone();
     newer[8] = 9;
+    let check = *blake3::hash(&newer[..44]).as_bytes();
+    newer[44..52].copy_from_slice(&check[..8]);
     fs::write(&log, &newer).unwrap();
     let err = Store::open(&file).unwrap_err();
     assert!(
@@ -586,6 +599,7 @@ fn a_binary_file_is_refused() {
         matches!(err, StoreError::NotUtf8 { offset: 0, .. }),
         "{err}"
     );
+    assert!(!dir.path().join(".duet").exists(), "no store left behind");
 }
 
 #[test]
@@ -618,6 +632,7 @@ fn joining_creates_an_empty_history_under_the_ticket_identity() {
     let err = Store::create_joined(&busy, id, secret).unwrap_err();
     assert!(matches!(err, StoreError::PlainFileExists { .. }), "{err}");
     assert_eq!(fs::read_to_string(&busy).unwrap(), "my own notes");
+    assert!(!store_dir(&busy).exists(), "a refused join leaves no store");
 }
 
 #[test]

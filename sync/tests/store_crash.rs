@@ -26,7 +26,7 @@ const CHILD_SEED: &str = "DUET_STORE_CRASH_SEED";
 /// A child never outlives this, even if its parent vanished without killing it.
 const CHILD_LIFETIME: Duration = Duration::from_secs(20);
 /// Bytes of the log's header (the log file is this plus `Store::log_tail_len`).
-const LOG_HEADER: u64 = 44;
+const LOG_HEADER: u64 = 52;
 
 /// One recoverable state: the version and the text's hash.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,12 @@
 //! Format stability: a store written by every format version (committed under
 //! `tests/store_fixtures/vN/`: identity, state, log, lock and plain file) must keep opening,
-//! with the same text, identity, authorship and peers. If this fails after a change, the
+//! with the same text, document id, authorship and peers. If this fails after a change, the
 //! change broke existing users' stores: bump `FORMAT_VERSION` and keep reading the old
 //! versions instead of editing a fixture.
+//!
+//! Opened from a copy, every fixture continues under a new replica id: a version 3 store
+//! recognises that it was copied (it records where it lives), and an older one cannot tell,
+//! so it assumes it may be a copy.
 //!
 //! The fixtures were made by the ignored `write_fixture` test (the recipe for the next format
 //! version's fixture).
@@ -13,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crdt_text::{Doc, ReplicaId};
 use duet_sync::ids::DocId;
-use duet_sync::store::{FORMAT_VERSION, KnownPeer, Store};
+use duet_sync::store::{FORMAT_VERSION, KnownPeer, Store, StoreWarning};
 
 const FIXTURE_TEXT: &str = "Shared notes\nline from the host\nline from a guest\n";
 const FIXTURE_PEER: u8 = 0xab;
@@ -76,9 +80,13 @@ fn open_fixture(version: u16) -> (tempfile::TempDir, duet_sync::store::Opened) {
     let (id, host) = fixture_facts(dir.path());
 
     let o = Store::open(&file).unwrap();
-    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
     assert_eq!(*o.store.doc_id(), id);
-    assert_eq!(o.store.replica(), host, "closed cleanly: same replica");
+    assert!(
+        matches!(o.warnings.last(), Some(StoreWarning::NewReplica { old, new, .. })
+            if *old == host && *new == o.store.replica()),
+        "a copy continues under a new replica id: {:?}",
+        o.warnings
+    );
     assert_eq!(o.doc.text(), FIXTURE_TEXT);
     assert_eq!(
         by_author(&o.doc),
@@ -104,23 +112,54 @@ fn header_version(path: &Path) -> u16 {
 }
 
 #[test]
-fn a_version_2_store_still_opens() {
-    let (_dir, o) = open_fixture(2);
-    // No snapshot: its content is `Doc::encode`, whose compatibility crdt-text versions and
-    // tests itself; this fixture pins the store's own files.
-    assert_eq!(o.store.snapshot_len(), 0);
+fn a_version_3_store_still_opens() {
+    let (dir, o) = open_fixture(3);
+    // Recorded where it was made: this copy is recognised as one.
+    assert!(
+        matches!(
+            &o.warnings[..],
+            [StoreWarning::Copied { .. }, StoreWarning::NewReplica { .. }]
+        ),
+        "{:?}",
+        o.warnings
+    );
     assert!(o.store.log_tail_len() > 0);
     assert_eq!(
-        FORMAT_VERSION, 2,
+        FORMAT_VERSION, 3,
         "new format version: add a fixture for it"
     );
+    let (text, replica, endpoint) = (o.doc.text(), o.store.replica(), o.store.endpoint_secret());
+    drop(o);
+    let again = Store::open(&dir.path().join("notes.txt")).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.doc.text(), text);
+    assert_eq!(
+        (again.store.replica(), again.store.endpoint_secret()),
+        (replica, endpoint)
+    );
+}
+
+#[test]
+fn a_version_2_store_opens_and_is_upgraded() {
+    let (dir, o) = open_fixture(2);
+    assert_eq!(o.warnings.len(), 1, "{:?}", o.warnings);
+    // Its files are rewritten in the current format.
+    let store = dir.path().join(".duet/notes.txt");
+    for name in ["identity", "log", "snapshot", "state"] {
+        assert_eq!(header_version(&store.join(name)), FORMAT_VERSION, "{name}");
+    }
+    let text = o.doc.text();
+    o.store.close().unwrap();
+    let again = Store::open(&dir.path().join("notes.txt")).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.doc.text(), text);
 }
 
 #[test]
 fn a_version_1_store_opens_and_is_upgraded() {
     let (dir, o) = open_fixture(1);
     // The version 1 log (ops in the old serde form) was folded into a snapshot and a fresh
-    // version 2 log replaced it.
+    // current log replaced it.
     assert!(o.store.snapshot_len() > 0);
     assert_eq!(o.store.log_tail_len(), 0);
     let log = dir.path().join(".duet/notes.txt/log");
@@ -130,6 +169,27 @@ fn a_version_1_store_opens_and_is_upgraded() {
     let again = Store::open(&dir.path().join("notes.txt")).unwrap();
     assert!(again.warnings.is_empty(), "{:?}", again.warnings);
     assert_eq!(again.doc.text(), text);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_old_store_with_loose_modes_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_dir(2), dir.path());
+    let store = dir.path().join(".duet/notes.txt");
+    fs::set_permissions(&store, fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    drop(Store::open(&dir.path().join("notes.txt")).unwrap());
+    assert_eq!(mode(&store), 0o700);
+    for entry in fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
 }
 
 /// Writes the fixture of the current format version (run once per format version, then

@@ -187,6 +187,36 @@ pub fn render_popup(model: &Model, popup: &Popup, area: Rect, buf: &mut Buffer) 
                 .block(frame(model, "Peers"))
                 .render(rect, buf);
         }
+        Popup::ConfirmDrop { chars, lines } => {
+            let text = vec![
+                Line::from(format!(
+                    "Saving would drop {chars} characters ({lines} lines) that {} held",
+                    model.file_name
+                )),
+                Line::from("when duet found its store damaged and recovered the text from it."),
+                Line::default(),
+                Line::from("s: save anyway   any other key: keep the file as it is"),
+            ];
+            let rect = centered(area, 76, 6);
+            Clear.render(rect, buf);
+            Paragraph::new(text)
+                .block(frame(model, "Drop text from the file?"))
+                .render(rect, buf);
+        }
+        Popup::Recovery { text, scroll } => {
+            let lines: Vec<Line<'_>> = text.lines().map(Line::from).collect();
+            let height = (lines.len() as u16 + 3).min(area.height);
+            let rect = centered(area, 90, height);
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(frame(
+                    model,
+                    "duet recovered this document — any key closes",
+                ))
+                .scroll((*scroll as u16, 0))
+                .render(rect, buf);
+        }
         Popup::ConfirmQuit => {
             let lines = vec![
                 Line::from(format!(

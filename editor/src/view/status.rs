@@ -12,13 +12,14 @@ use sync::Network;
 use crate::model::{Level, Model, Prompt};
 
 /// What the status line says about sharing, and whether it is a problem to point out.
-fn sync_text(model: &Model) -> (String, bool) {
+/// `here`: peers connected for the document now.
+fn sync_text(model: &Model, here: usize) -> (String, bool) {
     let status = &model.sync.status;
     match &model.sync.network {
         Network::Off => ("offline".into(), true),
         Network::Unavailable(_) => ("no network".into(), true),
         Network::On if status.diverged > 0 => ("TEXT DIFFERS".into(), true),
-        Network::On if status.connected == 0 => match status.unsent {
+        Network::On if here == 0 => match status.unsent {
             None => ("only you · Ctrl-T shares".into(), false),
             Some(0) => ("nobody here".into(), false),
             Some(n) => (format!("nobody here · {n} unsent"), false),
@@ -75,7 +76,7 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         (false, 0) => format!("({online} here) "),
         (false, _) => format!("({online} here, {away} away) "),
     };
-    let (sync, alarm) = sync_text(model);
+    let (sync, alarm) = sync_text(model, online);
     let sync_style = if model.sync.status.diverged > 0 {
         base.fg(theme.message_error).add_modifier(Modifier::BOLD)
     } else if alarm {

@@ -6,10 +6,12 @@ use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use crossterm::event::{KeyEvent, KeyEventKind};
 use duet::keymap::{Key, Keymap};
 use duet::model::{Identity, Model};
-use duet::msg::{Effect, Msg, NetEvent};
+use duet::msg::{Effect, Msg};
 use duet::theme::Theme;
 use duet::update::update;
 use ratatui::style::Color;
+use sync::proto::{PresenceState, SyncStatus};
+use sync::{DocId, Event, PeerId};
 
 /// Builds a model from annotated text: `|` is the cursor, `[` the other end of the
 /// selection (if any). The text is typed by replica 1 (this user); the undo history is empty.
@@ -121,7 +123,55 @@ pub fn submitted(effects: &[Effect]) -> Vec<Op> {
         .collect()
 }
 
-/// Another replica of the same document, standing in for a remote peer.
+/// The document the test models have open.
+pub const DOC: DocId = DocId([1; 32]);
+
+/// Bob's peer id.
+pub const BOB: PeerId = PeerId([0xb0; 32]);
+
+/// Feeds news from the sync layer to the model.
+pub fn sync(m: &mut Model, event: Event) -> Vec<Effect> {
+    update(m, Msg::Sync(event))
+}
+
+/// `peer` joins, announcing `name`.
+pub fn joins(m: &mut Model, peer: PeerId, name: &str) {
+    sync(
+        m,
+        Event::PeerJoined {
+            doc: DOC,
+            peer,
+            name: Some(name.into()),
+        },
+    );
+}
+
+/// `peer` shows its cursor at char `at` in colour `rgb`.
+pub fn shows_cursor(m: &mut Model, peer: PeerId, name: &str, rgb: u32, at: usize) {
+    let cursor = m.doc.anchor(at, crdt_text::Bias::Left);
+    let presence = PresenceState {
+        name: name.into(),
+        color: rgb,
+        cursor,
+        selection: None,
+    };
+    sync(
+        m,
+        Event::Presence {
+            doc: DOC,
+            peer,
+            presence: Some(presence),
+        },
+    );
+}
+
+/// The document's sync state changes.
+pub fn status(m: &mut Model, status: SyncStatus) {
+    sync(m, Event::Status { doc: DOC, status });
+}
+
+/// Another replica of the same document, standing in for a remote peer: its ops are applied
+/// to the model's document (as the protocol does) and the model is told.
 pub struct FakePeer {
     /// Its replica.
     pub doc: Doc,
@@ -146,12 +196,25 @@ impl FakePeer {
     /// Inserts text at `pos` and delivers the op to the model.
     pub fn insert(&mut self, m: &mut Model, pos: usize, text: &str) -> Vec<Effect> {
         let op = self.doc.insert(pos, text);
-        update(m, Msg::Net(NetEvent::Remote(vec![op])))
+        deliver(m, op)
     }
 
     /// Deletes `len` chars at `pos` and delivers the op to the model.
     pub fn delete(&mut self, m: &mut Model, pos: usize, len: usize) -> Vec<Effect> {
         let op = self.doc.delete(pos, len);
-        update(m, Msg::Net(NetEvent::Remote(vec![op])))
+        deliver(m, op)
     }
+}
+
+/// Applies a peer's op to the model's document as the protocol does, then tells the model.
+pub fn deliver(m: &mut Model, op: Op) -> Vec<Effect> {
+    m.doc.apply(&op).expect("a valid remote op");
+    sync(
+        m,
+        Event::Remote {
+            doc: DOC,
+            from: BOB,
+            ops: 1,
+        },
+    )
 }

@@ -32,7 +32,6 @@ pub use event::Event;
 pub use open::{Opened, SessionConfig, running_ticket};
 
 use self::store_thread::{StoreCmd, StoreNews};
-use crate::identity::IdentityError;
 use crate::ids::{DocId, DocSecret, PeerId};
 use crate::net::{EndpointError, Link, Transport};
 use crate::proto::{self, Docs, Input, Millis, Output, PeerAddr, PresenceState, SyncStatus};
@@ -50,9 +49,6 @@ pub enum SyncError {
     /// The document's store failed (locked by another duet, damaged, unwritable…).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The user's identity could not be loaded or created.
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
     /// Networking could not start.
     #[error(transparent)]
     Network(#[from] EndpointError),
@@ -142,7 +138,6 @@ struct Entry {
     store: std::sync::mpsc::Sender<StoreCmd>,
     secret: DocSecret,
     file: PathBuf,
-    ticket_file: PathBuf,
     /// Since when the document has changes the plain file lacks (autosave only).
     changed_since: Option<Instant>,
     /// When to read the plain file after it was touched.
@@ -347,6 +342,18 @@ impl Session {
         }
     }
 
+    /// [`save`](Self::save), confirmed by the user: the save may drop text that the file held
+    /// when the store was found damaged (after [`StoreError::WouldDropText`]).
+    pub fn save_anyway(&mut self, id: DocId, doc: &Doc) {
+        if let Some(entry) = self.docs.get_mut(&id) {
+            entry.changed_since = None;
+            let _ = entry.store.send(StoreCmd::SaveAnyway {
+                text: doc.text(),
+                version: doc.version(),
+            });
+        }
+    }
+
     /// Says goodbye to every peer, makes every op durable (saving the plain file first when
     /// autosaving), closes the stores and the endpoint.
     pub async fn shutdown(mut self, docs: &mut (dyn Docs + Send)) -> Result<(), SyncError> {
@@ -362,7 +369,6 @@ impl Session {
         }
         let mut result = Ok(());
         for (_, entry) in std::mem::take(&mut self.docs) {
-            let _ = std::fs::remove_file(&entry.ticket_file);
             let (done, outcome) = tokio::sync::oneshot::channel();
             if entry.store.send(StoreCmd::Close(done)).is_err() {
                 result = Err(SyncError::Stopped);
@@ -514,13 +520,13 @@ impl Session {
         inputs.push(Input::Tick);
         let ids: Vec<DocId> = self.docs.keys().copied().collect();
         for id in ids {
-            let entry = &self.docs[&id];
+            let Some(entry) = self.docs.get_mut(&id) else {
+                continue;
+            };
             if entry.check_at.is_some_and(|t| t <= now) {
-                let entry = self.docs.get_mut(&id).expect("listed");
                 entry.check_at = None;
                 let _ = entry.store.send(StoreCmd::CheckPlain);
             }
-            let entry = &self.docs[&id];
             let autosave_due = self
                 .autosave
                 .zip(entry.changed_since)
@@ -548,7 +554,9 @@ impl Session {
         inputs.push(Input::LocalAddrs(addrs));
         for (id, entry) in &self.docs {
             let ticket = DocTicket::new(*id, entry.secret.clone(), t.addr());
-            open::write_ticket_file(&entry.ticket_file, &ticket);
+            let _ = entry
+                .store
+                .send(StoreCmd::PublishTicket(ticket.to_string()));
         }
     }
 }

@@ -10,11 +10,10 @@ use iroh::SecretKey;
 use tokio::sync::mpsc;
 
 use super::{Entry, Network, Session, SyncError, store_thread, watch};
-use crate::identity;
 use crate::ids::{DocId, PeerId};
 use crate::net::{NetConfig, Transport};
 use crate::proto::{self, DocConfig, Input, OneDoc, PeerAddr};
-use crate::store::{Opened as OpenedStore, STORE_DIR, Store, StoreError, StoreWarning};
+use crate::store::{self, Opened as OpenedStore, RecoveryReport, Store, StoreError, StoreWarning};
 use crate::ticket::DocTicket;
 
 /// How to open a document in a [`Session`].
@@ -25,10 +24,10 @@ pub struct SessionConfig {
     /// Join the document of this ticket (its store is created beside `file` if new; if the
     /// file already has the ticket's document, the ticket's host is added to its peers).
     pub join: Option<DocTicket>,
-    /// Networking; `None` keeps the session offline (edits are kept, nothing is sent).
+    /// Networking; `None` keeps the session offline (edits are kept, nothing is sent). The
+    /// endpoint's identity is the first document's store's own key, so that two documents
+    /// open in two terminals of one user are two peers that can meet.
     pub net: Option<NetConfig>,
-    /// duet's per-user directory (holds the identity); `None`: [`identity::home_dir`].
-    pub home: Option<PathBuf>,
     /// The name this user goes by, told to every peer.
     pub name: String,
     /// For headless peers (`duet serve`): write the plain file at most this long after the
@@ -50,7 +49,6 @@ impl SessionConfig {
             file: file.into(),
             join: None,
             net: Some(NetConfig::default()),
-            home: None,
             name: String::new(),
             autosave: None,
             watch: true,
@@ -71,6 +69,9 @@ pub struct Opened {
     pub doc: Doc,
     /// Problems the store recovered from; show them to the user.
     pub warnings: Vec<StoreWarning>,
+    /// When opening found a problem with the store (damage, loss, a copy): the whole story,
+    /// for a popup.
+    pub report: Option<RecoveryReport>,
 }
 
 impl Session {
@@ -81,7 +82,7 @@ impl Session {
         let (transport, network) = match &config.net {
             None => (None, Network::Off),
             Some(net) => {
-                let key = endpoint_key(&config)?;
+                let key = SecretKey::from_bytes(&store.store.endpoint_secret());
                 match Transport::bind(net, key, &config.timers, &config.limits).await {
                     Ok(t) => (Some(t), Network::On),
                     Err(e) => {
@@ -123,12 +124,14 @@ impl Session {
             after: Vec::new(),
             followups: Vec::new(),
         };
+        let report = store.report.clone();
         let (id, doc, warnings) = session.adopt(store, config.join.as_ref(), config.watch)?;
         Ok(Opened {
             session,
             id,
             doc,
             warnings,
+            report,
         })
     }
 
@@ -155,12 +158,18 @@ impl Session {
             store,
             mut doc,
             warnings,
+            ..
         } = opened;
         let id = *store.doc_id();
         let secret = store.secret().clone();
         let file = store.plain_file().to_path_buf();
-        let ticket_file = store.dir().join(TICKET_FILE);
         let known = store.known_peers().to_vec();
+        if let Some(t) = &self.transport {
+            let ticket = DocTicket::new(id, secret.clone(), t.addr());
+            if let Err(e) = store.publish_ticket(&ticket.to_string()) {
+                tracing::warn!("cannot publish the ticket of {}: {e}", file.display());
+            }
+        }
         self.peer.add_doc(
             DocConfig {
                 id,
@@ -176,16 +185,12 @@ impl Session {
         } else {
             None
         };
-        if let Some(t) = &self.transport {
-            write_ticket_file(&ticket_file, &DocTicket::new(id, secret.clone(), t.addr()));
-        }
         self.docs.insert(
             id,
             Entry {
                 store: commands,
                 secret,
                 file,
-                ticket_file,
                 changed_since: None,
                 check_at: None,
                 _watcher: watcher,
@@ -222,9 +227,6 @@ impl Session {
     }
 }
 
-/// Name of the file in the store folder that holds the ticket of the running session.
-const TICKET_FILE: &str = "ticket";
-
 /// Opens the store of `file`, or creates it for the ticket's document.
 async fn open_store(file: PathBuf, join: Option<DocTicket>) -> Result<OpenedStore, SyncError> {
     let shown = file.clone();
@@ -249,67 +251,18 @@ async fn open_store(file: PathBuf, join: Option<DocTicket>) -> Result<OpenedStor
     }
 }
 
-/// The endpoint identity of this process.
-fn endpoint_key(config: &SessionConfig) -> Result<SecretKey, SyncError> {
-    let home = match &config.home {
-        Some(h) => h.clone(),
-        None => identity::home_dir()?,
-    };
-    Ok(identity::load_or_create(&home)?)
-}
-
-/// Atomically replaces a ticket file (mode 0600: it carries the document secret).
-pub(super) fn write_ticket_file(path: &Path, ticket: &DocTicket) {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let result = (|| {
-        use std::io::Write;
-        let mut f = options.open(&tmp)?;
-        writeln!(f, "{ticket}")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        tracing::warn!("cannot write {}: {e}", path.display());
-    }
-}
-
 /// The ticket of the document whose plain file is `file`, as published by the duet process
 /// that has it open (for `duet ticket FILE`). Fails with [`SyncError::NotShared`] if no
-/// running duet has the document open.
+/// running duet has the document open. Creates nothing.
 pub fn running_ticket(file: &Path) -> Result<DocTicket, SyncError> {
-    let not_shared = || SyncError::NotShared(file.to_path_buf());
-    let name = file.file_name().ok_or_else(not_shared)?;
-    let parent = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let path = parent.join(STORE_DIR).join(name).join(TICKET_FILE);
-    let bad = |error: String| SyncError::BadTicketFile {
-        file: file.to_path_buf(),
-        error,
-    };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_shared()),
-        Err(e) => return Err(bad(e.to_string())),
-    };
-    // A ticket file counts only while a duet holds the store's lock; otherwise it is left
-    // over from a crash.
-    match Store::open(file) {
-        Err(StoreError::Locked { .. }) => text
-            .trim()
-            .parse()
-            .map_err(|e: crate::ticket::TicketError| bad(e.to_string())),
-        Ok(opened) => {
-            opened.store.close()?;
-            let _ = std::fs::remove_file(&path);
-            Err(not_shared())
+    match store::published_ticket(file)? {
+        Some(text) => {
+            text.parse()
+                .map_err(|e: crate::ticket::TicketError| SyncError::BadTicketFile {
+                    file: file.to_path_buf(),
+                    error: e.to_string(),
+                })
         }
-        Err(e) => Err(e.into()),
+        None => Err(SyncError::NotShared(file.to_path_buf())),
     }
 }

@@ -34,6 +34,14 @@ pub(crate) enum StoreCmd {
         /// The document version it is the text of.
         version: VersionVector,
     },
+    /// [`StoreCmd::Save`], dropping text the file held when the store was found damaged
+    /// (the user confirmed).
+    SaveAnyway {
+        /// The text.
+        text: String,
+        /// The document version it is the text of.
+        version: VersionVector,
+    },
     /// Check whether the plain file differs from what duet last wrote or merged.
     CheckPlain,
     /// A change to the plain file was merged into the document (its text is the file's as of
@@ -42,6 +50,8 @@ pub(crate) enum StoreCmd {
     /// Rewrite the snapshot from this encoding of the document at this version, if the log
     /// tail is large.
     Compact(VersionVector, Vec<u8>),
+    /// Publish this ticket for `duet ticket FILE` (our addresses changed).
+    PublishTicket(String),
     /// Sync and close the store.
     Close(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
 }
@@ -162,6 +172,9 @@ impl Worker {
             match cmd {
                 None => {}
                 Some(StoreCmd::Close(done)) => {
+                    if let Err(e) = self.store.withdraw_ticket() {
+                        tracing::warn!("{e}");
+                    }
                     let result = self.store.close();
                     if result.is_ok() {
                         let _ = self.news.send((self.doc, StoreNews::Durable(self.pending)));
@@ -201,6 +214,17 @@ impl Worker {
         // The session went away without closing: closing on drop syncs what is buffered.
     }
 
+    fn save(&mut self, text: &str, version: VersionVector) {
+        match self.store.save_text(text, &version) {
+            Ok(Saved::Written) => self.tell(StoreNews::Saved(version)),
+            Ok(Saved::Changed(change)) => self.tell(StoreNews::PlainChanged {
+                change: Box::new(change),
+                resave: true,
+            }),
+            Err(e) => self.tell(StoreNews::SaveFailed(e)),
+        }
+    }
+
     fn command(&mut self, cmd: StoreCmd) {
         match cmd {
             StoreCmd::Append(ops) => {
@@ -217,14 +241,11 @@ impl Worker {
                     self.tell(StoreNews::Failed(e));
                 }
             }
-            StoreCmd::Save { text, version } => match self.store.save_text(&text, &version) {
-                Ok(Saved::Written) => self.tell(StoreNews::Saved(version)),
-                Ok(Saved::Changed(change)) => self.tell(StoreNews::PlainChanged {
-                    change: Box::new(change),
-                    resave: true,
-                }),
-                Err(e) => self.tell(StoreNews::SaveFailed(e)),
-            },
+            StoreCmd::Save { text, version } => self.save(&text, version),
+            StoreCmd::SaveAnyway { text, version } => {
+                self.store.confirm_drop();
+                self.save(&text, version);
+            }
             StoreCmd::CheckPlain => match self.store.plain_change() {
                 Ok(Some(change)) => self.tell(StoreNews::PlainChanged {
                     change: Box::new(change),
@@ -233,6 +254,11 @@ impl Worker {
                 Ok(None) => {}
                 Err(e) => self.tell(StoreNews::Failed(e)),
             },
+            StoreCmd::PublishTicket(ticket) => {
+                if let Err(e) = self.store.publish_ticket(&ticket) {
+                    tracing::warn!("{e}");
+                }
+            }
             StoreCmd::Merged(change, exported) => {
                 if let Err(e) = self.store.merged(&change, exported) {
                     self.tell(StoreNews::Failed(e));

@@ -6,14 +6,16 @@
 //!   comes back ([`Saved::Changed`]) for the document's owner to merge first.
 //! - [`Store::plain_change`] tells whether the file differs from what duet last wrote or
 //!   merged; [`merge_change`] turns such a change into local edits of the document (on the
-//!   owner's side) and [`Store::merged`] records that they were made.
+//!   owner's side) and [`Store::merged`] records that they were made (after syncing them).
 //! - [`Store::compact_encoded`] rewrites the snapshot from `Doc::encode` output.
+//!
+//! [`Store::import_plain_file`] (at open) is these three steps in one call.
 
 use crdt_text::{Doc, VersionVector};
 
 use super::meta::{self, PlainState};
-use super::plain::{self, Imported, PlainText};
-use super::{Store, StoreError, log, rebase, snapshot};
+use super::plain::{self, Imported, Merge, PlainText};
+use super::{Store, StoreError, rebase};
 
 /// The plain file as another program left it, and what duet had last written there.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +24,8 @@ pub struct PlainChange {
     pub file: PlainText,
     /// What duet last wrote or merged (`None`: it never had the file).
     pub(super) base: Option<PlainState>,
+    /// The store recovers from damage (until the next save): merging only adds text.
+    pub(super) union: bool,
 }
 
 /// What [`Store::save_text`] did.
@@ -32,6 +36,18 @@ pub enum Saved {
     /// Another program changed the file since duet last saw it; nothing was written. Merge
     /// the change ([`merge_change`]), then save again.
     Changed(PlainChange),
+}
+
+/// What [`merge_change`] did to the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The local edits made (already applied).
+    pub imported: Imported,
+    /// The version whose text the file holds, as far as the store can tell.
+    pub exported: VersionVector,
+    /// The file is not a version of the document (duet never wrote it, or the store is
+    /// recovering, and the document kept text the file lacks): save the document so it is.
+    pub rewrite: bool,
 }
 
 impl Store {
@@ -45,16 +61,19 @@ impl Store {
         if base.as_ref().is_some_and(|b| b.hash == file.hash) {
             return Ok(None);
         }
-        Ok(Some(PlainChange { file, base }))
+        let union = self.floor.is_some();
+        Ok(Some(PlainChange { file, base, union }))
     }
 
     /// Records that `change` was merged into the document, whose text the file holds as of
-    /// `exported` (from [`merge_change`]).
+    /// `exported` (from [`merge_change`]). The edits it made must have been appended: they are
+    /// synced first, so the record never claims edits a crash could lose.
     pub fn merged(
         &mut self,
         change: &PlainChange,
         exported: VersionVector,
     ) -> Result<(), StoreError> {
+        self.sync()?;
         self.state.plain = Some(PlainState {
             hash: change.file.hash,
             line_ending: change.file.line_ending,
@@ -64,106 +83,66 @@ impl Store {
         meta::write_state(&self.paths.state, &self.doc_id, &self.state)
     }
 
-    /// Writes `text`, the document's text at `version`, to the plain file (atomically, in the
-    /// file's line endings) — unless the file changed since duet last saw it.
+    /// Writes `text`, the document's text at `version`, to the plain file (see
+    /// [`Store::write_plain_file`]) — unless the file changed since duet last saw it.
     pub fn save_text(&mut self, text: &str, version: &VersionVector) -> Result<Saved, StoreError> {
         if let Some(change) = self.plain_change()? {
             return Ok(Saved::Changed(change));
         }
-        let (line_ending, bom) = self
-            .state
-            .plain
-            .as_ref()
-            .map_or((plain::LineEnding::Lf, false), |p| (p.line_ending, p.bom));
-        let bytes = plain::render(text, line_ending, bom);
-        plain::write(&self.paths.plain, &bytes)?;
-        self.state.plain = Some(PlainState {
-            hash: *blake3::hash(&bytes).as_bytes(),
-            line_ending,
-            bom,
-            exported: version.clone(),
-        });
-        meta::write_state(&self.paths.state, &self.doc_id, &self.state)?;
+        self.write_text(text, version.clone())?;
         Ok(Saved::Written)
     }
 
-    /// Rewrites the snapshot from `encoded` (`Doc::encode` of the document at `version`, which
-    /// holds every op appended before) and starts a new log tail, when the tail is large (see
-    /// [`Store::needs_compaction`]). Crash-safe at every step: the snapshot is replaced
-    /// atomically first (the old log then only repeats ops it already holds), then the log.
+    /// Rewrites the snapshot from `encoded` (see [`Store::snapshot_encoded`]) when the log
+    /// tail is large (see [`Store::needs_compaction`]).
     pub fn compact_encoded(
         &mut self,
         version: &VersionVector,
         encoded: &[u8],
     ) -> Result<(), StoreError> {
-        if !self.needs_compaction() {
-            return Ok(());
+        if self.needs_compaction() {
+            self.snapshot_encoded(version, encoded)?;
         }
-        self.sync()?;
-        let carried = self.ops_not_in(version)?;
-        super::format::write_atomic(
-            &self.paths.snapshot,
-            &snapshot::encode(&self.doc_id, encoded),
-        )?;
-        self.snapshot_len = encoded.len() as u64;
-        let mut frames = Vec::new();
-        log::encode_frames(&self.doc_id, &carried, &mut frames)?;
-        self.log = log::LogWriter::create(&self.paths.log, &self.doc_id, &frames)?;
         Ok(())
     }
-}
-
-/// What [`merge_change`] did to the document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Merge {
-    /// The local edits made (already applied).
-    pub imported: Imported,
-    /// The version whose text the file holds, as far as the store can tell.
-    pub exported: VersionVector,
-    /// The file is not a version of the document (duet never wrote it, and its text was
-    /// added to the document's): save the document now so that it is.
-    pub rewrite: bool,
 }
 
 /// Edits `doc` (as local edits of its replica) so that it carries what `change` made of the
 /// file, merged with everything the document received since the file was last written.
 ///
-/// A file duet never wrote or read is not a version of the document, so nothing is deleted
-/// for it: its text is added at the end of a non-empty document.
-pub fn merge_change(doc: &mut Doc, change: &PlainChange) -> Merge {
+/// A file duet never wrote or read is not a version of the document, and neither is the file
+/// of a store that is recovering from damage: then nothing is deleted, the document only gains
+/// the file's text.
+pub fn merge_change(doc: &mut Doc, change: &PlainChange) -> Import {
     let text = &change.file.text;
-    let Some(base) = &change.base else {
-        if doc.is_empty() {
-            let imported = plain::import_diff(doc, text);
-            let exported = doc.version();
-            return Merge {
-                imported,
-                exported,
-                rewrite: false,
-            };
-        }
-        let op = doc.insert(doc.len(), text);
-        let imported = Imported {
-            inserted: text.chars().count(),
-            deleted: 0,
-            ops: vec![op],
+    if *text == doc.text() {
+        // The file already holds the document's text (a save whose record a crash cut short).
+        return Import {
+            imported: Imported::default(),
+            exported: doc.version(),
+            rewrite: false,
         };
-        let exported = doc.version();
-        return Merge {
-            imported,
-            exported,
-            rewrite: true,
-        };
-    };
-    let (imported, exported) = match base.exported != doc.version() {
-        true => rebase::import_onto_export(doc, base, text),
-        false => None,
     }
-    .unwrap_or_else(|| {
-        let imported = plain::import_diff(doc, text);
+    let additive = change.union || (change.base.is_none() && !doc.is_empty());
+    if additive {
+        let imported = plain::import_diff(doc, text, Merge::Union);
+        let rewrite = doc.text() != *text;
+        return Import {
+            imported,
+            exported: doc.version(),
+            rewrite,
+        };
+    }
+    let rebased = change
+        .base
+        .as_ref()
+        .filter(|base| base.exported != doc.version())
+        .and_then(|base| rebase::import_onto_export(doc, base, text));
+    let (imported, exported) = rebased.unwrap_or_else(|| {
+        let imported = plain::import_diff(doc, text, Merge::Replace);
         (imported, doc.version())
     });
-    Merge {
+    Import {
         imported,
         exported,
         rewrite: false,

@@ -1,23 +1,13 @@
-//! The common header of every store file, checksums, and crash-safe file replacement.
+//! What every store file shares: checksums, crash-safe replacement, and keeping damaged files.
 //!
-//! # File header (44 bytes, all store files)
+//! Every file starts with the header described in `header.rs`.
 //!
-//! | bytes | field |
-//! |---|---|
-//! | 0..8 | magic: which kind of file (`duet-idn`, `duet-sta`, `duet-snp`, `duet-log`) |
-//! | 8..10 | format version, u16 little-endian ([`FORMAT_VERSION`]) |
-//! | 10..12 | reserved, zero |
-//! | 12..44 | document id (32 bytes) |
+//! # Whole-file checksum (identity, state, snapshot, floor, the lock's clean-close record)
 //!
-//! Header fields are checked strictly: a wrong magic, a newer version or another document's id
-//! is an error that stops the open and leaves the file untouched (it is not ours to repair).
-//! Damage *after* the header is detected by checksums and recovered from.
-//!
-//! # Whole-file checksum (identity, state, snapshot)
-//!
-//! Small files and snapshots end with the 32-byte BLAKE3 hash of everything before it. They
-//! are only ever replaced atomically: written to `NAME.tmp`, `fsync`ed, renamed over `NAME`,
-//! and the directory `fsync`ed, so a crash leaves either the old or the new file.
+//! These files end with the 32-byte BLAKE3 hash of everything before it. They are only ever
+//! replaced atomically ([`write_atomic`]): written to `NAME.tmp`, `fsync`ed, renamed over
+//! `NAME`, and the directory `fsync`ed, so a crash leaves either the old or the new file.
+//! Store files are created `0600`: some hold secrets, all hold the document.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -26,107 +16,13 @@ use std::path::{Path, PathBuf};
 use crate::ids::DocId;
 
 use super::StoreError;
-
-/// The on-disk format version written by this code. Readers accept this version and older
-/// ones they know; a newer file is refused with [`StoreError::UnsupportedVersion`].
-///
-/// - 1: the first format.
-/// - 2: log frames hold ops in crdt-text's compact byte-string form. Version 1 logs are read
-///   (see `legacy.rs`) and rewritten as version 2 on open; other files did not change.
-pub const FORMAT_VERSION: u16 = 2;
-
-/// The format version in a header that [`check_header`] accepted.
-pub fn version(bytes: &[u8]) -> u16 {
-    u16::from_le_bytes([bytes[8], bytes[9]])
-}
-
-/// Length of the common header.
-pub const HEADER_LEN: usize = 44;
+use super::header::{FileKind, Header, HeaderRead, read_header};
 
 /// Length of the whole-file BLAKE3 checksum.
 pub const CHECKSUM_LEN: usize = 32;
 
-/// Which kind of store file a header introduces.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum FileKind {
-    /// `identity`: document id, secret, replica id.
-    Identity,
-    /// `state`: known peers and what duet last wrote to the plain file.
-    State,
-    /// `snapshot`: the encoded document.
-    Snapshot,
-    /// `log`: frames of ops appended since the snapshot.
-    Log,
-}
-
-impl FileKind {
-    fn magic(self) -> &'static [u8; 8] {
-        match self {
-            FileKind::Identity => b"duet-idn",
-            FileKind::State => b"duet-sta",
-            FileKind::Snapshot => b"duet-snp",
-            FileKind::Log => b"duet-log",
-        }
-    }
-}
-
-/// Builds the header of a `kind` file of document `doc`.
-pub fn header(kind: FileKind, doc: &DocId) -> [u8; HEADER_LEN] {
-    let mut out = [0u8; HEADER_LEN];
-    out[0..8].copy_from_slice(kind.magic());
-    out[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out[12..44].copy_from_slice(doc.as_bytes());
-    out
-}
-
-/// Checks the header at the start of `bytes` (the contents of `path`) and returns the document
-/// id it names. With `expected`, another document's id is an error.
-pub fn check_header(
-    kind: FileKind,
-    path: &Path,
-    bytes: &[u8],
-    expected: Option<&DocId>,
-) -> Result<DocId, StoreError> {
-    if bytes.len() < HEADER_LEN || &bytes[0..8] != kind.magic() {
-        return Err(StoreError::BadHeader {
-            path: path.to_path_buf(),
-            expected: kind.magic_str(),
-        });
-    }
-    let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-    if version == 0 || version > FORMAT_VERSION {
-        return Err(StoreError::UnsupportedVersion {
-            path: path.to_path_buf(),
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let mut id = [0u8; 32];
-    id.copy_from_slice(&bytes[12..44]);
-    let found = DocId(id);
-    if let Some(expected) = expected
-        && *expected != found
-    {
-        return Err(StoreError::WrongDocument {
-            path: path.to_path_buf(),
-            expected: *expected,
-            found,
-        });
-    }
-    Ok(found)
-}
-
-impl FileKind {
-    /// The magic as text, for error messages.
-    pub fn magic_str(self) -> &'static str {
-        match self {
-            FileKind::Identity => "duet-idn",
-            FileKind::State => "duet-sta",
-            FileKind::Snapshot => "duet-snp",
-            FileKind::Log => "duet-log",
-        }
-    }
-}
+/// The mode of every file in a store (owner read and write: some hold secrets).
+pub const FILE_MODE: u32 = 0o600;
 
 /// Appends the whole-file checksum to `bytes`.
 pub fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
@@ -143,6 +39,64 @@ pub fn unseal(bytes: &[u8]) -> Option<&[u8]> {
     (blake3::hash(content).as_bytes() == sum).then_some(content)
 }
 
+/// What reading a sealed file found.
+#[derive(Debug)]
+pub enum Sealed {
+    /// The file does not exist.
+    Missing,
+    /// The file checks out.
+    Found {
+        /// Its header.
+        header: Header,
+        /// What follows the header, checksum removed.
+        body: Vec<u8>,
+        /// The whole-file checksum (the file's last 32 bytes).
+        checksum: [u8; CHECKSUM_LEN],
+    },
+    /// The file is ours but damaged; the reason says how.
+    Damaged(String),
+}
+
+/// Reads the sealed `kind` file at `path`. A file that is certainly not this document's is an
+/// error; one that is ours but fails a check is [`Sealed::Damaged`].
+pub fn read_sealed(
+    kind: FileKind,
+    path: &Path,
+    expected: Option<&DocId>,
+) -> Result<Sealed, StoreError> {
+    let Some(bytes) = read_if_exists(path)? else {
+        return Ok(Sealed::Missing);
+    };
+    let header = match read_header(kind, path, &bytes, expected) {
+        HeaderRead::Ours(header) => header,
+        HeaderRead::Damaged(reason) => return Ok(Sealed::Damaged(reason)),
+        HeaderRead::Foreign(error) => return Err(error),
+        // An old header naming another document: if the file checks out, it is that
+        // document's; if not, it is ours and its header is damaged with the rest.
+        HeaderRead::Unverified(error) => {
+            return match unseal(&bytes) {
+                Some(_) => Err(error),
+                None => Ok(Sealed::Damaged("it fails its checksum".into())),
+            };
+        }
+    };
+    match unseal(&bytes) {
+        Some(content) if content.len() >= header.len => {
+            let mut checksum = [0u8; CHECKSUM_LEN];
+            checksum.copy_from_slice(&bytes[content.len()..]);
+            Ok(Sealed::Found {
+                header,
+                body: content[header.len..].to_vec(),
+                checksum,
+            })
+        }
+        _ => Ok(Sealed::Damaged(format!(
+            "it is {} bytes long and fails its checksum",
+            bytes.len()
+        ))),
+    }
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>, StoreError> {
     fs::read(path).map_err(|source| StoreError::io("read", path, source))
@@ -157,31 +111,105 @@ pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
     }
 }
 
-/// Replaces `path` with `bytes` atomically: a crash leaves the old file or the new one, never
-/// a mix. Writes `path` + `.tmp`, fsyncs it, renames it over `path`, fsyncs the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = sibling(path, ".tmp");
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
+/// The mode a [`Staged`] file gets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NewMode {
+    /// [`FILE_MODE`], from its creation on: a store file.
+    Private,
+    /// The default for a new file (`0666` less the umask): a plain file created by duet.
+    Default,
+    /// Exactly this mode (not masked by the umask): the mode of the file it replaces.
+    Copy(u32),
+}
+
+/// A new file being written under a temporary name, to replace `target` atomically with
+/// [`Staged::commit`]. Dropped uncommitted, it removes itself.
+#[derive(Debug)]
+pub struct Staged {
+    target: PathBuf,
+    file: File,
+    tmp: TempFile,
+}
+
+/// Removes a temporary file when dropped, unless it was renamed into place.
+#[derive(Debug)]
+struct TempFile {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // Best effort: a leftover temp file is replaced next time, so failing to remove
+            // it must not hide the real error.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Staged {
+    /// Creates the temporary file `tmp` (beside `target`, replacing a leftover) with `mode`.
+    pub fn create(target: &Path, tmp: PathBuf, mode: NewMode) -> Result<Staged, StoreError> {
+        // A leftover of an interrupted write is ours to replace; created afresh, the file
+        // gets its mode at birth instead of inheriting the leftover's.
+        let _ = fs::remove_file(&tmp);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if mode != NewMode::Default {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+        }
+        let file = options
             .open(&tmp)
             .map_err(|e| StoreError::io("create", &tmp, e))?;
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| StoreError::io("fsync", &tmp, e))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(|e| StoreError::io("rename into place", path, e))?;
-        sync_dir(path)
-    })();
-    if result.is_err() {
-        // Best effort: a leftover temp file is harmless (it is overwritten next time), so a
-        // failure to remove it must not hide the real error.
-        let _ = fs::remove_file(&tmp);
+        let staged = Staged {
+            target: target.to_path_buf(),
+            file,
+            tmp: TempFile {
+                path: tmp,
+                renamed: false,
+            },
+        };
+        #[cfg(unix)]
+        if let NewMode::Copy(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            staged
+                .file
+                .set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(|e| StoreError::io("set permissions of", &staged.tmp.path, e))?;
+        }
+        Ok(staged)
     }
-    result
+
+    /// The temporary file (to set its owner before committing).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Writes `bytes`, fsyncs, renames over the target and fsyncs the directory: a crash
+    /// leaves the old file or the new one, never a mix.
+    pub fn commit(self, bytes: &[u8]) -> Result<(), StoreError> {
+        let Staged {
+            target,
+            mut file,
+            mut tmp,
+        } = self;
+        file.write_all(bytes)
+            .map_err(|e| StoreError::io("write", &tmp.path, e))?;
+        file.sync_all()
+            .map_err(|e| StoreError::io("fsync", &tmp.path, e))?;
+        drop(file);
+        fs::rename(&tmp.path, &target)
+            .map_err(|e| StoreError::io("rename into place", &target, e))?;
+        tmp.renamed = true;
+        sync_dir(&target)
+    }
+}
+
+/// Replaces the store file `path` with `bytes` atomically (see [`Staged`]), mode `0600`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    Staged::create(path, sibling(path, ".tmp"), NewMode::Private)?.commit(bytes)
 }
 
 /// Fsyncs the directory containing `path`, making a rename or a file creation durable.
@@ -234,9 +262,18 @@ pub fn keep_aside(path: &Path) -> Result<PathBuf, StoreError> {
     Ok(target)
 }
 
+/// Keeps `bytes`, what the damaged file `path` held, under a new name beside it (for a file
+/// that is then rewritten in place).
+pub fn keep_bytes(path: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    let target = damaged_name(path);
+    write_atomic(&target, bytes)?;
+    Ok(target)
+}
+
 /// Keeps a copy of a damaged file under a new name while it stays in place (a hard link
 /// where the file system allows, else a copy), so it can then be replaced atomically: at no
-/// moment is there neither the original nor its repair.
+/// moment is there neither the original nor its repair. The original must then only be
+/// replaced, never changed in place (that would change the hard-linked copy too).
 pub fn keep_copy(path: &Path) -> Result<PathBuf, StoreError> {
     let target = damaged_name(path);
     if fs::hard_link(path, &target).is_err() {
@@ -252,35 +289,7 @@ pub fn keep_copy(path: &Path) -> Result<PathBuf, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_round_trips_and_rejects_mismatches() {
-        let id = DocId::random();
-        let path = Path::new("x");
-        let h = header(FileKind::Log, &id);
-        assert_eq!(
-            check_header(FileKind::Log, path, &h, Some(&id)).unwrap(),
-            id
-        );
-        assert!(matches!(
-            check_header(FileKind::Snapshot, path, &h, None),
-            Err(StoreError::BadHeader { .. })
-        ));
-        assert!(matches!(
-            check_header(FileKind::Log, path, &h, Some(&DocId::random())),
-            Err(StoreError::WrongDocument { .. })
-        ));
-        let mut newer = h;
-        newer[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-        assert!(matches!(
-            check_header(FileKind::Log, path, &newer, None),
-            Err(StoreError::UnsupportedVersion { found, .. }) if found == FORMAT_VERSION + 1
-        ));
-        assert!(matches!(
-            check_header(FileKind::Log, path, &h[..20], None),
-            Err(StoreError::BadHeader { .. })
-        ));
-    }
+    use crate::store::header::header;
 
     #[test]
     fn sealed_content_detects_any_flipped_bit() {
@@ -292,5 +301,46 @@ mod tests {
             assert_eq!(unseal(&bad), None, "flip at {i} undetected");
         }
         assert_eq!(unseal(&sealed[..10]), None);
+    }
+
+    #[test]
+    fn sealed_files_read_back_and_damage_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        let id = DocId::random();
+        let mut bytes = header(FileKind::State, &id).to_vec();
+        bytes.extend_from_slice(b"body");
+        let bytes = seal(bytes);
+        write_atomic(&path, &bytes).unwrap();
+        assert!(matches!(
+            read_sealed(FileKind::State, &path, Some(&id)).unwrap(),
+            Sealed::Found { body, .. } if body == b"body"
+        ));
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            fs::write(&path, &bad).unwrap();
+            let r = read_sealed(FileKind::State, &path, Some(&id)).unwrap();
+            assert!(matches!(r, Sealed::Damaged(_)), "flip at {i}: {r:?}");
+        }
+        fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            read_sealed(FileKind::State, &path, Some(&id)).unwrap(),
+            Sealed::Missing
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_writes_are_private_and_leave_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity");
+        fs::write(sibling(&path, ".tmp"), "leftover").unwrap();
+        write_atomic(&path, b"secret").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"secret");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!sibling(&path, ".tmp").exists());
     }
 }

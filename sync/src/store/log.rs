@@ -1,9 +1,10 @@
 //! The op log: an append-only file of checksummed frames, each a batch of ops.
 //!
-//! # Format (`log`, format version 2)
+//! # Format (`log`, format version 3)
 //!
 //! ```text
-//! header   44 bytes   magic "duet-log", version, document id (see `format`)
+//! header   52 bytes   magic "duet-log", version, document id, check (see `header.rs`;
+//!                     44 bytes without the check before version 3)
 //! frame*   len        u32 little-endian: payload length in bytes (≤ MAX_FRAME)
 //!          payload    postcard encoding of Vec<crdt_text::Op> (each op a byte string in
 //!                     crdt-text's compact form; version 1: the derived serde form, read by
@@ -14,16 +15,20 @@
 //!
 //! A frame is written with one `write` and made durable with `fdatasync` before anything that
 //! depends on it (the editor's "saved", an acknowledgement to a peer). Keying the checksum with
-//! the document id means a frame copied from another document's log never checks out.
+//! the document id means a frame copied from another document's log never checks out, and a
+//! log whose header is damaged is still recognised as ours by its frames. A large batch (an
+//! imported file) is cut into frames of about [`FRAME_TARGET`] bytes.
 //!
 //! # Recovery
 //!
 //! Reading walks the frames. A frame that does not check out starts a bad region; the reader
 //! looks for the next offset where a frame checks out (a false match has probability 2⁻⁶⁴).
 //! - No valid frame after it: the bad region is the **torn tail** of a write interrupted by a
-//!   crash. It holds nothing that was ever acknowledged; it is cut off with a warning.
+//!   crash. It holds nothing that was ever acknowledged; it is cut off with a warning. After a
+//!   clean close nothing can be torn: the caller checks the tail against the manifest (see
+//!   `lock.rs`) and treats it as damage.
 //! - Valid frames after it: the log is **damaged in the middle** (a flipped bit, a bad
-//!   sector). Every frame that checks out is kept; the damaged file is moved aside and a clean
+//!   sector). Every frame that checks out is kept; the damaged file is kept aside and a clean
 //!   log with the recovered frames replaces it.
 
 use std::fs::{File, OpenOptions};
@@ -31,10 +36,11 @@ use std::io::{Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crdt_text::Op;
+use crdt_text::{Op, OpKind};
 
 use super::StoreError;
-use super::format::{self, FileKind, HEADER_LEN};
+use super::format;
+use super::header::{self, FileKind, HEADER_LEN, HeaderRead, LEGACY_HEADER_LEN};
 use crate::ids::DocId;
 
 /// Bytes of the length prefix.
@@ -44,8 +50,9 @@ const CHECK_BYTES: usize = 8;
 /// Largest payload a frame may have. Larger lengths are treated as damage, so a corrupted
 /// length can never make the reader allocate or skip gigabytes.
 pub const MAX_FRAME: usize = 64 << 20;
-/// Ops per frame when a large batch is split (keeps frames well under [`MAX_FRAME`]).
-const OPS_PER_FRAME: usize = 4096;
+/// Payload bytes a frame aims at when a batch is cut: far below [`MAX_FRAME`], so any text
+/// that fits in memory can be imported, a frame at a time.
+pub const FRAME_TARGET: usize = 4 << 20;
 
 fn checksum(doc: &DocId, len: &[u8], payload: &[u8]) -> [u8; CHECK_BYTES] {
     let mut hasher = blake3::Hasher::new_keyed(doc.as_bytes());
@@ -56,20 +63,55 @@ fn checksum(doc: &DocId, len: &[u8], payload: &[u8]) -> [u8; CHECK_BYTES] {
     out
 }
 
-/// Appends the frames for `ops` to `out` (one frame per [`OPS_PER_FRAME`] ops). Returns how
-/// many frames were written.
+/// An upper bound of the bytes `op` takes in a payload (its postcard length prefix, replica,
+/// counter and origins as varints of at most 10 bytes, a head byte; then its text, or 31
+/// bytes per delete span).
+fn encoded_bound(op: &Op) -> usize {
+    match &op.kind {
+        OpKind::Insert { text, .. } => 71 + text.len(),
+        OpKind::Delete { targets } => 31 + 31 * targets.len(),
+    }
+}
+
+/// Appends the frames for `ops` to `out`, cut so that each payload stays within
+/// [`FRAME_TARGET`] (a single larger op gets a frame of its own, up to [`MAX_FRAME`]).
+/// Returns how many frames were written.
 pub fn encode_frames(doc: &DocId, ops: &[Op], out: &mut Vec<u8>) -> Result<usize, StoreError> {
+    encode_frames_within(doc, ops, out, FRAME_TARGET)
+}
+
+fn encode_frames_within(
+    doc: &DocId,
+    ops: &[Op],
+    out: &mut Vec<u8>,
+    target: usize,
+) -> Result<usize, StoreError> {
     let mut frames = 0;
-    for chunk in ops.chunks(OPS_PER_FRAME) {
+    let mut rest = ops;
+    while !rest.is_empty() {
+        let mut size = 0;
+        let take = rest
+            .iter()
+            .take_while(|op| {
+                size += encoded_bound(op);
+                size <= target
+            })
+            .count()
+            .max(1);
+        let (chunk, after) = rest.split_at(take);
         let payload = postcard::to_stdvec(chunk)?;
         if payload.len() > MAX_FRAME {
-            return Err(StoreError::Encode(postcard::Error::SerializeBufferFull));
+            return Err(StoreError::OpTooLarge {
+                bytes: payload.len(),
+                limit: MAX_FRAME,
+            });
         }
         let len = (payload.len() as u32).to_le_bytes();
         out.extend_from_slice(&len);
         out.extend_from_slice(&payload);
         out.extend_from_slice(&checksum(doc, &len, &payload));
         frames += 1;
+        rest = after;
     }
     Ok(frames)
 }
@@ -90,6 +132,8 @@ fn frame_at(doc: &DocId, bytes: &[u8], pos: usize) -> Option<(Range<usize>, usiz
 /// What reading a log found.
 #[derive(Debug, Default)]
 pub struct Scan {
+    /// Where the frames start (the header's length).
+    pub start: usize,
     /// Payload byte ranges of the frames that check out, in file order.
     pub frames: Vec<Range<usize>>,
     /// Bad regions followed by valid frames: (offset, length).
@@ -104,14 +148,22 @@ impl Scan {
     pub fn good_end(&self) -> u64 {
         self.frames
             .last()
-            .map_or(HEADER_LEN, |r| r.end + CHECK_BYTES) as u64
+            .map_or(self.start, |r| r.end + CHECK_BYTES) as u64
+    }
+
+    /// The whole frame (length, payload, check) around a payload range.
+    pub fn frame_bytes(payload: &Range<usize>) -> Range<usize> {
+        payload.start - LEN_BYTES..payload.end + CHECK_BYTES
     }
 }
 
-/// Walks the frames of a log whose header has already been checked.
-pub fn scan(doc: &DocId, bytes: &[u8]) -> Scan {
-    let mut out = Scan::default();
-    let mut pos = HEADER_LEN;
+/// Walks the frames of a log from `start` (the end of its header).
+pub fn scan(doc: &DocId, bytes: &[u8], start: usize) -> Scan {
+    let mut out = Scan {
+        start,
+        ..Scan::default()
+    };
+    let mut pos = start;
     while pos < bytes.len() {
         if let Some((payload, end)) = frame_at(doc, bytes, pos) {
             out.frames.push(payload);
@@ -132,6 +184,58 @@ pub fn scan(doc: &DocId, bytes: &[u8]) -> Scan {
     out
 }
 
+/// A log as found on disk.
+#[derive(Debug)]
+pub struct Found {
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// The format version of its frames.
+    pub version: u16,
+    /// Its frames.
+    pub scan: Scan,
+    /// Set when the header is damaged (the frames, keyed with the document id, still show
+    /// the log is ours); the reason says how.
+    pub damaged_header: Option<String>,
+}
+
+/// Reads the log at `path`: `None` if it does not exist. A log that is certainly not this
+/// document's is an error and is left untouched.
+pub fn read(path: &Path, doc: &DocId) -> Result<Option<Found>, StoreError> {
+    let Some(bytes) = format::read_if_exists(path)? else {
+        return Ok(None);
+    };
+    let (version, start, damaged_header) =
+        match header::read_header(FileKind::Log, path, &bytes, Some(doc)) {
+            HeaderRead::Ours(h) => (h.version, h.len, None),
+            HeaderRead::Foreign(error) => return Err(error),
+            HeaderRead::Unverified(error) => {
+                if scan(doc, &bytes, LEGACY_HEADER_LEN).frames.is_empty() {
+                    return Err(error);
+                }
+                (2, LEGACY_HEADER_LEN, Some(error.to_string()))
+            }
+            // The frames start after a current header, or after an old one.
+            HeaderRead::Damaged(reason) => {
+                if let Some((first, _)) = frame_at(doc, &bytes, LEGACY_HEADER_LEN) {
+                    let payload = &bytes[first];
+                    let v1 =
+                        decode_payload(payload, 2).is_err() && decode_payload(payload, 1).is_ok();
+                    (if v1 { 1 } else { 2 }, LEGACY_HEADER_LEN, Some(reason))
+                } else {
+                    (header::FORMAT_VERSION, HEADER_LEN, Some(reason))
+                }
+            }
+        };
+    let start = start.min(bytes.len());
+    let scan = scan(doc, &bytes, start);
+    Ok(Some(Found {
+        bytes,
+        version,
+        scan,
+        damaged_header,
+    }))
+}
+
 /// Decodes one frame's payload, written by format `version`.
 pub fn decode_payload(payload: &[u8], version: u16) -> Result<Vec<Op>, postcard::Error> {
     if version == 1 {
@@ -147,24 +251,41 @@ pub struct LogWriter {
     file: File,
     /// Length of the valid content: everything before it is whole frames.
     len: u64,
+    /// Where the frames start.
+    start: u64,
+    /// Frames in the file.
+    frames: u64,
     /// The format version of the file's frames.
     version: u16,
 }
 
 impl LogWriter {
-    /// Atomically replaces the log at `path` with a fresh one holding `frames` (already
-    /// encoded), then opens it for appending.
-    pub fn create(path: &Path, doc: &DocId, frames: &[u8]) -> Result<Self, StoreError> {
+    /// Atomically replaces the log at `path` with a fresh one holding `count` frames
+    /// (`frames`, already encoded), then opens it for appending.
+    pub fn create(
+        path: &Path,
+        doc: &DocId,
+        frames: &[u8],
+        count: usize,
+    ) -> Result<Self, StoreError> {
         let mut bytes = Vec::with_capacity(HEADER_LEN + frames.len());
-        bytes.extend_from_slice(&format::header(FileKind::Log, doc));
+        bytes.extend_from_slice(&header::header(FileKind::Log, doc));
         bytes.extend_from_slice(frames);
         format::write_atomic(path, &bytes)?;
-        Self::open(path, bytes.len() as u64, format::FORMAT_VERSION)
+        let mut writer = Self::open(path, bytes.len() as u64, HEADER_LEN, header::FORMAT_VERSION)?;
+        writer.frames = count as u64;
+        Ok(writer)
     }
 
-    /// Opens an existing log of format `version` for appending after its first `good_len`
-    /// bytes, cutting anything beyond (a torn tail) durably.
-    pub fn open(path: &Path, good_len: u64, version: u16) -> Result<Self, StoreError> {
+    /// Opens the log found at `path` for appending after its last good frame, cutting
+    /// anything beyond (a torn tail) durably.
+    pub fn reopen(path: &Path, found: &Found) -> Result<Self, StoreError> {
+        let mut writer = Self::open(path, found.scan.good_end(), found.scan.start, found.version)?;
+        writer.frames = found.scan.frames.len() as u64;
+        Ok(writer)
+    }
+
+    fn open(path: &Path, good_len: u64, start: usize, version: u16) -> Result<Self, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -184,8 +305,15 @@ impl LogWriter {
             path: path.to_path_buf(),
             file,
             len: good_len,
+            start: start as u64,
+            frames: 0,
             version,
         })
+    }
+
+    /// The log file now has another path (its folder was renamed into place).
+    pub fn moved_to(&mut self, path: PathBuf) {
+        self.path = path;
     }
 
     /// The format version of the file's frames.
@@ -198,9 +326,24 @@ impl LogWriter {
         self.len
     }
 
-    /// Writes encoded frames at the end and `fdatasync`s. On failure the log is cut back to
-    /// its previous length, so a half-written frame never sits in front of later ones.
-    pub fn append(&mut self, frames: &[u8]) -> Result<(), StoreError> {
+    /// Bytes in the log after its header.
+    pub fn tail_len(&self) -> u64 {
+        self.len - self.start
+    }
+
+    /// Where the frames start.
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    /// Frames in the log.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Writes `count` encoded frames at the end and `fdatasync`s. On failure the log is cut
+    /// back to its previous length, so a half-written frame never sits in front of later ones.
+    pub fn append(&mut self, frames: &[u8], count: usize) -> Result<(), StoreError> {
         let result = (|| {
             self.file
                 .seek(SeekFrom::Start(self.len))
@@ -213,6 +356,7 @@ impl LogWriter {
         match result {
             Ok(()) => {
                 self.len += frames.len() as u64;
+                self.frames += count as u64;
                 Ok(())
             }
             Err(e) => {
@@ -242,7 +386,7 @@ mod tests {
     }
 
     fn log_with(doc: &DocId, batches: &[Vec<Op>]) -> Vec<u8> {
-        let mut bytes = format::header(FileKind::Log, doc).to_vec();
+        let mut bytes = header::header(FileKind::Log, doc).to_vec();
         for batch in batches {
             encode_frames(doc, batch, &mut bytes).unwrap();
         }
@@ -252,7 +396,7 @@ mod tests {
     fn decoded(bytes: &[u8], scan: &Scan) -> Vec<Op> {
         scan.frames
             .iter()
-            .flat_map(|r| decode_payload(&bytes[r.clone()], format::FORMAT_VERSION).unwrap())
+            .flat_map(|r| decode_payload(&bytes[r.clone()], header::FORMAT_VERSION).unwrap())
             .collect()
     }
 
@@ -261,7 +405,7 @@ mod tests {
         let doc = DocId::random();
         let batches = vec![vec![op(0, "ab"), op(2, "c")], vec![op(3, "dé")]];
         let bytes = log_with(&doc, &batches);
-        let scan = scan(&doc, &bytes);
+        let scan = scan(&doc, &bytes, HEADER_LEN);
         assert_eq!(scan.frames.len(), 2);
         assert!(scan.damage.is_empty() && scan.torn.is_none());
         assert_eq!(scan.good_end(), bytes.len() as u64);
@@ -274,11 +418,11 @@ mod tests {
         let batches: Vec<Vec<Op>> = (0..4).map(|i| vec![op(i, "xyz")]).collect();
         let full = log_with(&doc, &batches);
         let ends: Vec<usize> = {
-            let s = scan(&doc, &full);
+            let s = scan(&doc, &full, HEADER_LEN);
             s.frames.iter().map(|r| r.end + CHECK_BYTES).collect()
         };
         for cut in HEADER_LEN..full.len() {
-            let s = scan(&doc, &full[..cut]);
+            let s = scan(&doc, &full[..cut], HEADER_LEN);
             let whole = ends.iter().filter(|&&e| e <= cut).count();
             assert_eq!(s.frames.len(), whole, "cut at {cut}");
             assert!(s.damage.is_empty(), "cut at {cut}");
@@ -292,10 +436,10 @@ mod tests {
         let doc = DocId::random();
         let batches: Vec<Vec<Op>> = (0..5).map(|i| vec![op(i, "hello")]).collect();
         let mut bytes = log_with(&doc, &batches);
-        let s = scan(&doc, &bytes);
+        let s = scan(&doc, &bytes, HEADER_LEN);
         let victim = s.frames[2].start + 1;
         bytes[victim] ^= 0x04;
-        let s = scan(&doc, &bytes);
+        let s = scan(&doc, &bytes, HEADER_LEN);
         assert_eq!(s.frames.len(), 4);
         assert_eq!(s.damage.len(), 1);
         assert!(s.torn.is_none());
@@ -309,7 +453,7 @@ mod tests {
         let doc = DocId::random();
         let mut bytes = log_with(&doc, &[vec![op(0, "a")]]);
         bytes.extend_from_slice(&[0u8; 4096]);
-        let s = scan(&doc, &bytes);
+        let s = scan(&doc, &bytes, HEADER_LEN);
         assert_eq!(s.frames.len(), 1);
         assert_eq!(s.torn.map(|t| t.1), Some(4096));
     }
@@ -319,16 +463,49 @@ mod tests {
         let a = DocId::random();
         let b = DocId::random();
         let bytes = log_with(&a, &[vec![op(0, "a")]]);
-        let s = scan(&b, &bytes);
+        let s = scan(&b, &bytes, HEADER_LEN);
         assert!(s.frames.is_empty());
         assert!(s.torn.is_some());
     }
 
     #[test]
-    fn large_batches_are_split_into_frames() {
+    fn large_batches_are_cut_into_frames_within_the_target() {
         let doc = DocId::random();
-        let ops: Vec<Op> = (0..10_000).map(|i| op(i, "k")).collect();
+        let ops: Vec<Op> = (0..100).map(|i| op(i * 1000, &"k".repeat(1000))).collect();
+        let mut out = header::header(FileKind::Log, &doc).to_vec();
+        let frames = encode_frames_within(&doc, &ops, &mut out, 10_000).unwrap();
+        let s = scan(&doc, &out, HEADER_LEN);
+        assert_eq!(s.frames.len(), frames);
+        assert!(frames >= 10, "{frames} frames");
+        assert!(s.frames.iter().all(|r| r.len() <= 10_000));
+        assert_eq!(decoded(&out, &s), ops);
+        // An op larger than the target still gets a frame of its own.
+        let big = vec![op(0, &"x".repeat(20_000))];
         let mut out = Vec::new();
-        assert_eq!(encode_frames(&doc, &ops, &mut out).unwrap(), 3);
+        assert_eq!(
+            encode_frames_within(&doc, &big, &mut out, 10_000).unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_log_with_a_damaged_header_is_still_read_by_its_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let doc = DocId::random();
+        let batches: Vec<Vec<Op>> = (0..3).map(|i| vec![op(i, "abc")]).collect();
+        let mut bytes = log_with(&doc, &batches);
+        bytes[20] ^= 0x08; // inside the document id
+        std::fs::write(&path, &bytes).unwrap();
+        let found = read(&path, &doc).unwrap().unwrap();
+        assert!(found.damaged_header.is_some());
+        assert_eq!(found.scan.frames.len(), 3);
+        assert_eq!(decoded(&found.bytes, &found.scan), batches.concat());
+        // Another document's intact log is refused.
+        std::fs::write(&path, log_with(&DocId::random(), &batches)).unwrap();
+        assert!(matches!(
+            read(&path, &doc),
+            Err(StoreError::WrongDocument { .. })
+        ));
     }
 }

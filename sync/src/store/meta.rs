@@ -1,17 +1,26 @@
-//! The two small files beside the history: `identity` (who this document and this peer are)
-//! and `state` (peers met, and what duet last wrote to the plain file).
+//! The two small files beside the history: `identity` (who this document and this peer are,
+//! and where the store lives) and `state` (peers met, and what duet last wrote to the plain
+//! file).
 //!
-//! # Formats (format version 1)
+//! # Formats
 //!
 //! ```text
 //! identity   header "duet-idn" ‖ postcard(Identity) ‖ BLAKE3-32 of all before
 //! state      header "duet-sta" ‖ postcard(State)    ‖ BLAKE3-32 of all before
 //! ```
 //!
-//! Both are replaced atomically. `identity` changes only when the replica id is renewed;
-//! `state` whenever a peer is remembered or the plain file is written. They are separate so
-//! that frequent state updates never put the document secret at risk.
+//! - `Identity` (version 3): document secret, replica id, endpoint key, [`Home`]. Versions 1
+//!   and 2 held the secret and the replica id only ([`StoredIdentity::Legacy`]); such a store
+//!   is upgraded on open (see `open.rs`).
+//! - `State`: the same in every version. Since version 3 every store has one (written at
+//!   creation), so a missing `state` is reported.
+//!
+//! Both are replaced atomically and are `0600`. `identity` changes only when the replica id
+//! and endpoint key are renewed or the store moved; `state` whenever a peer is remembered or
+//! the plain file is written. They are separate so that frequent state updates never put the
+//! secrets at risk.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -19,7 +28,9 @@ use crdt_text::{ReplicaId, VersionVector};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use super::format::{self, FileKind, HEADER_LEN};
+use super::format::{self, Sealed};
+use super::header::{self, FileKind};
+use super::home::Home;
 use super::plain::LineEnding;
 use crate::ids::{DocId, DocSecret};
 
@@ -37,6 +48,24 @@ pub struct KnownPeer {
     pub last_seen_unix: u64,
 }
 
+/// The secret key of the endpoint that whoever opens this store runs as. Its `Debug` output
+/// is redacted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointKey(pub [u8; 32]);
+
+impl EndpointKey {
+    /// A fresh random key.
+    pub fn random() -> Self {
+        EndpointKey(rand::random())
+    }
+}
+
+impl fmt::Debug for EndpointKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EndpointKey(<redacted>)")
+    }
+}
+
 /// Contents of `identity`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -44,6 +73,10 @@ pub struct Identity {
     pub secret: DocSecret,
     /// This peer's replica id for the document.
     pub replica: u64,
+    /// The endpoint key of this store; renewed with the replica id when the store is copied.
+    pub endpoint: EndpointKey,
+    /// Where the store lives.
+    pub home: Home,
 }
 
 impl Identity {
@@ -51,6 +84,27 @@ impl Identity {
     pub fn replica(&self) -> ReplicaId {
         ReplicaId::from(self.replica)
     }
+}
+
+/// Contents of `identity` in format versions 1 and 2.
+#[derive(Deserialize)]
+struct LegacyIdentity {
+    secret: DocSecret,
+    replica: u64,
+}
+
+/// An identity as found on disk.
+#[derive(Debug)]
+pub enum StoredIdentity {
+    /// Written by this format version.
+    Current(Identity),
+    /// Written before version 3: no endpoint key, no record of where the store lives.
+    Legacy {
+        /// The document's secret.
+        secret: DocSecret,
+        /// The replica id used so far.
+        replica: u64,
+    },
 }
 
 /// What duet last wrote to (or read from) the plain file.
@@ -77,7 +131,7 @@ pub struct State {
 }
 
 fn encode<T: Serialize>(kind: FileKind, doc: &DocId, value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = format::header(kind, doc).to_vec();
+    let mut bytes = header::header(kind, doc).to_vec();
     bytes.extend_from_slice(&postcard::to_stdvec(value)?);
     Ok(format::seal(bytes))
 }
@@ -89,40 +143,33 @@ pub enum MetaRead<T> {
     Missing,
     /// The file checks out.
     Found(T),
-    /// The file has our header but its checksum or content is bad.
+    /// The file is ours but damaged; the reason says how.
     Damaged(String),
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(
-    kind: FileKind,
-    path: &Path,
-    expected: Option<&DocId>,
-) -> Result<MetaRead<(DocId, T)>, StoreError> {
-    let Some(bytes) = format::read_if_exists(path)? else {
-        return Ok(MetaRead::Missing);
-    };
-    let doc = format::check_header(kind, path, &bytes, expected)?;
-    let Some(content) = format::unseal(&bytes) else {
-        return Ok(MetaRead::Damaged("checksum mismatch".into()));
-    };
-    match postcard::from_bytes(&content[HEADER_LEN..]) {
-        Ok(value) => Ok(MetaRead::Found((doc, value))),
-        Err(e) => Ok(MetaRead::Damaged(format!("content does not decode: {e}"))),
-    }
 }
 
 /// Reads `identity`. Damage here is an error: without the secret the document cannot be
 /// shared, and guessing would be worse than stopping.
-pub fn read_identity(path: &Path) -> Result<Option<(DocId, Identity)>, StoreError> {
-    match decode(FileKind::Identity, path, None)? {
-        MetaRead::Missing => Ok(None),
-        MetaRead::Found(found) => Ok(Some(found)),
-        MetaRead::Damaged(reason) => Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            offset: HEADER_LEN as u64,
-            reason,
-        }),
-    }
+pub fn read_identity(path: &Path) -> Result<Option<(DocId, StoredIdentity)>, StoreError> {
+    let damaged = |reason: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (header, body) = match format::read_sealed(FileKind::Identity, path, None)? {
+        Sealed::Missing => return Ok(None),
+        Sealed::Damaged(reason) => return Err(damaged(reason)),
+        Sealed::Found { header, body, .. } => (header, body),
+    };
+    let stored = if header.version >= 3 {
+        postcard::from_bytes(&body).map(StoredIdentity::Current)
+    } else {
+        postcard::from_bytes(&body).map(|l: LegacyIdentity| StoredIdentity::Legacy {
+            secret: l.secret,
+            replica: l.replica,
+        })
+    };
+    stored
+        .map(|s| Some((header.doc, s)))
+        .map_err(|e| damaged(format!("its content does not decode: {e}")))
 }
 
 /// Writes `identity` atomically.
@@ -132,11 +179,16 @@ pub fn write_identity(path: &Path, doc: &DocId, identity: &Identity) -> Result<(
 
 /// Reads `state`.
 pub fn read_state(path: &Path, doc: &DocId) -> Result<MetaRead<State>, StoreError> {
-    Ok(match decode(FileKind::State, path, Some(doc))? {
-        MetaRead::Missing => MetaRead::Missing,
-        MetaRead::Found((_, state)) => MetaRead::Found(state),
-        MetaRead::Damaged(reason) => MetaRead::Damaged(reason),
-    })
+    Ok(
+        match format::read_sealed(FileKind::State, path, Some(doc))? {
+            Sealed::Missing => MetaRead::Missing,
+            Sealed::Damaged(reason) => MetaRead::Damaged(reason),
+            Sealed::Found { body, .. } => match postcard::from_bytes(&body) {
+                Ok(state) => MetaRead::Found(state),
+                Err(e) => MetaRead::Damaged(format!("its content does not decode: {e}")),
+            },
+        },
+    )
 }
 
 /// Writes `state` atomically.

@@ -6,23 +6,29 @@
 //!
 //! # Where it lives
 //!
-//! The store of `dir/notes.md` is the folder `dir/.duet/notes.md/`, beside the file. Moving or
-//! copying `dir` (a project folder, a synced folder, a USB stick) takes the history and the
-//! identity along with the text, a second document in the same folder gets its own store, and
-//! nothing about a document hides in a per-user directory the user does not know to back up.
-//! Renaming the file alone starts a new document: rename `.duet/OLD` to `.duet/NEW` as well to
-//! keep its history. The peer's iroh secret key is per user and lives elsewhere (see `net`).
+//! The store of `dir/notes.md` is the folder `dir/.duet/notes.md/`, beside the file (`dir`
+//! canonical, symlinks resolved: see `paths.rs`). Moving or copying `dir` (a project folder,
+//! a synced folder, a USB stick) takes the history and the identity along with the text, a
+//! second document in the same folder gets its own store, and nothing about a document hides
+//! in a per-user directory the user does not know to back up. A copy is recognised and
+//! continues under fresh ids (see `home.rs`). Renaming the file alone starts a new document:
+//! rename `.duet/OLD` to `.duet/NEW` as well to keep its history.
 //!
 //! | file | holds | written |
 //! |---|---|---|
-//! | `identity` | document id, document secret, this peer's replica id | at creation; when the replica id is renewed |
-//! | `state` | known peers; hash, line endings and version of the last plain-file export | on remember_peer / export / import |
+//! | `identity` | document id and secret, replica id, endpoint key, where the store lives | at creation; when the ids are renewed or the store moved |
+//! | `state` | known peers; hash, line endings and version of the last plain-file export | at creation; on remember_peer / export / import |
 //! | `snapshot` | `Doc::encode` of the document at the last compaction | by compaction |
 //! | `log` | frames of ops appended since the snapshot | append-only, `fdatasync` per sync |
-//! | `lock` | advisory lock; `open PID` / `closed` | at open and clean close |
+//! | `lock` | advisory lock; `open PID`, or the manifest of a clean close | at open and clean close |
+//! | `floor` | the plain file's text when the store was found damaged | at recovery; removed by the next save |
+//! | `plain-backup` | the plain file's old bytes while it is overwritten in place | during such a save |
+//! | `last-recovery.txt` | the last [`RecoveryReport`], for people | when opening finds a problem |
 //!
-//! Formats are documented beside their encoders: `format` (common header, atomic replace),
-//! `log`, `snapshot`, `meta`. Every file starts with a versioned header naming the document.
+//! Formats are documented beside their encoders: `header` (the common header and the format
+//! version), `format` (checksums, atomic replace), `log`, `snapshot`, `meta`, `lock`, `floor`.
+//! The store is built in a temporary folder and renamed into place when complete, so a refused
+//! file or a failed open never leaves a half-made store. Folders are `0700`, files `0600`.
 //!
 //! # Durability contract (for the driver)
 //!
@@ -35,49 +41,65 @@
 //!   once the log tail has grown as large as it, so opening never replays a long history and
 //!   the store stays under twice the encoded document.
 //! - Close with [`Store::close`] (or drop the store), which syncs and records a clean close.
+//! - [`Store::write_plain_file`] syncs first: the file never holds text the store lacks. The
+//!   `doc` it is given must hold only ops that were appended (a saved version the store does
+//!   not hold is reported as lost history by the next open).
 //!
-//! # Crashes and damage
+//! # Crashes, damage and loss
 //!
 //! Opening recovers every frame that was synced and cuts a torn tail ([`StoreWarning::TornTail`]).
-//! Damage in the middle of the log or a damaged snapshot is reported with the file and offset,
-//! everything that checks out is recovered, the damaged file is kept aside (never deleted), and
-//! peers fill in the rest. Ops handed to peers but never synced can be lost in a crash; so that
-//! their ids are never reused for different edits, a session that did not close cleanly (or lost
-//! history) continues under a new replica id ([`StoreWarning::NewReplica`]); after a clean close
-//! the replica id stays the same.
+//! Anything else wrong — a file damaged or missing, a log shorter than at its last clean close,
+//! damage in the last frame of a cleanly closed log (not a torn write then) — is reported in a
+//! [`RecoveryReport`]: everything that checks out is recovered (frames after a damaged one
+//! too: their ops wait in the document for the history they need, from peers), every damaged
+//! file is kept (never deleted), and the plain file becomes a source again: its text is
+//! imported, keeping everything the document had, so the document never holds less than the
+//! file. Until the next save a *floor* guards that text (see `floor.rs`). Ops handed to peers
+//! but never synced can be lost in a crash; so that their ids are never reused for different
+//! edits, a session that did not close cleanly, lost history, or is a copy continues under a
+//! new replica id ([`StoreWarning::NewReplica`]); after a clean close the replica id stays the
+//! same. Only a damaged or missing `identity` stops the open (it holds the document secret,
+//! which nothing else can rebuild), and then nothing on disk is changed.
 
 mod error;
 mod export;
+mod floor;
 mod flush;
 mod format;
+mod header;
+mod home;
 mod legacy;
 mod lock;
 mod log;
 mod meta;
+mod open;
+mod paths;
 mod plain;
 mod rebase;
+mod recover;
+mod report;
+mod save;
 mod snapshot;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 
-pub use error::{StoreError, StoreWarning};
-pub use export::{Merge, PlainChange, Saved, merge_change};
+pub use error::{StoreError, StoreFile, StoreWarning};
+pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
-pub use format::FORMAT_VERSION;
+pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;
-pub use plain::{Imported, LineEnding, PlainText};
+pub use paths::{STORE_DIR, store_dir_of};
+pub use plain::{Imported, LineEnding, MAX_PLAIN_FILE, PlainText};
+pub use report::{Recovered, RecoveryReport};
 
 use crate::ids::{DocId, DocSecret};
-use lock::{Lock, PreviousSession};
-use meta::{Identity, MetaRead, PlainState, State};
-use snapshot::SnapshotRead;
-
-/// Name of the folder, beside the plain files, that holds their stores.
-pub const STORE_DIR: &str = ".duet";
+use lock::{Lock, Manifest};
+use meta::{Identity, PlainState, State};
+use paths::Paths;
 
 /// The log tail may grow to the snapshot's size (so the store stays under twice the encoded
 /// document), but compaction never runs for less than this many bytes of tail (a compaction
@@ -88,38 +110,28 @@ pub const MIN_COMPACT_TAIL: u64 = 8 << 10;
 /// At most this many peers are remembered (the least recently seen are forgotten).
 pub const MAX_KNOWN_PEERS: usize = 64;
 
-/// The paths of one document's store.
-#[derive(Clone, Debug)]
-struct Paths {
-    plain: PathBuf,
-    dir: PathBuf,
-    identity: PathBuf,
-    state: PathBuf,
-    snapshot: PathBuf,
-    log: PathBuf,
-    lock: PathBuf,
+/// Whether a duet process has the document of `file` open (holds its store's lock). Creates
+/// nothing.
+pub fn is_open_elsewhere(file: &Path) -> Result<bool, StoreError> {
+    Lock::is_held(&Paths::new(file)?.lock)
 }
 
-impl Paths {
-    fn new(file: &Path) -> Result<Paths, StoreError> {
-        let name = file.file_name().ok_or_else(|| StoreError::NotAFile {
-            path: file.to_path_buf(),
-        })?;
-        let parent = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let dir = parent.join(STORE_DIR).join(name);
-        Ok(Paths {
-            plain: file.to_path_buf(),
-            identity: dir.join("identity"),
-            state: dir.join("state"),
-            snapshot: dir.join("snapshot"),
-            log: dir.join("log"),
-            lock: dir.join("lock"),
-            dir,
-        })
+/// The ticket published by the duet process that has the document of `file` open, if one
+/// has (see [`Store::publish_ticket`]). A ticket left by a process that crashed is removed.
+/// Creates nothing.
+pub fn published_ticket(file: &Path) -> Result<Option<String>, StoreError> {
+    let paths = Paths::new(file)?;
+    let text = match fs::read_to_string(&paths.ticket) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", &paths.ticket, e)),
+    };
+    if Lock::is_held(&paths.lock)? {
+        return Ok(Some(text.trim().to_owned()));
     }
+    // Nobody has the document open: the ticket is left over from a crash.
+    let _ = fs::remove_file(&paths.ticket);
+    Ok(None)
 }
 
 /// The store of one document, open for writing. Holds the document's lock for its lifetime:
@@ -135,6 +147,14 @@ pub struct Store {
     buffered: Vec<Op>,
     flush: FlushPolicy,
     snapshot_len: u64,
+    /// The snapshot file's checksum, for the manifest; `None` before the first compaction.
+    snapshot_checksum: Option<[u8; 32]>,
+    /// The ops the store holds, as far as they run without gaps (for the manifest).
+    version: VersionVector,
+    /// The plain file's text when the store was found damaged, until the next save.
+    floor: Option<String>,
+    /// The user agreed that the next save may drop text of the floor.
+    drop_confirmed: bool,
     closed: bool,
 }
 
@@ -145,8 +165,11 @@ pub struct Opened {
     pub store: Store,
     /// The document as of the last synced op (plus any outside edits to the plain file).
     pub doc: Doc,
-    /// Problems found and recovered from; show them to the user.
+    /// What opening found and recovered from; show them to the user.
     pub warnings: Vec<StoreWarning>,
+    /// When opening found a problem with the store (damage, loss, a copy): the whole story,
+    /// for a popup. Also logged and kept in the store as `last-recovery.txt`.
+    pub report: Option<RecoveryReport>,
 }
 
 /// What a [`Store::sync`] made durable.
@@ -190,325 +213,16 @@ impl Store {
     /// exist). A new store imports the file's text as the initial text; an existing one
     /// imports whatever another program changed in the file since duet last wrote it.
     pub fn open(file: &Path) -> Result<Opened, StoreError> {
-        let paths = Paths::new(file)?;
-        let (lock, previous) = Self::lock(&paths)?;
-        match meta::read_identity(&paths.identity)? {
-            Some((doc_id, identity)) => Self::load(paths, lock, previous, doc_id, identity),
-            None => {
-                Self::refuse_orphan_history(&paths)?;
-                Self::create(paths, lock, DocId::random(), DocSecret::random())
-            }
-        }
+        open::open_or_create(Paths::new(file)?, None)
     }
 
     /// Creates the store for a document joined through a ticket: its id and secret are
     /// known, its history arrives from peers. If this file already has the store of the same
     /// document, that store is opened (rejoining keeps the history); a store of another
-    /// document, or a non-empty plain file, is an error rather than being overwritten.
+    /// document, or a non-empty plain file, is an error rather than being overwritten, and
+    /// leaves nothing behind.
     pub fn create_joined(file: &Path, doc: DocId, secret: DocSecret) -> Result<Opened, StoreError> {
-        let paths = Paths::new(file)?;
-        let (lock, previous) = Self::lock(&paths)?;
-        match meta::read_identity(&paths.identity)? {
-            Some((found, identity)) if found == doc => {
-                Self::load(paths, lock, previous, found, identity)
-            }
-            Some((found, _)) => Err(StoreError::WrongDocument {
-                path: paths.identity,
-                expected: doc,
-                found,
-            }),
-            None => {
-                Self::refuse_orphan_history(&paths)?;
-                if fs::metadata(&paths.plain).is_ok_and(|m| m.len() > 0) {
-                    return Err(StoreError::PlainFileExists { path: paths.plain });
-                }
-                Self::create(paths, lock, doc, secret)
-            }
-        }
-    }
-
-    fn lock(paths: &Paths) -> Result<(Lock, PreviousSession), StoreError> {
-        if paths.plain.is_dir() {
-            return Err(StoreError::NotAFile {
-                path: paths.plain.clone(),
-            });
-        }
-        // The file's folder must exist: a typo in a path must not create a folder tree.
-        let folder = paths
-            .dir
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or(Path::new("."));
-        if !folder.is_dir() {
-            return Err(StoreError::io(
-                "open folder",
-                folder,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
-        fs::create_dir_all(&paths.dir).map_err(|e| StoreError::io("create", &paths.dir, e))?;
-        Lock::acquire(&paths.lock)
-    }
-
-    fn refuse_orphan_history(paths: &Paths) -> Result<(), StoreError> {
-        if paths.log.exists() || paths.snapshot.exists() {
-            return Err(StoreError::MissingIdentity {
-                path: paths.identity.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// A brand-new store with empty history; then the plain file (if any) is imported.
-    fn create(
-        paths: Paths,
-        lock: Lock,
-        doc_id: DocId,
-        secret: DocSecret,
-    ) -> Result<Opened, StoreError> {
-        let identity = Identity {
-            secret,
-            replica: rand::random(),
-        };
-        meta::write_identity(&paths.identity, &doc_id, &identity)?;
-        let log = log::LogWriter::create(&paths.log, &doc_id, &[])?;
-        let doc = Doc::new(identity.replica());
-        let store = Store {
-            paths,
-            lock,
-            doc_id,
-            identity,
-            state: State::default(),
-            log,
-            buffered: Vec::new(),
-            flush: FlushPolicy::default(),
-            snapshot_len: 0,
-            closed: false,
-        };
-        store.finish_open(doc, Vec::new())
-    }
-
-    /// Opens an existing store: snapshot, log tail, repair, replica renewal, plain file.
-    fn load(
-        paths: Paths,
-        lock: Lock,
-        previous: PreviousSession,
-        doc_id: DocId,
-        mut identity: Identity,
-    ) -> Result<Opened, StoreError> {
-        let mut warnings = Vec::new();
-        let mut lost_history = false;
-
-        let snapshot = match snapshot::read(&paths.snapshot, &doc_id)? {
-            SnapshotRead::Missing => None,
-            SnapshotRead::Found(bytes) => Some(bytes),
-            SnapshotRead::Damaged(reason) => {
-                let kept_as = format::keep_aside(&paths.snapshot)?;
-                warnings.push(StoreWarning::DamagedSnapshot {
-                    path: paths.snapshot.clone(),
-                    reason,
-                    kept_as,
-                });
-                lost_history = true;
-                None
-            }
-        };
-        let snapshot_len = snapshot.as_ref().map_or(0, |b| b.len() as u64);
-
-        let log_bytes = format::read_if_exists(&paths.log)?;
-        let scan = match &log_bytes {
-            Some(bytes) => {
-                format::check_header(format::FileKind::Log, &paths.log, bytes, Some(&doc_id))?;
-                Some((log::scan(&doc_id, bytes), format::version(bytes)))
-            }
-            None => None,
-        };
-        lost_history |= scan.as_ref().is_some_and(|(s, _)| !s.damage.is_empty());
-
-        if previous == PreviousSession::Unclean || lost_history {
-            let old = identity.replica();
-            identity.replica = rand::random();
-            meta::write_identity(&paths.identity, &doc_id, &identity)?;
-            warnings.push(StoreWarning::NewReplica {
-                old,
-                new: identity.replica(),
-                reason: if lost_history {
-                    "part of the history was lost, so ops under the old id may be missing"
-                } else {
-                    "the last session did not close cleanly, so ops it sent may be missing"
-                },
-            });
-        }
-
-        let mut doc = match &snapshot {
-            Some(bytes) => {
-                Doc::decode(bytes, identity.replica()).map_err(|source| StoreError::Snapshot {
-                    path: paths.snapshot.clone(),
-                    source,
-                })?
-            }
-            None => Doc::new(identity.replica()),
-        };
-
-        let log = match (scan, log_bytes) {
-            (Some((scan, version)), Some(bytes)) => {
-                Self::replay(&paths.log, &bytes, &scan, version, &mut doc, &mut warnings);
-                Self::repair_log(&paths, &doc_id, &bytes, scan, version, &mut warnings)?
-            }
-            _ => log::LogWriter::create(&paths.log, &doc_id, &[])?,
-        };
-
-        let state = match meta::read_state(&paths.state, &doc_id)? {
-            MetaRead::Missing => State::default(),
-            MetaRead::Found(state) => state,
-            MetaRead::Damaged(_) => {
-                let kept_as = format::keep_aside(&paths.state)?;
-                warnings.push(StoreWarning::DamagedState {
-                    path: paths.state.clone(),
-                    kept_as,
-                });
-                State::default()
-            }
-        };
-
-        let store = Store {
-            paths,
-            lock,
-            doc_id,
-            identity,
-            state,
-            log,
-            buffered: Vec::new(),
-            flush: FlushPolicy::default(),
-            snapshot_len,
-            closed: false,
-        };
-        store.finish_open(doc, warnings)
-    }
-
-    /// Applies the ops of every frame that checks out.
-    fn replay(
-        path: &Path,
-        bytes: &[u8],
-        scan: &log::Scan,
-        version: u16,
-        doc: &mut Doc,
-        warnings: &mut Vec<StoreWarning>,
-    ) {
-        let mut count = 0;
-        let mut first = None;
-        for frame in &scan.frames {
-            match log::decode_payload(&bytes[frame.clone()], version) {
-                Ok(ops) => {
-                    for op in &ops {
-                        if let Err(e) = doc.apply(op) {
-                            count += 1;
-                            first.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                }
-                Err(e) => {
-                    count += 1;
-                    first.get_or_insert_with(|| {
-                        format!("frame at offset {} does not decode: {e}", frame.start - 4)
-                    });
-                }
-            }
-        }
-        if let Some(first) = first {
-            warnings.push(StoreWarning::RejectedOps {
-                path: path.to_path_buf(),
-                count,
-                first,
-            });
-        }
-    }
-
-    /// Cuts a torn tail; rebuilds a log damaged in the middle from its good frames, keeping
-    /// the damaged original aside.
-    fn repair_log(
-        paths: &Paths,
-        doc_id: &DocId,
-        bytes: &[u8],
-        scan: log::Scan,
-        version: u16,
-        warnings: &mut Vec<StoreWarning>,
-    ) -> Result<log::LogWriter, StoreError> {
-        if let Some((offset, cut_bytes)) = scan.torn {
-            warnings.push(StoreWarning::TornTail {
-                path: paths.log.clone(),
-                offset,
-                cut_bytes,
-            });
-        }
-        let Some(&(offset, _)) = scan.damage.first() else {
-            return log::LogWriter::open(&paths.log, scan.good_end(), version);
-        };
-        let kept_as = format::keep_copy(&paths.log)?;
-        let mut frames = Vec::with_capacity(bytes.len());
-        for frame in &scan.frames {
-            if version == format::FORMAT_VERSION {
-                frames.extend_from_slice(&bytes[frame.start - 4..frame.end + 8]);
-            } else if let Ok(ops) = log::decode_payload(&bytes[frame.clone()], version) {
-                // The fresh log is written in the current format.
-                log::encode_frames(doc_id, &ops, &mut frames)?;
-            }
-        }
-        let writer = log::LogWriter::create(&paths.log, doc_id, &frames)?;
-        warnings.push(StoreWarning::DamagedLog {
-            path: paths.log.clone(),
-            offset,
-            damaged_bytes: scan.damage.iter().map(|d| d.1).sum(),
-            recovered_frames: scan.frames.len(),
-            kept_as,
-        });
-        Ok(writer)
-    }
-
-    /// The steps shared by every open: bring in outside edits, then mark the session open.
-    fn finish_open(
-        mut self,
-        mut doc: Doc,
-        mut warnings: Vec<StoreWarning>,
-    ) -> Result<Opened, StoreError> {
-        if self.log.version() < format::FORMAT_VERSION {
-            // An older log: fold it into a snapshot and start a current one, so that frames
-            // of two formats never share a file.
-            tracing::info!(doc = %self.doc_id, from = self.log.version(), "upgrading the op log");
-            self.snapshot_now(&doc)?;
-        }
-        let had_export = self.state.plain.is_some();
-        let was_empty = doc.version().is_empty();
-        match self.import_plain_file(&mut doc)? {
-            PlainImport::Unchanged => {}
-            PlainImport::Missing => {
-                if had_export {
-                    warnings.push(StoreWarning::PlainFileMissing {
-                        path: self.paths.plain.clone(),
-                    });
-                }
-            }
-            PlainImport::Imported {
-                inserted, deleted, ..
-            } => {
-                if !was_empty {
-                    warnings.push(StoreWarning::ImportedExternalEdits {
-                        path: self.paths.plain.clone(),
-                        inserted,
-                        deleted,
-                    });
-                }
-            }
-        }
-        self.lock.mark_open()?;
-        for warning in &warnings {
-            tracing::warn!(doc = %self.doc_id, "{warning}");
-        }
-        Ok(Opened {
-            store: self,
-            doc,
-            warnings,
-        })
+        open::open_or_create(Paths::new(file)?, Some((doc, secret)))
     }
 
     /// The document's id.
@@ -526,12 +240,19 @@ impl Store {
         self.identity.replica()
     }
 
+    /// The secret key of the network endpoint that whoever opens this store runs as: one per
+    /// store (so two documents open in two terminals are two endpoints), renewed with the
+    /// replica id when the store turns out to be a copy.
+    pub fn endpoint_secret(&self) -> [u8; 32] {
+        self.identity.endpoint.0
+    }
+
     /// The folder holding the store.
     pub fn dir(&self) -> &Path {
         &self.paths.dir
     }
 
-    /// The plain file the store exports to.
+    /// The plain file the store exports to (canonical: symlinks resolved).
     pub fn plain_file(&self) -> &Path {
         &self.paths.plain
     }
@@ -540,8 +261,12 @@ impl Store {
     /// ops are skipped.
     pub fn append(&mut self, ops: &[Op]) -> Result<(), StoreError> {
         let before = self.buffered.len();
-        self.buffered
-            .extend(ops.iter().filter(|op| !op.is_empty()).cloned());
+        for op in ops.iter().filter(|op| !op.is_empty()) {
+            if op.id.counter <= self.version.get(op.id.replica) {
+                self.version.advance(op.id.replica, op.end());
+            }
+            self.buffered.push(op.clone());
+        }
         if self.buffered.len() > before {
             self.flush.appended(Instant::now());
         }
@@ -568,7 +293,7 @@ impl Store {
         }
         let mut bytes = Vec::new();
         let frames = log::encode_frames(&self.doc_id, &self.buffered, &mut bytes)?;
-        self.log.append(&bytes)?;
+        self.log.append(&bytes, frames)?;
         let durable = Durable {
             ops: self.buffered.len(),
             frames,
@@ -581,7 +306,7 @@ impl Store {
 
     /// Bytes in the log tail (after the header).
     pub fn log_tail_len(&self) -> u64 {
-        self.log.len() - format::HEADER_LEN as u64
+        self.log.tail_len()
     }
 
     /// Bytes of the encoded document in the snapshot (0 before the first compaction).
@@ -606,22 +331,29 @@ impl Store {
     }
 
     /// Writes a fresh snapshot of `doc` and starts a new log tail, whatever the tail's size.
+    pub fn snapshot_now(&mut self, doc: &Doc) -> Result<(), StoreError> {
+        self.snapshot_encoded(&doc.version(), &doc.encode())
+    }
+
+    /// Writes `encoded` (`Doc::encode` of this store's document at `version`, holding every
+    /// op appended before) as the snapshot and starts a new log tail with the ops it lacks.
     ///
     /// Crash-safe at every step: the snapshot is replaced atomically first (the old log then
     /// only repeats ops it already holds, which apply as duplicates), then the log.
-    pub fn snapshot_now(&mut self, doc: &Doc) -> Result<(), StoreError> {
+    pub fn snapshot_encoded(
+        &mut self,
+        version: &VersionVector,
+        encoded: &[u8],
+    ) -> Result<(), StoreError> {
         self.sync()?;
-        let version = doc.version();
-        let carried = self.ops_not_in(&version)?;
-        let encoded = doc.encode();
-        format::write_atomic(
-            &self.paths.snapshot,
-            &snapshot::encode(&self.doc_id, &encoded),
-        )?;
+        let carried = self.ops_not_in(version)?;
+        let file = snapshot::encode(&self.doc_id, encoded);
+        format::write_atomic(&self.paths.snapshot, &file)?;
         self.snapshot_len = encoded.len() as u64;
+        self.snapshot_checksum = Some(snapshot::checksum_of(&file));
         let mut frames = Vec::new();
-        log::encode_frames(&self.doc_id, &carried, &mut frames)?;
-        self.log = log::LogWriter::create(&self.paths.log, &self.doc_id, &frames)?;
+        let count = log::encode_frames(&self.doc_id, &carried, &mut frames)?;
+        self.log = log::LogWriter::create(&self.paths.log, &self.doc_id, &frames, count)?;
         Ok(())
     }
 
@@ -629,7 +361,7 @@ impl Store {
     fn ops_not_in(&self, version: &VersionVector) -> Result<Vec<Op>, StoreError> {
         let bytes = format::read(&self.paths.log)?;
         let end = (self.log.len() as usize).min(bytes.len());
-        let scan = log::scan(&self.doc_id, &bytes[..end]);
+        let scan = log::scan(&self.doc_id, &bytes[..end], self.log.start());
         let mut out = Vec::new();
         for frame in &scan.frames {
             // Frames that do not decode were reported at open; there is nothing to carry.
@@ -648,6 +380,21 @@ impl Store {
         &self.state.peers
     }
 
+    /// Publishes the ticket of the session that has the document open, for `duet ticket FILE`
+    /// in another shell (see [`published_ticket`]). Private (`0600`): it carries the secret.
+    pub fn publish_ticket(&self, ticket: &str) -> Result<(), StoreError> {
+        format::write_atomic(&self.paths.ticket, format!("{ticket}\n").as_bytes())
+    }
+
+    /// Withdraws the published ticket (the session is closing).
+    pub fn withdraw_ticket(&self) -> Result<(), StoreError> {
+        match fs::remove_file(&self.paths.ticket) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", &self.paths.ticket, e)),
+        }
+    }
+
     /// Records a peer (replacing what was known about the same endpoint) and saves the list.
     pub fn remember_peer(&mut self, peer: KnownPeer) -> Result<(), StoreError> {
         self.state
@@ -661,62 +408,80 @@ impl Store {
         meta::write_state(&self.paths.state, &self.doc_id, &self.state)
     }
 
-    /// Exports the visible text to the plain file atomically, in the file's line endings.
-    /// Overwrites changes another program made meanwhile: call
-    /// [`Store::import_plain_file`] first to merge them.
+    /// Exports the visible text to the plain file, in the file's line endings, keeping its
+    /// mode, owner and hard links (see `save.rs`). Overwrites changes another program made
+    /// meanwhile: call [`Store::import_plain_file`] first to merge them.
+    ///
+    /// Fails with [`StoreError::ReadOnly`] for a read-only file, and, after the store was
+    /// found damaged, with [`StoreError::WouldDropText`] when the text lacks some of what the
+    /// file held then (see [`Store::confirm_drop`]). Either way the file is left as it was and
+    /// the edits stay in the store.
     pub fn write_plain_file(&mut self, doc: &Doc) -> Result<(), StoreError> {
+        self.write_text(&doc.text(), doc.version())
+    }
+
+    /// [`Store::write_plain_file`] for the text of the document at `version`.
+    fn write_text(&mut self, text: &str, version: VersionVector) -> Result<(), StoreError> {
+        if let Some(floor) = &self.floor
+            && !self.drop_confirmed
+            && let Some(dropped) = floor::dropped(floor, text)
+        {
+            return Err(StoreError::WouldDropText {
+                path: self.paths.plain.clone(),
+                chars: dropped.chars,
+                lines: dropped.lines,
+            });
+        }
+        // The store holds every op whose text the file is about to hold.
+        self.sync()?;
         let (line_ending, bom) = self
             .state
             .plain
             .as_ref()
             .map_or((LineEnding::Lf, false), |p| (p.line_ending, p.bom));
-        let bytes = plain::render(&doc.text(), line_ending, bom);
-        plain::write(&self.paths.plain, &bytes)?;
+        let bytes = plain::render(text, line_ending, bom);
+        let written = save::write(&self.paths.plain, &bytes, &self.paths.plain_backup)?;
         self.state.plain = Some(PlainState {
             hash: *blake3::hash(&bytes).as_bytes(),
             line_ending,
             bom,
-            exported: doc.version(),
+            exported: version,
         });
-        meta::write_state(&self.paths.state, &self.doc_id, &self.state)
+        meta::write_state(&self.paths.state, &self.doc_id, &self.state)?;
+        if written == save::Written::InPlace {
+            save::finish_in_place(&self.paths.plain_backup);
+        }
+        if self.floor.is_some() {
+            floor::remove(&self.paths.floor)?;
+            self.floor = None;
+            self.drop_confirmed = false;
+        }
+        Ok(())
+    }
+
+    /// Lets the next [`Store::write_plain_file`] drop text that the plain file held when the
+    /// store was found damaged. Call it once the user has confirmed, after a
+    /// [`StoreError::WouldDropText`]; the save then clears the guard.
+    pub fn confirm_drop(&mut self) {
+        self.drop_confirmed = true;
     }
 
     /// Checks whether another program changed the plain file since duet last wrote or read it
     /// and, if so, applies the difference to `doc` as local edits (a minimal character diff),
     /// appends them and syncs. Edits the document received since the last export are kept:
-    /// the file's changes are diffed against the text it was exported with and merged.
+    /// the file's changes are diffed against the text it was exported with and merged. While
+    /// the store recovers from damage (until the next save), an import only adds text.
     pub fn import_plain_file(&mut self, doc: &mut Doc) -> Result<PlainImport, StoreError> {
-        let Some(file) = plain::read(&self.paths.plain)? else {
+        if !self.paths.plain.exists() {
             return Ok(PlainImport::Missing);
-        };
-        let previous = self.state.plain.clone();
-        if previous.as_ref().is_some_and(|p| p.hash == file.hash) {
-            return Ok(PlainImport::Unchanged);
         }
-        let (imported, exported) = match previous {
-            Some(p) if p.exported != doc.version() => {
-                match rebase::import_onto_export(doc, &p, &file.text) {
-                    Some(done) => done,
-                    None => {
-                        let imported = plain::import_diff(doc, &file.text);
-                        (imported, doc.version())
-                    }
-                }
-            }
-            _ => {
-                let imported = plain::import_diff(doc, &file.text);
-                (imported, doc.version())
-            }
+        let Some(change) = self.plain_change()? else {
+            return Ok(PlainImport::Unchanged);
         };
-        self.append(&imported.ops)?;
-        self.sync()?;
-        self.state.plain = Some(PlainState {
-            hash: file.hash,
-            line_ending: file.line_ending,
-            bom: file.bom,
-            exported,
-        });
-        meta::write_state(&self.paths.state, &self.doc_id, &self.state)?;
+        let import = merge_change(doc, &change);
+        self.append(&import.imported.ops)?;
+        self.merged(&change, import.exported)?;
+        let imported = import.imported;
         Ok(if imported.ops.is_empty() {
             PlainImport::Unchanged
         } else {
@@ -728,8 +493,9 @@ impl Store {
         })
     }
 
-    /// Syncs everything buffered and records a clean close, so the next open keeps the
-    /// replica id. Dropping the store does the same, but cannot report errors.
+    /// Syncs everything buffered and records a clean close with what the store holds, so the
+    /// next open keeps the replica id and can check the files. Dropping the store does the
+    /// same, but cannot report errors.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.close_inner()
     }
@@ -739,7 +505,13 @@ impl Store {
             return Ok(());
         }
         self.sync()?;
-        self.lock.mark_closed()?;
+        let manifest = Manifest {
+            log_len: self.log.len(),
+            frames: self.log.frames(),
+            version: self.version.clone(),
+            snapshot: self.snapshot_checksum,
+        };
+        self.lock.mark_closed(&self.doc_id, &manifest)?;
         self.closed = true;
         Ok(())
     }

@@ -4,12 +4,14 @@
 //! The document always holds `\n` line endings. The file keeps its own: a file whose line
 //! breaks are mostly `\r\n` is read with `\r\n` → `\n` and written back with `\n` → `\r\n`;
 //! any other file is taken byte for byte. A UTF-8 byte order mark is stripped on import and
-//! restored on export. Writes are atomic (a temp file beside the target, fsync, rename) and
-//! keep the file's permissions; a symlink is followed, not replaced.
+//! restored on export. How the file is written is in `save.rs`.
+//!
+//! Any text file up to [`MAX_PLAIN_FILE`] opens: an import makes one op per
+//! [`IMPORT_CHUNK`] characters, and the log cuts them into frames.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crdt_text::{Doc, Op};
@@ -17,9 +19,15 @@ use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp};
 
 use super::StoreError;
-use super::format;
 
 const BOM: &str = "\u{feff}";
+
+/// The largest plain file duet opens (1 GiB): the document, its history and a diff must fit in
+/// memory several times over. A larger file is refused with [`StoreError::FileTooLarge`].
+pub const MAX_PLAIN_FILE: u64 = 1 << 30;
+
+/// Characters per op that an import makes, so that no op outgrows a log frame.
+const IMPORT_CHUNK: usize = 1 << 18;
 
 /// How lines end in the plain file.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -45,11 +53,32 @@ pub struct PlainText {
 
 /// Reads the plain file; `None` if it does not exist.
 pub fn read(path: &Path) -> Result<Option<PlainText>, StoreError> {
-    match fs::read(path) {
-        Ok(bytes) => decode(path, &bytes).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::io("read", path, e)),
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", path, e)),
+    };
+    let too_large = |bytes: u64| StoreError::FileTooLarge {
+        path: path.to_path_buf(),
+        bytes,
+        limit: MAX_PLAIN_FILE,
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| StoreError::io("stat", path, e))?
+        .len();
+    if len > MAX_PLAIN_FILE {
+        return Err(too_large(len));
     }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // The file may grow while it is read: read at most one byte past the limit.
+    file.take(MAX_PLAIN_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("read", path, e))?;
+    if bytes.len() as u64 > MAX_PLAIN_FILE {
+        return Err(too_large(bytes.len() as u64));
+    }
+    decode(path, &bytes).map(Some)
 }
 
 /// Interprets the bytes of the plain file at `path`.
@@ -98,44 +127,6 @@ pub fn render(text: &str, line_ending: LineEnding, bom: bool) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Replaces the plain file with `bytes` atomically, keeping its permissions and following a
-/// symlink to its target.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let target: PathBuf = match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).map_err(|e| StoreError::io("resolve symlink", path, e))?
-        }
-        _ => path.to_path_buf(),
-    };
-    let permissions = fs::metadata(&target).ok().map(|m| m.permissions());
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = target.with_file_name(format!(".{name}.duet-tmp"));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| StoreError::io("create", &tmp, e))?;
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp, e))?;
-        if let Some(permissions) = permissions {
-            file.set_permissions(permissions)
-                .map_err(|e| StoreError::io("set permissions of", &tmp, e))?;
-        }
-        file.sync_all()
-            .map_err(|e| StoreError::io("fsync", &tmp, e))?;
-        drop(file);
-        fs::rename(&tmp, &target).map_err(|e| StoreError::io("rename into place", &target, e))?;
-        format::sync_dir(&target)
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is hidden and overwritten next time.
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// What importing a changed file did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Imported {
@@ -150,8 +141,26 @@ pub struct Imported {
 /// How long the diff may search for a minimal edit before settling for a larger one.
 const DIFF_BUDGET: Duration = Duration::from_secs(1);
 
-/// Edits `doc` (as local edits) until its text is `target`, with a minimal character diff.
-pub fn import_diff(doc: &mut Doc, target: &str) -> Imported {
+/// How an import treats text that the document has and the file lacks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Merge {
+    /// The file is the newer text: the document becomes the file (outside edits).
+    Replace,
+    /// Both hold text to keep (recovery from damage): the document gains what the file has
+    /// and keeps everything it had, so its text is never less than either.
+    Union,
+}
+
+/// Edits `doc` (as local edits) with a minimal character diff until its text is `target`
+/// ([`Merge::Replace`]) or holds all of `target` as well as all of its own text
+/// ([`Merge::Union`]).
+pub fn import_diff(doc: &mut Doc, target: &str, merge: Merge) -> Imported {
+    let mut out = Imported::default();
+    if doc.is_empty() {
+        // Nothing to diff against; a large file is not copied into a char vector.
+        insert_chunked(doc, 0, target, &mut out);
+        return out;
+    }
     let old: Vec<char> = doc.text().chars().collect();
     let new: Vec<char> = target.chars().collect();
     let diff = similar::capture_diff_slices_deadline(
@@ -160,39 +169,67 @@ pub fn import_diff(doc: &mut Doc, target: &str) -> Imported {
         &new,
         Some(Instant::now() + DIFF_BUDGET),
     );
-    let mut out = Imported::default();
     // Back to front, so the old indexes of earlier hunks stay valid.
     for hunk in diff.iter().rev() {
-        let (del, ins) = match *hunk {
+        let (pos, del, ins) = match *hunk {
             DiffOp::Equal { .. } => continue,
             DiffOp::Delete {
                 old_index, old_len, ..
-            } => ((old_index, old_len), None),
+            } => (old_index, old_len, 0..0),
             DiffOp::Insert {
                 old_index,
                 new_index,
                 new_len,
-            } => ((old_index, 0), Some(new_index..new_index + new_len)),
+            } => (old_index, 0, new_index..new_index + new_len),
             DiffOp::Replace {
                 old_index,
                 old_len,
                 new_index,
                 new_len,
-            } => ((old_index, old_len), Some(new_index..new_index + new_len)),
+            } => (old_index, old_len, new_index..new_index + new_len),
         };
-        let (pos, len) = del;
-        if len > 0 {
-            out.ops.push(doc.delete(pos, len));
-            out.deleted += len;
-        }
-        if let Some(range) = ins {
-            let text: String = new[range.clone()].iter().collect();
-            out.ops.push(doc.insert(pos, &text));
-            out.inserted += range.len();
+        let at = match merge {
+            Merge::Replace => {
+                delete_chunked(doc, pos, del, &mut out);
+                pos
+            }
+            // The document's text stays; the file's follows it.
+            Merge::Union => pos + del,
+        };
+        if !ins.is_empty() {
+            let text: String = new[ins].iter().collect();
+            insert_chunked(doc, at, &text, &mut out);
         }
     }
     out.ops.retain(|op| !op.is_empty());
     out
+}
+
+/// Inserts `text` at `pos`, one op per [`IMPORT_CHUNK`] characters.
+fn insert_chunked(doc: &mut Doc, mut pos: usize, text: &str, out: &mut Imported) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let cut = rest
+            .char_indices()
+            .nth(IMPORT_CHUNK)
+            .map_or(rest.len(), |(at, _)| at);
+        let (piece, after) = rest.split_at(cut);
+        let chars = piece.chars().count();
+        out.ops.push(doc.insert(pos, piece));
+        out.inserted += chars;
+        pos += chars;
+        rest = after;
+    }
+}
+
+/// Deletes `len` characters at `pos`, one op per [`IMPORT_CHUNK`] characters.
+fn delete_chunked(doc: &mut Doc, pos: usize, mut len: usize, out: &mut Imported) {
+    while len > 0 {
+        let n = len.min(IMPORT_CHUNK);
+        out.ops.push(doc.delete(pos, n));
+        out.deleted += n;
+        len -= n;
+    }
 }
 
 #[cfg(test)]
@@ -236,34 +273,30 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_keeps_permissions_and_follows_symlinks() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.txt");
-        fs::write(&real, "old").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
-            let link = dir.path().join("link.txt");
-            std::os::unix::fs::symlink(&real, &link).unwrap();
-            write(&link, b"new").unwrap();
-            assert!(
-                fs::symlink_metadata(&link)
-                    .unwrap()
-                    .file_type()
-                    .is_symlink()
-            );
-            assert_eq!(fs::read(&real).unwrap(), b"new");
-            let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o640);
+    fn replace_makes_the_file_and_union_keeps_both() {
+        let mut doc = Doc::new(crdt_text::ReplicaId::from(1));
+        import_diff(&mut doc, "one\ntwo\nthree\n", Merge::Replace);
+        let mut replaced = doc.clone();
+        import_diff(&mut replaced, "one\n2\nthree\nfour\n", Merge::Replace);
+        assert_eq!(replaced.text(), "one\n2\nthree\nfour\n");
+        let imported = import_diff(&mut doc, "one\n2\nthree\nfour\n", Merge::Union);
+        assert_eq!(imported.deleted, 0);
+        let text = doc.text();
+        for line in ["one", "two", "2", "three", "four"] {
+            assert!(text.lines().any(|l| l.contains(line)), "{line} in {text:?}");
         }
-        write(&real, b"newer").unwrap();
-        assert_eq!(fs::read(&real).unwrap(), b"newer");
-        let leftovers: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().contains("duet-tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn large_imports_are_cut_into_many_ops() {
+        let mut doc = Doc::new(crdt_text::ReplicaId::from(1));
+        let text = "é".repeat(IMPORT_CHUNK * 2 + 5);
+        let imported = import_diff(&mut doc, &text, Merge::Replace);
+        assert_eq!(imported.ops.len(), 3);
+        assert_eq!(imported.inserted, IMPORT_CHUNK * 2 + 5);
+        assert_eq!(doc.text(), text);
+        let imported = import_diff(&mut doc, "", Merge::Replace);
+        assert_eq!(imported.ops.len(), 3);
+        assert!(doc.is_empty());
     }
 }

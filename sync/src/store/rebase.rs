@@ -28,7 +28,7 @@ pub fn import_onto_export(
     if blake3::hash(&rendered).as_bytes() != &export.hash {
         return None;
     }
-    let imported = plain::import_diff(&mut base, target);
+    let imported = plain::import_diff(&mut base, target, plain::Merge::Replace);
     let me = doc.replica();
     let start = doc.version().get(me);
     let restamp = |id: OpId| {

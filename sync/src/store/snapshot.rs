@@ -1,32 +1,44 @@
 //! The snapshot: the whole document (`Doc::encode`) as of the last compaction, so opening
 //! decodes one blob instead of replaying the history op by op.
 //!
-//! # Format (`snapshot`, format version 1)
+//! # Format (`snapshot`, the same in every format version but for the header)
 //!
 //! ```text
-//! header     44 bytes   magic "duet-snp", version, document id (see `format`)
+//! header     magic "duet-snp", version, document id, check (see `header.rs`)
 //! len        u64 little-endian: length of `doc`
 //! doc        Doc::encode() (itself versioned and compressed by crdt-text)
 //! checksum   32 bytes: BLAKE3 of everything above
 //! ```
 //!
-//! Replaced only atomically (temp file, fsync, rename, directory fsync). A snapshot whose
-//! header is not ours is an error; one whose checksum or length fails (a flipped bit, a
-//! truncated copy) is damaged: the caller moves it aside and loads the log tail alone.
+//! Replaced only atomically (temp file, fsync, rename, directory fsync). A snapshot that is
+//! certainly another document's or a newer format's is an error; one whose header, length or
+//! checksum fails (a flipped bit, a truncated copy) is damaged: the caller moves it aside and
+//! recovers from the log tail and the plain file. Its checksum also names it in the manifest
+//! (see `lock.rs`), so a snapshot that is missing or from another time is noticed.
 
 use std::path::Path;
 
 use super::StoreError;
-use super::format::{self, CHECKSUM_LEN, FileKind, HEADER_LEN};
+use super::format::{self, CHECKSUM_LEN, Sealed};
+use super::header::{self, FileKind, HEADER_LEN};
 use crate::ids::DocId;
+
+/// A snapshot that checks out.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The encoded document.
+    pub encoded: Vec<u8>,
+    /// The file's checksum, which names it in the manifest.
+    pub checksum: [u8; CHECKSUM_LEN],
+}
 
 /// What was found at the snapshot path.
 #[derive(Debug)]
 pub enum SnapshotRead {
-    /// No snapshot yet (a store that was never compacted).
+    /// No snapshot (a store that was never compacted, or one that lost it).
     Missing,
-    /// The encoded document.
-    Found(Vec<u8>),
+    /// The snapshot checks out.
+    Found(Snapshot),
     /// The file is ours but damaged; the reason says how.
     Damaged(String),
 }
@@ -34,80 +46,78 @@ pub enum SnapshotRead {
 /// Encodes a snapshot file holding `encoded` (the output of `Doc::encode`).
 pub fn encode(doc: &DocId, encoded: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_LEN + 8 + encoded.len() + CHECKSUM_LEN);
-    bytes.extend_from_slice(&format::header(FileKind::Snapshot, doc));
+    bytes.extend_from_slice(&header::header(FileKind::Snapshot, doc));
     bytes.extend_from_slice(&(encoded.len() as u64).to_le_bytes());
     bytes.extend_from_slice(encoded);
     format::seal(bytes)
 }
 
-/// Reads and checks the snapshot at `path`.
-pub fn read(path: &Path, doc: &DocId) -> Result<SnapshotRead, StoreError> {
-    let Some(bytes) = format::read_if_exists(path)? else {
-        return Ok(SnapshotRead::Missing);
-    };
-    parse(path, doc, bytes)
+/// The checksum of an encoded snapshot file (its last 32 bytes).
+pub fn checksum_of(file: &[u8]) -> [u8; CHECKSUM_LEN] {
+    let mut out = [0u8; CHECKSUM_LEN];
+    if let Some(sum) = file
+        .len()
+        .checked_sub(CHECKSUM_LEN)
+        .and_then(|at| file.get(at..))
+    {
+        out.copy_from_slice(sum);
+    }
+    out
 }
 
-fn parse(path: &Path, doc: &DocId, mut bytes: Vec<u8>) -> Result<SnapshotRead, StoreError> {
-    let min = HEADER_LEN + 8 + CHECKSUM_LEN;
-    if bytes.len() < min {
-        // Too short to hold a header: truncated if what is there is the start of ours.
-        let magic = b"duet-snp";
-        let n = bytes.len().min(magic.len());
-        if bytes[..n] == magic[..n] {
-            return Ok(SnapshotRead::Damaged(format!(
-                "truncated to {} bytes",
-                bytes.len()
-            )));
-        }
-    }
-    format::check_header(FileKind::Snapshot, path, &bytes, Some(doc))?;
-    if bytes.len() < min {
+/// Reads and checks the snapshot at `path`.
+pub fn read(path: &Path, doc: &DocId) -> Result<SnapshotRead, StoreError> {
+    let (body, checksum) = match format::read_sealed(FileKind::Snapshot, path, Some(doc))? {
+        Sealed::Missing => return Ok(SnapshotRead::Missing),
+        Sealed::Damaged(reason) => return Ok(SnapshotRead::Damaged(reason)),
+        Sealed::Found { body, checksum, .. } => (body, checksum),
+    };
+    let Some((len, encoded)) = body.split_first_chunk::<8>() else {
+        return Ok(SnapshotRead::Damaged(
+            "it is too short to hold a document".into(),
+        ));
+    };
+    if u64::from_le_bytes(*len) != encoded.len() as u64 {
         return Ok(SnapshotRead::Damaged(format!(
-            "truncated to {} bytes",
-            bytes.len()
+            "it holds {} bytes of document but its header announces {}",
+            encoded.len(),
+            u64::from_le_bytes(*len)
         )));
     }
-    let mut len = [0u8; 8];
-    len.copy_from_slice(&bytes[HEADER_LEN..HEADER_LEN + 8]);
-    let len = u64::from_le_bytes(len);
-    let expected = (min as u64).checked_add(len);
-    if expected != Some(bytes.len() as u64) {
-        return Ok(SnapshotRead::Damaged(format!(
-            "holds {} bytes but its header announces {}",
-            bytes.len(),
-            expected.map_or_else(|| "an impossible length".to_string(), |e| e.to_string())
-        )));
-    }
-    if format::unseal(&bytes).is_none() {
-        return Ok(SnapshotRead::Damaged("checksum mismatch".into()));
-    }
-    bytes.truncate(bytes.len() - CHECKSUM_LEN);
-    bytes.drain(..HEADER_LEN + 8);
-    Ok(SnapshotRead::Found(bytes))
+    Ok(SnapshotRead::Found(Snapshot {
+        encoded: encoded.to_vec(),
+        checksum,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parsed(doc: &DocId, bytes: Vec<u8>) -> Result<SnapshotRead, StoreError> {
-        parse(Path::new("snapshot"), doc, bytes)
+    fn parsed(doc: &DocId, bytes: &[u8]) -> Result<SnapshotRead, StoreError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot");
+        std::fs::write(&path, bytes).unwrap();
+        read(&path, doc)
     }
 
     #[test]
     fn snapshot_round_trips() {
         let doc = DocId::random();
         let bytes = encode(&doc, b"encoded doc");
-        assert!(matches!(parsed(&doc, bytes), Ok(SnapshotRead::Found(b)) if b == b"encoded doc"));
+        assert!(matches!(
+            parsed(&doc, &bytes),
+            Ok(SnapshotRead::Found(Snapshot { encoded, checksum }))
+                if encoded == b"encoded doc" && checksum == checksum_of(&bytes)
+        ));
     }
 
     #[test]
-    fn every_truncation_and_bit_flip_is_damage_or_a_header_error() {
+    fn every_truncation_and_bit_flip_is_damage() {
         let doc = DocId::random();
         let bytes = encode(&doc, b"some encoded document bytes");
         for cut in 0..bytes.len() {
-            let r = parsed(&doc, bytes[..cut].to_vec());
+            let r = parsed(&doc, &bytes[..cut]);
             assert!(
                 matches!(r, Ok(SnapshotRead::Damaged(_))),
                 "cut {cut}: {r:?}"
@@ -116,13 +126,8 @@ mod tests {
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 1;
-            match parsed(&doc, bad) {
-                Ok(SnapshotRead::Damaged(_)) => assert!(i >= HEADER_LEN || (10..12).contains(&i)),
-                Err(_) => assert!(i < HEADER_LEN, "flip {i} gave a header error"),
-                Ok(SnapshotRead::Found(_)) | Ok(SnapshotRead::Missing) => {
-                    panic!("flip at {i} undetected")
-                }
-            }
+            let r = parsed(&doc, &bad);
+            assert!(matches!(r, Ok(SnapshotRead::Damaged(_))), "flip {i}: {r:?}");
         }
     }
 
@@ -130,14 +135,17 @@ mod tests {
     fn another_documents_snapshot_is_refused() {
         let bytes = encode(&DocId::random(), b"x");
         assert!(matches!(
-            parsed(&DocId::random(), bytes),
+            parsed(&DocId::random(), &bytes),
             Err(StoreError::WrongDocument { .. })
         ));
     }
 
     #[test]
     fn garbage_is_not_a_snapshot() {
-        let r = parsed(&DocId::random(), b"# my notes\nnot a snapshot at all, just text..........................................".to_vec());
+        let r = parsed(
+            &DocId::random(),
+            b"# my notes\nnot a snapshot at all, just text..........................................",
+        );
         assert!(matches!(r, Err(StoreError::BadHeader { .. })));
     }
 }

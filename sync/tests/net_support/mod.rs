@@ -22,13 +22,11 @@ pub struct Peer {
     pub doc: Doc,
     pub events: Vec<Event>,
     pub file: PathBuf,
-    pub home: PathBuf,
 }
 
-pub fn config(file: &Path, home: &Path, join: Option<DocTicket>, online: bool) -> SessionConfig {
+pub fn config(file: &Path, join: Option<DocTicket>, online: bool) -> SessionConfig {
     let mut config = SessionConfig::new(file);
     config.join = join;
-    config.home = Some(home.to_path_buf());
     config.net = online.then(NetConfig::loopback);
     // Quick reconnects keep the outage test short.
     config.timers.backoff_base_ms = 50;
@@ -48,21 +46,20 @@ impl Peer {
         join: Option<DocTicket>,
         online: bool,
     ) -> Peer {
-        Self::start_configured(name, dir, |file, home| config(file, home, join, online)).await
+        Self::start_configured(name, dir, |file| config(file, join, online)).await
     }
 
-    /// Starts a peer with a config made from its file and home directory.
+    /// Starts a peer with a config made from its file.
     pub async fn start_configured(
         name: &'static str,
         dir: &Path,
-        make: impl FnOnce(&Path, &Path) -> SessionConfig,
+        make: impl FnOnce(&Path) -> SessionConfig,
     ) -> Peer {
         let file = dir.join(name).join("notes.md");
-        let home = dir.join(name).join("home");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         let Opened {
             session, id, doc, ..
-        } = Session::open(make(&file, &home))
+        } = Session::open(make(&file))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         Peer {
@@ -72,7 +69,6 @@ impl Peer {
             doc,
             events: Vec::new(),
             file,
-            home,
         }
     }
 
@@ -139,8 +135,8 @@ impl Peer {
         self.status().connected
     }
 
-    pub async fn stop(mut self) -> (PathBuf, PathBuf) {
-        let (file, home) = (self.file.clone(), self.home.clone());
+    pub async fn stop(mut self) -> PathBuf {
+        let file = self.file.clone();
         let id = self.id;
         self.session
             .shutdown(&mut OneDoc {
@@ -149,7 +145,7 @@ impl Peer {
             })
             .await
             .unwrap();
-        (file, home)
+        file
     }
 }
 
