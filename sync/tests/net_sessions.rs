@@ -312,3 +312,62 @@ async fn peers_that_all_restart_find_each_other_again_without_a_ticket() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_forced_onto_one_id_are_reported_never_shown_in_sync() {
+    use duet_sync::proto::Departure;
+    bounded(async {
+        let dir = test_dir("diverge");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, "common\n");
+        let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
+        wait_until(&mut [&mut a, &mut b], "the join", converged).await;
+        let replica = a.doc.replica();
+        let (a_file, b_file) = (a.stop().await, b.stop().await);
+        // Both edit offline; B's replica is forced onto A's id, as a copied store would have
+        // been before copies were detected.
+        let mut a =
+            Peer::start_configured("ana", dir.path(), |_| config(&a_file, None, false)).await;
+        let mut b =
+            Peer::start_configured("bo", dir.path(), |_| config(&b_file, None, false)).await;
+        let replica = crdt_text::ReplicaId::from(replica.as_u64());
+        b.doc = Doc::decode(&b.doc.encode(), replica).unwrap();
+        a.type_at(usize::MAX, "typed by ana\n");
+        b.type_at(usize::MAX, "typed by bo!\n");
+        let (a_file, b_file) = (a.stop().await, b.stop().await);
+        let mut a =
+            Peer::start_configured("ana", dir.path(), |_| config(&a_file, None, true)).await;
+        let ticket = a.ticket();
+        let mut b =
+            Peer::start_configured("bo", dir.path(), |_| config(&b_file, Some(ticket), true)).await;
+        let reported = |p: &Peer| {
+            p.events.iter().any(|e| {
+                matches!(e, duet_sync::Event::Diverged { .. })
+                    || matches!(
+                        e,
+                        duet_sync::Event::PeerLeft {
+                            why: Departure::Error(_),
+                            ..
+                        }
+                    )
+            })
+        };
+        wait_until(
+            &mut [&mut a, &mut b],
+            "the divergence to be reported",
+            |ps| {
+                assert!(
+                    ps.iter().all(|p| !p.status().in_sync) || converged(ps),
+                    "a peer claims to be in sync with a different text"
+                );
+                ps.iter().any(|p| reported(p))
+            },
+        )
+        .await;
+        assert_ne!(a.doc.text(), b.doc.text());
+        assert!(!a.status().in_sync && !b.status().in_sync);
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
