@@ -55,10 +55,15 @@ enum Command {
         file: PathBuf,
     },
     /// Keep a document online without a UI: peers can sync with it at any time, and FILE is
-    /// kept up to date as they edit. Stops on Ctrl-C or SIGTERM.
+    /// kept up to date as they edit (and what other programs write to FILE is shared). Stops
+    /// on Ctrl-C or SIGTERM.
     Serve {
         /// The document's file.
         file: PathBuf,
+        /// Join the document of this ticket first (`-`: read it from standard input), as
+        /// `duet join` does, then serve it: an always-on peer started from a script.
+        #[arg(long, value_name = "TICKET")]
+        join: Option<String>,
     },
 }
 
@@ -212,20 +217,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             edit(&file, None, &cli.opts).await
         }
         Some(Command::Join { ticket, file }) => {
-            let ticket = match ticket.filter(|t| t != "-") {
-                Some(ticket) => ticket,
-                None => read_ticket()?,
-            };
-            let ticket: DocTicket = ticket
-                .trim()
-                .parse()
-                .context("this ticket cannot be used")?;
+            let ticket = parse_ticket(ticket)?;
             let file = file.unwrap_or_else(|| default_join_file(&ticket));
             edit(&file, Some(ticket), &cli.opts).await
         }
         Some(Command::Ticket { file }) => ticket(&file, &cli.opts).await,
-        Some(Command::Serve { file }) => serve(&file, &cli.opts).await,
+        Some(Command::Serve { file, join }) => {
+            let join = join.map(|t| parse_ticket(Some(t))).transpose()?;
+            serve(&file, join, &cli.opts).await
+        }
     }
+}
+
+/// The ticket given (`None` or `-`: read from standard input).
+fn parse_ticket(given: Option<String>) -> anyhow::Result<DocTicket> {
+    let ticket = match given.filter(|t| t != "-") {
+        Some(ticket) => ticket,
+        None => read_ticket()?,
+    };
+    ticket.trim().parse().context("this ticket cannot be used")
 }
 
 /// Reads a ticket from standard input: asked for on a terminal, else the first line.
@@ -377,8 +387,8 @@ async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
 
 /// `duet serve`: the same loop as the editor's without a terminal. It owns the document and
 /// the session, keeps the file current (autosave) and merges what other programs write to it.
-async fn serve(file: &Path, opts: &Opts) -> anyhow::Result<()> {
-    let mut config = opts.session(file, None)?;
+async fn serve(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
+    let mut config = opts.session(file, join)?;
     config.autosave = Some(Duration::from_millis(500));
     config.name = user_name(opts);
     let Opened {
