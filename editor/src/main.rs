@@ -339,7 +339,15 @@ async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
         }
     }
     // No duet has the document open: make a ticket with the addresses this machine would
-    // listen on.
+    // listen on — for a document that exists (a typo must not create one).
+    let has_store = sync::store::store_dir_of(file).is_ok_and(|dir| dir.is_dir());
+    if !has_store {
+        bail!(
+            "{} is not a duet document yet: open it with `duet {}` first",
+            file.display(),
+            file.display()
+        );
+    }
     let mut config = opts.session(file, None)?;
     config.watch = false;
     let Opened {

@@ -145,7 +145,11 @@ async fn a_ticket_with_the_wrong_secret_is_refused_and_learns_nothing() {
         );
         assert_eq!(a.connected(), 0);
         a.stop().await;
-        mallory.stop().await;
+        let file = mallory.stop().await;
+        assert!(
+            !file.parent().unwrap().join(".duet").exists(),
+            "a join that never got in leaves no store behind"
+        );
     })
     .await;
 }

@@ -132,10 +132,26 @@ async fn a_ticket_pasted_again_reaches_a_host_that_moved_and_another_documents_i
         a.type_at(0, "first\n");
         let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
         wait_until(&mut [&mut a, &mut b], "the join", converged).await;
+        let old_port = a.ticket().direct_addrs().next().unwrap().port();
         b.stop().await;
         a.stop().await;
-        // The host comes back on another port: the address the guest remembers is stale.
+        // The host comes back on another port (someone took its old one): the address the
+        // guest remembers is stale.
+        let squatter = {
+            // The old endpoint's socket may take a moment to be released.
+            let deadline = tokio::time::Instant::now() + PATIENCE;
+            loop {
+                match std::net::UdpSocket::bind(("127.0.0.1", old_port)) {
+                    Ok(socket) => break socket,
+                    Err(_) if tokio::time::Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => panic!("cannot take port {old_port}: {e}"),
+                }
+            }
+        };
         let mut a = Peer::start("ana", dir.path(), None).await;
+        assert_ne!(a.ticket().direct_addrs().next().unwrap().port(), old_port);
         a.type_at(usize::MAX, "second\n");
         let ticket = a.ticket();
         let mut b = Peer::start("bo", dir.path(), Some(ticket)).await;
@@ -156,6 +172,7 @@ async fn a_ticket_pasted_again_reaches_a_host_that_moved_and_another_documents_i
         assert!(err.to_string().contains("another document"), "{err}");
         a.stop().await;
         other.stop().await;
+        drop(squatter);
     })
     .await;
 }
@@ -233,10 +250,122 @@ async fn the_status_counts_only_verified_peers_and_unsent_only_once_shared() {
         b.pump(Duration::from_millis(50)).await;
         let status = b.status();
         assert_eq!(status.connected, 0, "{status:?}");
+        assert_eq!(
+            status.unsent,
+            Some(0),
+            "everything was stored by A: {status:?}"
+        );
         assert!(
             b.session.peers(&b.id).iter().all(|p| p.conn.is_none()),
             "remembered peers are not shown as here"
         );
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_that_all_restart_find_each_other_again_without_a_ticket() {
+    bounded(async {
+        let dir = test_dir("restart-all");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, "before\n");
+        let ticket = a.ticket();
+        let mut b = Peer::start("bo", dir.path(), Some(ticket.clone())).await;
+        let mut c = Peer::start("cy", dir.path(), Some(ticket)).await;
+        wait_until(&mut [&mut a, &mut b, &mut c], "a full mesh", |ps| {
+            converged(ps) && ps.iter().all(|p| p.connected() == 2)
+        })
+        .await;
+        let ports: Vec<u16> = [&a, &b, &c]
+            .iter()
+            .map(|p| p.ticket().direct_addrs().next().unwrap().port())
+            .collect();
+        for p in [a, b, c] {
+            p.stop().await;
+        }
+        // Everyone comes back with no ticket: each store binds its old port again and dials the
+        // addresses it remembers.
+        let started = tokio::time::Instant::now();
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        let mut b = Peer::start("bo", dir.path(), None).await;
+        let mut c = Peer::start("cy", dir.path(), None).await;
+        let again: Vec<u16> = [&a, &b, &c]
+            .iter()
+            .map(|p| p.ticket().direct_addrs().next().unwrap().port())
+            .collect();
+        assert_eq!(again, ports, "each store rebinds its port");
+        c.type_at(0, "after\n");
+        wait_until(
+            &mut [&mut a, &mut b, &mut c],
+            "the new edit everywhere",
+            |ps| converged(ps) && ps[0].doc.text() == "after\nbefore\n",
+        )
+        .await;
+        let took = started.elapsed();
+        eprintln!("restart-all: new edit on every peer {took:?} after the first restart");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        for p in [a, b, c] {
+            p.stop().await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_forced_onto_one_id_are_reported_never_shown_in_sync() {
+    use duet_sync::proto::Departure;
+    bounded(async {
+        let dir = test_dir("diverge");
+        let mut a = Peer::start("ana", dir.path(), None).await;
+        a.type_at(0, "common\n");
+        let mut b = Peer::start("bo", dir.path(), Some(a.ticket())).await;
+        wait_until(&mut [&mut a, &mut b], "the join", converged).await;
+        let replica = a.doc.replica();
+        let (a_file, b_file) = (a.stop().await, b.stop().await);
+        // Both edit offline; B's replica is forced onto A's id, as a copied store would have
+        // been before copies were detected.
+        let mut a =
+            Peer::start_configured("ana", dir.path(), |_| config(&a_file, None, false)).await;
+        let mut b =
+            Peer::start_configured("bo", dir.path(), |_| config(&b_file, None, false)).await;
+        let replica = crdt_text::ReplicaId::from(replica.as_u64());
+        b.doc = Doc::decode(&b.doc.encode(), replica).unwrap();
+        a.type_at(usize::MAX, "typed by ana\n");
+        b.type_at(usize::MAX, "typed by bo!\n");
+        let (a_file, b_file) = (a.stop().await, b.stop().await);
+        let mut a =
+            Peer::start_configured("ana", dir.path(), |_| config(&a_file, None, true)).await;
+        let ticket = a.ticket();
+        let mut b =
+            Peer::start_configured("bo", dir.path(), |_| config(&b_file, Some(ticket), true)).await;
+        let reported = |p: &Peer| {
+            p.events.iter().any(|e| {
+                matches!(e, duet_sync::Event::Diverged { .. })
+                    || matches!(
+                        e,
+                        duet_sync::Event::PeerLeft {
+                            why: Departure::Error(_),
+                            ..
+                        }
+                    )
+            })
+        };
+        wait_until(
+            &mut [&mut a, &mut b],
+            "the divergence to be reported",
+            |ps| {
+                assert!(
+                    ps.iter().all(|p| !p.status().in_sync) || converged(ps),
+                    "a peer claims to be in sync with a different text"
+                );
+                ps.iter().any(|p| reported(p))
+            },
+        )
+        .await;
+        assert_ne!(a.doc.text(), b.doc.text());
+        assert!(!a.status().in_sync && !b.status().in_sync);
         a.stop().await;
         b.stop().await;
     })

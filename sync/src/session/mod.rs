@@ -368,9 +368,10 @@ impl Session {
             }
         }
         let mut result = Ok(());
-        for (_, entry) in std::mem::take(&mut self.docs) {
+        for (id, entry) in std::mem::take(&mut self.docs) {
             let (done, outcome) = tokio::sync::oneshot::channel();
-            if entry.store.send(StoreCmd::Close(done)).is_err() {
+            let acked = self.peer.acked(&id).cloned().unwrap_or_default();
+            if entry.store.send(StoreCmd::Close { acked, done }).is_err() {
                 result = Err(SyncError::Stopped);
                 continue;
             }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crdt_text::{Doc, VersionVector};
+use crdt_text::Doc;
 use iroh::SecretKey;
 use tokio::sync::mpsc;
 
@@ -78,13 +78,21 @@ impl Session {
     /// Opens the document of `config.file` (or joins `config.join`) and starts networking.
     /// Must run inside a tokio runtime.
     pub async fn open(config: SessionConfig) -> Result<Opened, SyncError> {
-        let store = open_store(config.file.clone(), config.join.clone()).await?;
+        let mut store = open_store(config.file.clone(), config.join.clone()).await?;
         let (transport, network) = match &config.net {
             None => (None, Network::Off),
             Some(net) => {
                 let key = SecretKey::from_bytes(&store.store.endpoint_secret());
-                match Transport::bind(net, key, &config.timers, &config.limits).await {
-                    Ok(t) => (Some(t), Network::On),
+                let last = store.store.last_port();
+                match bind(net, last, key, &config).await {
+                    Ok(t) => {
+                        if let Some(&port) = t.bound_ports().first()
+                            && let Err(e) = store.store.bound_port(port)
+                        {
+                            tracing::warn!("cannot record the port: {e}");
+                        }
+                        (Some(t), Network::On)
+                    }
                     Err(e) => {
                         tracing::warn!("networking unavailable: {e}");
                         (None, Network::Unavailable(e.to_string()))
@@ -174,7 +182,7 @@ impl Session {
             DocConfig {
                 id,
                 secret: secret.clone(),
-                acked: VersionVector::new(),
+                acked: store.acked().clone(),
             },
             &doc,
         );
@@ -225,6 +233,33 @@ impl Session {
         self.run(&mut OneDoc { id, doc: &mut doc }, inputs, &mut events);
         Ok((id, doc, warnings))
     }
+}
+
+/// Binds the endpoint: on the port the document's store last used when the configuration
+/// leaves the port free and that port is free again (so peers that remember our addresses
+/// find us after everyone restarted), else as configured.
+async fn bind(
+    net: &NetConfig,
+    last: Option<u16>,
+    key: SecretKey,
+    config: &SessionConfig,
+) -> Result<Transport, crate::net::EndpointError> {
+    let free = net.bind.iter().all(|a| a.port() == 0);
+    if let (true, Some(port)) = (free, last) {
+        let again = NetConfig {
+            bind: net
+                .bind
+                .iter()
+                .map(|a| std::net::SocketAddr::new(a.ip(), port))
+                .collect(),
+            ..net.clone()
+        };
+        match Transport::bind(&again, key.clone(), &config.timers, &config.limits).await {
+            Ok(t) => return Ok(t),
+            Err(e) => tracing::info!("port {port} is taken ({e}); binding another"),
+        }
+    }
+    Transport::bind(net, key, &config.timers, &config.limits).await
 }
 
 /// Opens the store of `file`, or creates it for the ticket's document.

@@ -52,8 +52,13 @@ pub(crate) enum StoreCmd {
     Compact(VersionVector, Vec<u8>),
     /// Publish this ticket for `duet ticket FILE` (our addresses changed).
     PublishTicket(String),
-    /// Sync and close the store.
-    Close(tokio::sync::oneshot::Sender<Result<(), StoreError>>),
+    /// Record what peers are known to have, sync and close the store.
+    Close {
+        /// Ops peers are known to have.
+        acked: VersionVector,
+        /// Gets the outcome.
+        done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// News from the store thread.
@@ -171,11 +176,18 @@ impl Worker {
             };
             match cmd {
                 None => {}
-                Some(StoreCmd::Close(done)) => {
+                Some(StoreCmd::Close { acked, done }) => {
+                    self.store.set_acked(acked);
                     if let Err(e) = self.store.withdraw_ticket() {
                         tracing::warn!("{e}");
                     }
-                    let result = self.store.close();
+                    let result = self.store.close_or_discard().map(|removed| {
+                        if removed {
+                            tracing::info!(
+                                "the document never held anything: its store was removed"
+                            );
+                        }
+                    });
                     if result.is_ok() {
                         let _ = self.news.send((self.doc, StoreNews::Durable(self.pending)));
                     }
@@ -264,7 +276,7 @@ impl Worker {
                     self.tell(StoreNews::Failed(e));
                 }
             }
-            StoreCmd::Compact(..) | StoreCmd::Close(_) => unreachable!("handled by run"),
+            StoreCmd::Compact(..) | StoreCmd::Close { .. } => unreachable!("handled by run"),
         }
     }
 }

@@ -12,7 +12,9 @@
 //! - `Identity` (version 3): document secret, replica id, endpoint key, [`Home`]. Versions 1
 //!   and 2 held the secret and the replica id only ([`StoredIdentity::Legacy`]); such a store
 //!   is upgraded on open (see `open.rs`).
-//! - `State`: the same in every version. Since version 3 every store has one (written at
+//! - `State` (version 3): known peers, the plain file as duet last left it, the port the
+//!   endpoint last bound, and the ops peers are known to have. Versions 1 and 2 held the
+//!   first two only ([`LegacyState`]). Since version 3 every store has one (written at
 //!   creation), so a missing `state` is reported.
 //!
 //! Both are replaced atomically and are `0600`. `identity` changes only when the replica id
@@ -128,6 +130,19 @@ pub struct State {
     pub peers: Vec<KnownPeer>,
     /// The plain file as duet last left it; `None` before the first import or export.
     pub plain: Option<PlainState>,
+    /// The UDP port the endpoint last bound: bound again when free, so that peers that
+    /// remember this store's addresses find it after everyone restarted.
+    pub port: Option<u16>,
+    /// Ops peers are known to have (they acknowledged storing them, or sent them): what is
+    /// not in it counts as unsent. Recorded at close.
+    pub acked: VersionVector,
+}
+
+/// Contents of `state` in format versions 1 and 2.
+#[derive(Deserialize)]
+struct LegacyState {
+    peers: Vec<KnownPeer>,
+    plain: Option<PlainState>,
 }
 
 fn encode<T: Serialize>(kind: FileKind, doc: &DocId, value: &T) -> Result<Vec<u8>, StoreError> {
@@ -183,10 +198,21 @@ pub fn read_state(path: &Path, doc: &DocId) -> Result<MetaRead<State>, StoreErro
         match format::read_sealed(FileKind::State, path, Some(doc))? {
             Sealed::Missing => MetaRead::Missing,
             Sealed::Damaged(reason) => MetaRead::Damaged(reason),
-            Sealed::Found { body, .. } => match postcard::from_bytes(&body) {
-                Ok(state) => MetaRead::Found(state),
-                Err(e) => MetaRead::Damaged(format!("its content does not decode: {e}")),
-            },
+            Sealed::Found { header, body, .. } => {
+                let state = if header.version >= 3 {
+                    postcard::from_bytes(&body)
+                } else {
+                    postcard::from_bytes(&body).map(|l: LegacyState| State {
+                        peers: l.peers,
+                        plain: l.plain,
+                        ..State::default()
+                    })
+                };
+                match state {
+                    Ok(state) => MetaRead::Found(state),
+                    Err(e) => MetaRead::Damaged(format!("its content does not decode: {e}")),
+                }
+            }
         },
     )
 }

@@ -380,6 +380,30 @@ impl Store {
         &self.state.peers
     }
 
+    /// The UDP port the endpoint last bound for this document, if any.
+    pub fn last_port(&self) -> Option<u16> {
+        self.state.port
+    }
+
+    /// Records the port the endpoint bound, to bind it again next time.
+    pub fn bound_port(&mut self, port: u16) -> Result<(), StoreError> {
+        if self.state.port == Some(port) {
+            return Ok(());
+        }
+        self.state.port = Some(port);
+        meta::write_state(&self.paths.state, &self.doc_id, &self.state)
+    }
+
+    /// Ops peers are known to have, as last recorded.
+    pub fn acked(&self) -> &VersionVector {
+        &self.state.acked
+    }
+
+    /// Records what peers are known to have (saved with the next state write, and at close).
+    pub fn set_acked(&mut self, acked: VersionVector) {
+        self.state.acked = acked;
+    }
+
     /// Publishes the ticket of the session that has the document open, for `duet ticket FILE`
     /// in another shell (see [`published_ticket`]). Private (`0600`): it carries the secret.
     pub fn publish_ticket(&self, ticket: &str) -> Result<(), StoreError> {
@@ -493,6 +517,28 @@ impl Store {
         })
     }
 
+    /// Closes the store — or removes it if it never held anything: no op was typed, received
+    /// or imported, no peer was ever met, and nothing is being recovered. So a join that never
+    /// reached anyone, or a new file left empty, leaves no `.duet/NAME/` behind (nor `.duet/`
+    /// if that is then empty). Returns whether the store was removed.
+    pub fn close_or_discard(mut self) -> Result<bool, StoreError> {
+        let empty = self.version.is_empty()
+            && self.buffered.is_empty()
+            && self.floor.is_none()
+            && self.state.peers.is_empty();
+        if !empty {
+            self.close()?;
+            return Ok(false);
+        }
+        self.closed = true;
+        let (dir, root) = (self.paths.dir.clone(), self.paths.root.clone());
+        drop(self);
+        fs::remove_dir_all(&dir).map_err(|e| StoreError::io("remove", &dir, e))?;
+        // Only if now empty: other documents in the folder keep their stores.
+        let _ = fs::remove_dir(&root);
+        Ok(true)
+    }
+
     /// Syncs everything buffered and records a clean close with what the store holds, so the
     /// next open keeps the replica id and can check the files. Dropping the store does the
     /// same, but cannot report errors.
@@ -505,6 +551,7 @@ impl Store {
             return Ok(());
         }
         self.sync()?;
+        meta::write_state(&self.paths.state, &self.doc_id, &self.state)?;
         let manifest = Manifest {
             log_len: self.log.len(),
             frames: self.log.frames(),
