@@ -23,6 +23,8 @@ pub const COLS: u16 = 100;
 pub const ROWS: u16 = 24;
 /// Every wait gives up after this long.
 pub const WAIT: Duration = Duration::from_secs(30);
+/// The query for the terminal's primary device attributes.
+const DA1: &[u8] = b"\x1b[c";
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -142,7 +144,7 @@ impl User {
 pub struct Duet {
     pub name: &'static str,
     child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     screen: Arc<Mutex<vt100::Parser>>,
     _master: Box<dyn MasterPty + Send>,
 }
@@ -177,16 +179,31 @@ impl Duet {
         cmd.cwd(cwd);
         let child = pty.slave.spawn_command(cmd).expect("spawn duet");
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
+            Arc::new(Mutex::new(pty.master.take_writer().expect("pty writer")));
         let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let feed = Arc::clone(&screen);
+        let (feed, answer) = (Arc::clone(&screen), Arc::clone(&writer));
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
+            // The end of the previous read, so a query split across two reads is seen.
+            let mut seen = Vec::new();
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
                 feed.lock().unwrap().process(&buf[..n]);
+                seen.extend_from_slice(&buf[..n]);
+                // Answer "which terminal are you?" (DA1) as a real terminal does: the editor
+                // asks it at start (to learn whether the terminal reports keys precisely)
+                // and waits two seconds for an answer the emulator never gives.
+                if let Some(at) = seen.windows(DA1.len()).position(|w| w == DA1) {
+                    let mut w = answer.lock().unwrap();
+                    let _ = w.write_all(b"\x1b[?62;22c");
+                    let _ = w.flush();
+                    seen.drain(..at + DA1.len());
+                }
+                let keep = seen.len().saturating_sub(DA1.len());
+                seen.drain(..keep);
             }
         });
         Duet {
@@ -267,8 +284,9 @@ impl Duet {
 
     /// Sends raw bytes (keys from [`key`]).
     pub fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
-        self.writer.flush().unwrap();
+        let mut w = self.writer.lock().unwrap();
+        w.write_all(bytes).unwrap();
+        w.flush().unwrap();
     }
 
     /// Ctrl-S, then waits until `file` holds `pred`; returns its text.
