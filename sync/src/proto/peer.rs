@@ -15,8 +15,8 @@ mod traffic;
 use super::conn::Conn;
 use super::mesh::Mesh;
 use super::{
-    ConnId, Docs, Event, Input, Limits, Message, Millis, Output, PeerAddr, PeerInfo, PresenceState,
-    ProtoError, SyncStatus, Timers,
+    ConnId, Departure, Docs, Event, Input, Limits, Message, Millis, Output, PeerAddr, PeerInfo,
+    PresenceState, ProtoError, SyncStatus, Timers,
 };
 use crate::ids::{DocId, DocSecret, PeerId};
 
@@ -86,6 +86,12 @@ pub(crate) struct DocSync {
     pub status: SyncStatus,
     /// Our text's digest at a version, and when it was computed.
     pub digest: Option<(VersionVector, [u8; 32], Millis)>,
+    /// Who the user was last told is here, with the name each announced.
+    pub here: BTreeMap<PeerId, Option<String>>,
+    /// Whose presence the user was last shown (hidden again when they leave).
+    pub shown: BTreeSet<PeerId>,
+    /// How peers who were here went away (reported when the user is told they left).
+    pub departures: BTreeMap<PeerId, Departure>,
 }
 
 /// The protocol of one endpoint: its connections and every document it syncs, driven by
@@ -137,6 +143,9 @@ impl Peer {
             known: BTreeSet::new(),
             status: SyncStatus::default(),
             digest: None,
+            here: BTreeMap::new(),
+            shown: BTreeSet::new(),
+            departures: BTreeMap::new(),
         };
         self.docs.insert(cfg.id, sync);
     }

@@ -249,7 +249,7 @@ impl Peer {
                 d.held.retain(|h| h.conn != conn.id);
             }
             if chan.is_live() {
-                self.chan_gone(*doc, remote, chan.presence.is_some(), why.clone());
+                self.chan_gone(*doc, remote, why.clone());
             }
         }
         if !conn.verified
@@ -270,33 +270,12 @@ impl Peer {
         }
     }
 
-    /// A document's channel to `remote` closed: tell the user if it was the last one.
-    pub(super) fn chan_gone(
-        &mut self,
-        doc: DocId,
-        remote: PeerId,
-        had_presence: bool,
-        why: Departure,
-    ) {
-        let still = self
-            .conns
-            .values()
-            .any(|c| c.remote == remote && c.live(&doc).is_some());
-        if still {
-            return;
+    /// A document's channel to `remote` closed: remember how, for when the user is told it
+    /// left (see `report_here`).
+    pub(super) fn chan_gone(&mut self, doc: DocId, remote: PeerId, why: Departure) {
+        if let Some(d) = self.docs.get_mut(&doc) {
+            d.departures.insert(remote, why);
         }
-        if had_presence {
-            self.out.push(Output::Event(Event::Presence {
-                doc,
-                peer: remote,
-                presence: None,
-            }));
-        }
-        self.out.push(Output::Event(Event::PeerLeft {
-            doc,
-            peer: remote,
-            why,
-        }));
     }
 }
 

@@ -125,7 +125,7 @@ impl Peer {
         let error = ProtoError::Remote { code, detail };
         if chan.is_live() {
             let why = super::conns::departure(Some(&error));
-            self.chan_gone(doc, remote, chan.presence.is_some(), why);
+            self.chan_gone(doc, remote, why);
         } else if code != GoodbyeCode::UnknownDocument {
             self.out.push(Output::Event(Event::Refused {
                 doc: Some(doc),
@@ -151,7 +151,7 @@ impl Peer {
                 conn.their_chans.retain(|_, d| *d != doc);
                 let remote = conn.remote;
                 if chan.is_live() {
-                    self.chan_gone(doc, remote, chan.presence.is_some(), Departure::Quit);
+                    self.chan_gone(doc, remote, Departure::Quit);
                 }
             }
         }
@@ -190,18 +190,6 @@ impl Peer {
     /// `doc` is verified on `id`: start catch-up, gossip and presence.
     fn go_live(&mut self, id: ConnId, doc: DocId) {
         let remote = self.conns[&id].remote;
-        let elsewhere = self
-            .conns
-            .values()
-            .any(|c| c.id != id && c.remote == remote && c.live(&doc).is_some());
-        if !elsewhere {
-            let name = self.conns[&id].name.clone();
-            self.out.push(Output::Event(Event::PeerJoined {
-                doc,
-                peer: remote,
-                name,
-            }));
-        }
         let Some(sync) = self.docs.get_mut(&doc) else {
             return;
         };

@@ -5,8 +5,10 @@ use crdt_text::OpId;
 
 use super::super::conn::Phase;
 use super::super::split::batches;
+use std::collections::BTreeMap;
+
 use super::super::{
-    ConnId, Digest, DocMessage, Docs, Event, Millis, Output, ProtoError, SyncStatus,
+    ConnId, Departure, Digest, DocMessage, Docs, Event, Millis, Output, ProtoError, SyncStatus,
 };
 use super::Peer;
 use crate::ids::{DocId, PeerId};
@@ -240,7 +242,54 @@ impl Peer {
                 self.out.push(Output::Dial(addr));
             }
         }
+        self.report_here();
         self.report_status(docs);
+    }
+
+    /// Who is here for each document: peers with a verified channel carrying it. Tells the
+    /// user who joined and who left since the last report (hiding the cursors of those who
+    /// left), so a peer that reconnects within one step is never shown leaving.
+    fn report_here(&mut self) {
+        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        for doc in ids {
+            let mut now_here: BTreeMap<PeerId, Option<String>> = BTreeMap::new();
+            for c in self.conns.values().filter(|c| c.live(&doc).is_some()) {
+                now_here.insert(c.remote, c.name.clone());
+            }
+            let Some(d) = self.docs.get_mut(&doc) else {
+                continue;
+            };
+            if d.here == now_here {
+                d.departures.retain(|p, _| !now_here.contains_key(p));
+                continue;
+            }
+            let before = std::mem::replace(&mut d.here, now_here);
+            for (peer, name) in &d.here {
+                if !before.contains_key(peer) {
+                    self.out.push(Output::Event(Event::PeerJoined {
+                        doc,
+                        peer: *peer,
+                        name: name.clone(),
+                    }));
+                }
+            }
+            for peer in before.keys().filter(|p| !d.here.contains_key(p)) {
+                if d.shown.remove(peer) {
+                    self.out.push(Output::Event(Event::Presence {
+                        doc,
+                        peer: *peer,
+                        presence: None,
+                    }));
+                }
+                let why = d.departures.remove(peer).unwrap_or(Departure::Lost);
+                self.out.push(Output::Event(Event::PeerLeft {
+                    doc,
+                    peer: *peer,
+                    why,
+                }));
+            }
+            d.departures.retain(|p, _| !d.here.contains_key(p));
+        }
     }
 
     /// Reports each document's status if it changed.

@@ -67,6 +67,12 @@ impl Peer {
                 if let Some(c) = self.chan_mut(id, doc) {
                     c.presence = p.clone();
                 }
+                if let Some(d) = self.docs.get_mut(&doc) {
+                    match p {
+                        Some(_) => d.shown.insert(remote),
+                        None => d.shown.remove(&remote),
+                    };
+                }
                 self.out.push(Output::Event(Event::Presence {
                     doc,
                     peer: remote,
