@@ -118,6 +118,44 @@ fn long_randomized_run() {
             cfg.blocked = vec![(0, 1)];
         }
         cfg.docs = 1 + (seed as usize % 3);
+        if seed % 10 == 0 {
+            // A big room: gossip instead of a full mesh.
+            cfg.peers = 24;
+            cfg.docs = 1;
+        }
         run(cfg);
     }
+}
+
+#[test]
+fn thirty_two_peers_gossip_in_a_room_with_few_connections_each() {
+    for (seed, lossy) in [(81, false), (82, true)] {
+        let cfg = SimConfig {
+            chaos_ms: 15_000,
+            edit_interval_ms: 20,
+            ..if lossy {
+                SimConfig::lossy(seed, 32)
+            } else {
+                SimConfig::reliable(seed, 32)
+            }
+        };
+        let report = run(cfg);
+        assert_eq!(report.in_rooms, 32, "seed {seed}: {report:?}");
+        assert!(
+            report.max_connections <= 16,
+            "seed {seed}: a peer keeps {} connections in a room of 32",
+            report.max_connections
+        );
+    }
+}
+
+#[test]
+fn an_intruder_cannot_enter_a_big_room() {
+    let cfg = SimConfig {
+        intruder: true,
+        ..SimConfig::reliable(91, 12)
+    };
+    let report = run(cfg);
+    assert!(report.intruder_rejections > 0, "{report:?}");
+    assert_eq!(report.in_rooms, 12, "{report:?}");
 }

@@ -140,6 +140,8 @@ pub(crate) struct Chan {
     pub confirmed: Option<VersionVector>,
     /// The remote's text differed from ours at an equal version.
     pub diverged: bool,
+    /// When the channel went live.
+    pub live_since: Option<Millis>,
 }
 
 impl Chan {
@@ -161,6 +163,7 @@ impl Chan {
             digest_sent: None,
             confirmed: None,
             diverged: false,
+            live_since: None,
         }
     }
 

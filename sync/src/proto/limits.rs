@@ -43,6 +43,9 @@ pub struct Limits {
     /// Connections not yet verified for any document from one IP address, at most: a client
     /// that opens connections and sends nothing cannot lock others out.
     pub max_unverified_per_ip: usize,
+    /// Peers (us included) up to which a document keeps a full mesh; beyond, it gossips in a
+    /// room.
+    pub room_threshold: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +65,7 @@ impl Default for Limits {
             max_connections: 128,
             max_unverified: 32,
             max_unverified_per_ip: 4,
+            room_threshold: 8,
         }
     }
 }

@@ -106,6 +106,17 @@ impl Mesh {
             .min()
     }
 
+    /// `key` should be dialed now (a big room asks for it), unless a dial is in flight, it is
+    /// connected, or it is backing off after failures.
+    pub fn wanted(&mut self, key: &PeerId, now: Millis) {
+        if let Some(k) = self.peers.get_mut(key)
+            && k.failures == 0
+            && matches!(k.dial, Dial::At(at) if at > now)
+        {
+            k.dial = Dial::At(now);
+        }
+    }
+
     /// A connection to `key` exists (authenticated or not).
     pub fn connected(&mut self, key: &PeerId) {
         if let Some(k) = self.peers.get_mut(key) {

@@ -31,6 +31,7 @@ mod limits;
 mod mesh;
 mod msg;
 mod peer;
+mod room;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod sim;
 mod split;

@@ -57,6 +57,8 @@ pub enum DocMessage {
     Presence(Option<PresenceState>),
     /// A digest of the sender's text at this version: equal versions must have equal texts.
     Digest(Digest),
+    /// A message of the document's gossip swarm (big rooms, see `room.rs`).
+    Gossip(super::room::GossipMessage),
 }
 
 impl Message {
@@ -83,6 +85,7 @@ impl DocMessage {
             DocMessage::Peers(_) => "Peers",
             DocMessage::Presence(_) => "Presence",
             DocMessage::Digest(_) => "Digest",
+            DocMessage::Gossip(_) => "Gossip",
         }
     }
 }

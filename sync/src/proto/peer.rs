@@ -9,6 +9,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 mod conns;
 mod join;
+mod rooms;
 mod timers;
 mod traffic;
 
@@ -92,6 +93,8 @@ pub(crate) struct DocSync {
     pub shown: BTreeSet<PeerId>,
     /// How peers who were here went away (reported when the user is told they left).
     pub departures: BTreeMap<PeerId, Departure>,
+    /// The document's big room, once it has one.
+    pub room: Option<rooms::RoomState>,
 }
 
 /// The protocol of one endpoint: its connections and every document it syncs, driven by
@@ -146,6 +149,7 @@ impl Peer {
             here: BTreeMap::new(),
             shown: BTreeSet::new(),
             departures: BTreeMap::new(),
+            room: None,
         };
         self.docs.insert(cfg.id, sync);
     }
@@ -153,6 +157,16 @@ impl Peer {
     /// Our id and addresses.
     pub fn local(&self) -> &PeerAddr {
         &self.cfg.local
+    }
+
+    /// Whether `doc` gossips in a big room (rather than a full mesh).
+    pub fn in_room(&self, doc: &DocId) -> bool {
+        self.docs.get(doc).is_some_and(|d| d.room.is_some())
+    }
+
+    /// Open connections (verified or not).
+    pub fn connections(&self) -> usize {
+        self.conns.len()
     }
 
     /// The documents this peer syncs.
@@ -170,20 +184,26 @@ impl Peer {
         self.docs.get(doc).map(|d| &d.acked)
     }
 
-    /// The peers of `doc`, for the peers panel: every known one, connected or not.
+    /// The peers of `doc`, for the peers panel: every known one, connected or not, and in a big
+    /// room everyone heard through the swarm.
     pub fn peers(&self, doc: &DocId) -> Vec<PeerInfo> {
         let Some(sync) = self.docs.get(doc) else {
             return Vec::new();
         };
-        sync.known
-            .iter()
+        let heard = sync.room.as_ref().map(|r| &r.heard);
+        let mut ids: BTreeSet<PeerId> = sync.known.clone();
+        ids.extend(heard.into_iter().flat_map(|h| h.keys().copied()));
+        ids.into_iter()
             .map(|id| {
+                let id = &id;
                 let live = self
                     .conns
                     .values()
                     .find_map(|c| (c.remote == *id).then(|| c.live(doc).map(|ch| (c.id, ch)))?);
                 let known = self.mesh.peers.get(id);
-                let presence = live.and_then(|(_, ch)| ch.presence.clone());
+                let presence = live
+                    .and_then(|(_, ch)| ch.presence.clone())
+                    .or_else(|| heard.and_then(|h| h.get(id)?.presence.clone()));
                 PeerInfo {
                     addr: known.map_or_else(
                         || PeerAddr {
@@ -279,6 +299,7 @@ impl Peer {
             }
             Input::AddPeer { doc, addr, name } => self.add_peer(doc, addr, name),
             Input::LocalAddrs(addrs) => {
+                self.rooms_moved(&addrs);
                 self.cfg.local.addrs = addrs;
                 let me = self.cfg.local.clone();
                 let docs: Vec<DocId> = self.docs.keys().copied().collect();
@@ -287,6 +308,7 @@ impl Peer {
                 }
             }
             Input::Shutdown => {
+                self.leave_rooms();
                 let ids: Vec<ConnId> = self.conns.keys().copied().collect();
                 for id in ids {
                     self.close(id, ProtoError::Shutdown);
@@ -337,6 +359,7 @@ impl Peer {
         }
         self.mesh
             .lost(&remote, true, self.now, &self.cfg.timers, &mut self.rng);
+        self.room_dial_failed(remote);
         if let Some(k) = self.mesh.peers.get_mut(&remote)
             && !k.told_unreachable
         {

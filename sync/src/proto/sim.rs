@@ -142,6 +142,10 @@ pub struct SimReport {
     /// Divergences reported (a peer's text differs at an equal version, or its ops reuse
     /// known ids for other edits).
     pub divergences: u64,
+    /// Honest peers whose documents all gossip in a big room at the end.
+    pub in_rooms: usize,
+    /// Most connections one honest peer had open at the end.
+    pub max_connections: usize,
     /// Ops (counters) in the final version.
     pub final_ops: u64,
     /// Characters in the final text.
@@ -370,9 +374,12 @@ impl Sim {
             }
         }
         self.report.converge_ms = self.now - healed;
-        // Let presence and acknowledgements settle, then check the end state.
+        // Let presence, acknowledgements and digests settle, then check the end state.
         let settle = self.now + 6000;
-        while self.next_time().is_some_and(|t| t <= settle) {
+        while self.next_time().is_some_and(|t| t <= settle) || !self.all_in_sync() {
+            if self.now > settle + 30_000 {
+                break;
+            }
             self.step();
         }
         self.check_final();

@@ -250,6 +250,7 @@ impl Peer {
             }
             if chan.is_live() {
                 self.chan_gone(*doc, remote, why.clone());
+                self.room_channel_down(*doc, remote);
             }
         }
         if !conn.verified

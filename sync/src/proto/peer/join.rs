@@ -96,6 +96,30 @@ impl Peer {
         Ok(())
     }
 
+    /// Closes `doc` on connection `id` (the connection stays for the other documents), telling
+    /// the remote why.
+    pub(super) fn leave_chan(&mut self, id: ConnId, doc: DocId, error: &ProtoError) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(chan) = conn.chans.remove(&doc) else {
+            return;
+        };
+        conn.their_chans.retain(|_, d| *d != doc);
+        if conn.chans.values().all(|c| !c.is_live()) {
+            conn.idle_since.get_or_insert(self.now);
+        }
+        let remote = conn.remote;
+        self.leave(id, doc, error);
+        if let Some(d) = self.docs.get_mut(&doc) {
+            d.held.retain(|h| h.conn != id);
+        }
+        if chan.is_live() {
+            self.chan_gone(doc, remote, Departure::Quit);
+            self.room_channel_down(doc, remote);
+        }
+    }
+
     /// Tells the remote that `doc` is closed (or refused) on `id`, and why.
     fn leave(&mut self, id: ConnId, doc: DocId, error: &ProtoError) {
         let leave = Leave {
@@ -126,6 +150,7 @@ impl Peer {
         if chan.is_live() {
             let why = super::conns::departure(Some(&error));
             self.chan_gone(doc, remote, why);
+            self.room_channel_down(doc, remote);
         } else if code != GoodbyeCode::UnknownDocument {
             self.out.push(Output::Event(Event::Refused {
                 doc: Some(doc),
@@ -144,16 +169,7 @@ impl Peer {
             .map(|c| c.id)
             .collect();
         for id in ids {
-            self.leave(id, doc, &ProtoError::Shutdown);
-            if let Some(conn) = self.conns.get_mut(&id)
-                && let Some(chan) = conn.chans.remove(&doc)
-            {
-                conn.their_chans.retain(|_, d| *d != doc);
-                let remote = conn.remote;
-                if chan.is_live() {
-                    self.chan_gone(doc, remote, Departure::Quit);
-                }
-            }
+            self.leave_chan(id, doc, &ProtoError::Shutdown);
         }
         self.docs.remove(&doc);
         std::mem::take(&mut self.out)
@@ -195,7 +211,8 @@ impl Peer {
         };
         sync.known.insert(remote);
         let (version, durable) = (sync.version.clone(), sync.durable.clone());
-        let presence = sync.presence.clone();
+        // In a room, presence travels through the swarm.
+        let presence = sync.presence.clone().filter(|_| sync.room.is_none());
         let addr = self.conns[&id].addr;
         self.mesh.add(
             PeerAddr {
@@ -216,8 +233,10 @@ impl Peer {
         if let Some(c) = self.conns.get_mut(&id).and_then(|c| c.chans.get_mut(&doc)) {
             c.sync_asked = Some(self.now);
             c.ack_sent = Some((durable, self.now));
+            c.live_since = Some(self.now);
         }
         self.announce(id, doc, remote);
+        self.room_channel_up(id, doc, remote);
     }
 
     /// A verified peer of `doc` (on connection `via`): save it and tell the other peers.
@@ -311,6 +330,7 @@ impl Peer {
                 self.broadcast(doc, Some(id), DocMessage::Peers(vec![addr]));
             }
         }
+        self.maybe_enter_room(doc);
         Ok(())
     }
 

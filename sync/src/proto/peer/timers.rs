@@ -20,6 +20,9 @@ impl Peer {
         let t = &self.cfg.timers;
         let now = self.now;
         let mut next: Option<Millis> = self.mesh.next_deadline(t);
+        if let Some(room) = self.room_deadline() {
+            next = Some(next.map_or(room, |n| n.min(room)));
+        }
         let mut at = |m: Millis| next = Some(next.map_or(m, |n| n.min(m)));
         for c in self.conns.values() {
             match c.phase {
@@ -116,6 +119,7 @@ impl Peer {
             }
         }
         self.send_digests(docs);
+        self.trim_room_channels();
     }
 
     /// Every (connection, document) pair that is live.
@@ -125,12 +129,11 @@ impl Peer {
             .flat_map(|c| c.live_docs().map(move |d| (c.id, d)))
     }
 
-    /// Whether we owe the remote our digest on this channel: it acknowledged exactly our
-    /// version, all of it durable on both sides, and we have not sent the digest for it yet.
+    /// Whether we owe the remote our digest on this channel: as far as we know it has exactly
+    /// our version (it said so, or we sent it what it lacked: the digest follows those ops on
+    /// the same ordered connection), and we have not sent the digest for this version yet.
     fn wants_digest(&self, sync: &super::DocSync, chan: &super::super::conn::Chan) -> bool {
-        chan.their_ack == sync.version
-            && sync.durable == sync.version
-            && chan.digest_sent.as_ref() != Some(&sync.version)
+        chan.known == sync.version && chan.digest_sent.as_ref() != Some(&sync.version)
     }
 
     /// Sends our digest where it is owed, computing it at most once per interval.
@@ -182,6 +185,30 @@ impl Peer {
     pub(super) fn flush(&mut self, docs: &mut dyn Docs) {
         let now = self.now;
         let min = self.cfg.timers.sync_min_interval_ms;
+        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        for doc in &ids {
+            self.maybe_enter_room(*doc);
+        }
+        let dirty: Vec<DocId> = self
+            .docs
+            .iter_mut()
+            .filter_map(|(id, d)| std::mem::take(&mut d.presence_dirty).then_some(*id))
+            .collect();
+        for doc in dirty {
+            let Some(sync) = self.docs.get_mut(&doc) else {
+                continue;
+            };
+            match sync.room.as_mut() {
+                Some(room) => room.presence_due = true,
+                None => {
+                    let p = sync.presence.clone();
+                    self.broadcast(doc, None, DocMessage::Presence(p));
+                }
+            }
+        }
+        for doc in &ids {
+            self.room_step(docs, *doc);
+        }
         let chans: Vec<(ConnId, DocId)> = self.live_chans().collect();
         for (id, doc) in chans {
             let Some(version) = self.docs.get(&doc).map(|d| d.version.clone()) else {
@@ -225,17 +252,13 @@ impl Peer {
         for (id, doc) in stale {
             self.send_ack(id, doc);
         }
-        let dirty: Vec<DocId> = self
-            .docs
-            .iter_mut()
-            .filter_map(|(id, d)| std::mem::take(&mut d.presence_dirty).then_some(*id))
-            .collect();
-        for doc in dirty {
-            let p = self.docs[&doc].presence.clone();
-            self.broadcast(doc, None, DocMessage::Presence(p));
-        }
         for addr in self.mesh.due(now, &self.cfg.timers, &mut self.rng) {
-            let wanted = self.docs.values().any(|d| d.known.contains(&addr.id));
+            // Big rooms dial only whom their swarm asks for; small groups dial everyone.
+            let wanted = self
+                .docs
+                .values()
+                .any(|d| d.room.is_none() && d.known.contains(&addr.id))
+                || self.room_wants(&addr.id);
             if self.conns.values().any(|c| c.remote == addr.id) {
                 self.mesh.connected(&addr.id);
             } else if wanted {
@@ -252,7 +275,10 @@ impl Peer {
     fn report_here(&mut self) {
         let ids: Vec<DocId> = self.docs.keys().copied().collect();
         for doc in ids {
-            let mut now_here: BTreeMap<PeerId, Option<String>> = BTreeMap::new();
+            let mut now_here: BTreeMap<PeerId, Option<String>> = self
+                .room_heard(&doc)
+                .map(|(peer, name)| (peer, Some(name).filter(|n| !n.is_empty())))
+                .collect();
             for c in self.conns.values().filter(|c| c.live(&doc).is_some()) {
                 now_here.insert(c.remote, c.name.clone());
             }
@@ -311,19 +337,17 @@ impl Peer {
         let sync = &self.docs[&doc];
         let me = sync.replica;
         let mine = sync.version.get(me);
-        let mut live: Vec<PeerId> = Vec::new();
+        let mut live = 0;
         let (mut in_sync, mut diverged, mut catching_up) = (true, 0, false);
         for c in self.conns.values() {
             let Some(chan) = c.live(&doc) else {
                 continue;
             };
-            live.push(c.remote);
+            live += 1;
             in_sync &= chan.confirmed.as_ref() == Some(&sync.version);
             diverged += usize::from(chan.diverged);
             catching_up |= chan.inbound.in_progress();
         }
-        live.sort_unstable();
-        live.dedup();
         let unsent = (!sync.known.is_empty()).then(|| {
             sync.version
                 .iter()
@@ -331,12 +355,12 @@ impl Peer {
                 .sum()
         });
         SyncStatus {
-            connected: live.len(),
+            connected: sync.here.len(),
             unsaved: mine.saturating_sub(sync.durable.get(me)),
             unsent,
             pending,
             catching_up,
-            in_sync: !live.is_empty() && in_sync,
+            in_sync: live > 0 && in_sync,
             diverged,
         }
     }

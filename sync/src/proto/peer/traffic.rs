@@ -6,7 +6,7 @@ use crdt_text::{Applied, Doc, Op, VersionVector};
 use super::super::conn::{ChunkOutcome, Inbound};
 use super::super::{ConnId, Digest, DocMessage, Docs, Event, Output, ProtoError, UpdateChunk};
 use super::{Held, Peer};
-use crate::ids::DocId;
+use crate::ids::{DocId, PeerId};
 
 impl Peer {
     pub(super) fn local_ops(&mut self, docs: &mut dyn Docs, doc: DocId, ops: Vec<Op>) {
@@ -84,6 +84,10 @@ impl Peer {
                 self.on_digest(docs, id, doc, digest);
                 Ok(())
             }
+            DocMessage::Gossip(msg) => {
+                self.on_gossip(id, doc, msg);
+                Ok(())
+            }
         }
     }
 
@@ -137,7 +141,8 @@ impl Peer {
             return result;
         };
         sync.held.extend(held);
-        self.applied(doc, after, Some(id), done);
+        let from = self.conns[&id].remote;
+        self.applied(doc, after, Some(from), done);
         let count = self.docs[&doc].held.iter().filter(|h| h.conn == id).count();
         let limit = self.cfg.limits.max_pending_ops_per_peer;
         if result.is_ok() && count > limit {
@@ -173,24 +178,26 @@ impl Peer {
             if let Some(c) = self.chan_mut(id, doc) {
                 newly.iter().for_each(|op| c.learn(op));
             }
-            self.applied(doc, after, Some(id), newly);
+            let from = self.conns[&id].remote;
+            self.applied(doc, after, Some(from), newly);
         }
         result.map(drop).map_err(ProtoError::BadUpdate)
     }
 
-    /// Ops of `doc` took effect (`newly`, in order, from `source`; `None`: local), leaving the
-    /// document at `version`: persist them, tell the user, and push local ones to every
-    /// connection the document is live on.
+    /// Ops of `doc` took effect (`newly`, in order, from peer `source`; `None`: local), leaving
+    /// the document at `version`: persist them, tell the user, and send local ones to every
+    /// peer — pushed on every channel of the document, or in a big room broadcast to the room
+    /// and pushed only on channels to peers that are not swarm neighbours.
     ///
     /// Received ops are not pushed on: every peer acknowledges what it stores to all its
     /// connections, and a peer that sees an acknowledged op it lacks asks that connection for
     /// it (`Sync`). So ops reach peers that cannot connect to their author one store-sync
     /// later, without the n² duplicates that pushing would cost in a full mesh.
-    fn applied(
+    pub(super) fn applied(
         &mut self,
         doc: DocId,
         version: VersionVector,
-        source: Option<ConnId>,
+        source: Option<PeerId>,
         newly: Vec<Op>,
     ) {
         let Some(sync) = self.docs.get_mut(&doc) else {
@@ -208,11 +215,15 @@ impl Peer {
             doc,
             ops: newly.clone(),
         });
-        let Some(source) = source else {
+        let Some(from) = source else {
+            let neighbors = sync.room.as_ref().map(|r| r.neighbors.clone());
             for c in self.conns.values_mut() {
                 let Some(chan) = c.chans.get_mut(&doc).filter(|ch| ch.is_live()) else {
                     continue;
                 };
+                if neighbors.as_ref().is_some_and(|n| n.contains(&c.remote)) {
+                    continue;
+                }
                 for op in &newly {
                     if !chan.has(op) {
                         chan.learn(op);
@@ -220,13 +231,15 @@ impl Peer {
                     }
                 }
             }
+            if neighbors.is_some() {
+                self.room_broadcast_ops(doc, &newly);
+            }
             return;
         };
         // The sender has what it sent (and everything before it of the same replicas).
         for op in &newly {
             sync.acked.advance(op.id.replica, op.end());
         }
-        let from = self.conns[&source].remote;
         self.out.push(Output::Event(Event::Remote {
             doc,
             from,
@@ -349,7 +362,7 @@ fn lent(docs: &mut dyn Docs, doc: DocId) -> Option<&mut Doc> {
 }
 
 /// Whether applying `done` to `before` gives exactly `after` (so `done` are all the new ops).
-fn exactly(before: &VersionVector, done: &[Op], after: &VersionVector) -> bool {
+pub(super) fn exactly(before: &VersionVector, done: &[Op], after: &VersionVector) -> bool {
     let mut v = before.clone();
     for op in done {
         if v.get(op.id.replica) != op.id.counter {

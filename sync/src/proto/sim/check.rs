@@ -103,6 +103,18 @@ impl Sim {
         }
     }
 
+    /// Every honest peer with someone to talk to says it is in sync, for every document.
+    pub(super) fn all_in_sync(&self) -> bool {
+        self.honest().all(|i| {
+            self.peers[i].peer.as_ref().is_some_and(|p| {
+                self.doc_ids.iter().all(|d| {
+                    let s = p.status(d);
+                    s.connected == 0 || s.in_sync
+                })
+            })
+        })
+    }
+
     pub(super) fn check_final(&mut self) {
         self.check_replicas();
         let honest = self.honest();
@@ -134,7 +146,8 @@ impl Sim {
                         ));
                     }
                 }
-                // Full mesh: connected to every reachable honest peer, and in sync with them.
+                // Everyone reachable is here (connected in a full mesh, heard in a room), and in
+                // sync.
                 let reachable = honest
                     .clone()
                     .filter(|&j| j != i && self.reachable(i, j))
@@ -165,6 +178,22 @@ impl Sim {
             && intruder.docs.values().any(|d| !d.is_empty())
         {
             self.fail("the intruder learned document content");
+        }
+        let honest: Vec<&super::super::Peer> = self
+            .honest()
+            .filter_map(|i| self.peers[i].peer.as_ref())
+            .collect();
+        self.report.in_rooms = honest
+            .iter()
+            .filter(|p| self.doc_ids.iter().all(|d| p.in_room(d)))
+            .count();
+        self.report.max_connections = honest.iter().map(|p| p.connections()).max().unwrap_or(0);
+        let bigger = self.cfg.peers > super::super::Limits::default().room_threshold;
+        if bigger && self.report.in_rooms != self.cfg.peers {
+            self.fail(&format!(
+                "{} peers, but only {} gossip in the room",
+                self.cfg.peers, self.report.in_rooms
+            ));
         }
     }
 }
