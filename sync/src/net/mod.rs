@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use iroh::endpoint::VarInt;
 use iroh::{Endpoint, EndpointAddr, EndpointId, RelayUrl, SecretKey, TransportAddr};
 use tokio::sync::mpsc;
 
@@ -69,6 +68,8 @@ pub struct Transport {
     dial_timeout: Duration,
     stream_timeout: Duration,
     max_queued: usize,
+    /// Bytes sent and received on connections that are gone.
+    retired: (u64, u64),
 }
 
 impl Transport {
@@ -97,6 +98,7 @@ impl Transport {
             dial_timeout: Duration::from_millis(timers.dial_timeout_ms),
             stream_timeout,
             max_queued: limits.max_queued_bytes_per_peer,
+            retired: (0, 0),
         })
     }
 
@@ -167,7 +169,7 @@ impl Transport {
             }
             Report::Input(input) => {
                 if let Input::Disconnected { conn } = &input {
-                    self.conns.remove(conn);
+                    self.retire(*conn);
                 }
                 inputs.push(input);
             }
@@ -199,7 +201,7 @@ impl Transport {
 
     /// Closes `conn` after what is queued (at once if its stream never opened).
     pub fn close(&mut self, conn: ConnId, error: &ProtoError) {
-        if let Some(handle) = self.conns.remove(&conn) {
+        if let Some(handle) = self.retire(conn) {
             let code = if error.is_benign() {
                 CLOSE_NORMAL
             } else {
@@ -268,10 +270,21 @@ impl Transport {
         drop(handles);
     }
 
-    /// Closes every connection at once, without goodbyes (for tests of crashes).
-    pub fn abort(&mut self) {
-        for (_, h) in self.conns.drain() {
-            h.conn.close(VarInt::from_u32(CLOSE_NORMAL), b"aborted");
-        }
+    /// Bytes sent and received on every connection so far, frames included.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.conns.values().fold(self.retired, |(s, r), h| {
+            (
+                s + h.traffic.sent.load(Ordering::Relaxed),
+                r + h.traffic.received.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Forgets a connection, keeping count of its traffic.
+    fn retire(&mut self, conn: ConnId) -> Option<ConnHandle> {
+        let handle = self.conns.remove(&conn)?;
+        self.retired.0 += handle.traffic.sent.load(Ordering::Relaxed);
+        self.retired.1 += handle.traffic.received.load(Ordering::Relaxed);
+        Some(handle)
     }
 }

@@ -176,6 +176,21 @@ impl Session {
         self.transport.as_ref().map(Transport::id)
     }
 
+    /// Bytes sent and received on the network so far (for figures).
+    pub fn traffic(&self) -> (u64, u64) {
+        self.transport.as_ref().map_or((0, 0), Transport::traffic)
+    }
+
+    /// Connections open now (for figures: big rooms keep them bounded).
+    pub fn connections(&self) -> usize {
+        self.peer.connections()
+    }
+
+    /// Whether `doc` gossips in a big room (more peers than a full mesh serves well).
+    pub fn in_room(&self, doc: &DocId) -> bool {
+        self.peer.in_room(doc)
+    }
+
     /// The plain file of `doc`.
     pub fn file(&self, doc: &DocId) -> Option<&Path> {
         self.docs.get(doc).map(|e| e.file.as_path())

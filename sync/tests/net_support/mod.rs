@@ -203,3 +203,169 @@ pub fn test_dir(name: &str) -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// A peer run the way `duet serve` runs one: its own task owns the session and the one
+/// replica, selecting over commands and the session. For tests and figures with many peers.
+pub struct Node {
+    cmds: tokio::sync::mpsc::UnboundedSender<NodeCmd>,
+    /// The ticket of its document (if it is online).
+    pub ticket: Option<DocTicket>,
+    /// Its replica id.
+    pub replica: crdt_text::ReplicaId,
+    /// Its id on the network.
+    pub id: Option<duet_sync::PeerId>,
+}
+
+/// What a node's loop is asked to do.
+enum NodeCmd {
+    Type(usize, String),
+    Watch(crdt_text::ReplicaId),
+    Look(tokio::sync::oneshot::Sender<Look>),
+    Stop(tokio::sync::oneshot::Sender<()>),
+}
+
+/// What a node shows: its status, version, text and open connections.
+#[derive(Clone, Debug)]
+pub struct Look {
+    pub status: SyncStatus,
+    pub version: crdt_text::VersionVector,
+    pub text: String,
+    pub connections: usize,
+    pub in_room: bool,
+    /// Bytes sent and received so far.
+    pub traffic: (u64, u64),
+    /// For the watched replica: when each new count of its ops was first applied here.
+    pub arrivals: Vec<(std::time::Instant, u64)>,
+    /// Bytes received from each connected peer.
+    pub received_from: Vec<(duet_sync::PeerId, u64)>,
+}
+
+impl Node {
+    /// Starts a node on `config`.
+    pub async fn start(config: SessionConfig) -> Node {
+        let Opened {
+            mut session,
+            id,
+            mut doc,
+            ..
+        } = Session::open(config).await.unwrap();
+        let ticket = session.ticket(&id).ok();
+        let replica = doc.replica();
+        let peer_id = session.id();
+        let (cmds, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut watched: Option<crdt_text::ReplicaId> = None;
+            let mut arrivals = Vec::new();
+            loop {
+                tokio::select! {
+                    cmd = rx.recv() => match cmd {
+                        Some(NodeCmd::Type(pos, text)) => {
+                            let op = doc.insert(pos.min(doc.len()), &text);
+                            session.local(&mut OneDoc { id, doc: &mut doc }, id, vec![op]);
+                        }
+                        Some(NodeCmd::Watch(replica)) => {
+                            watched = Some(replica);
+                            arrivals.clear();
+                        }
+                        Some(NodeCmd::Look(reply)) => {
+                            let look = Look {
+                                status: session.status(&id),
+                                version: doc.version(),
+                                text: doc.text(),
+                                connections: session.connections(),
+                                in_room: session.in_room(&id),
+                                traffic: session.traffic(),
+                                arrivals: arrivals.clone(),
+                                received_from: session
+                                    .peers(&id)
+                                    .iter()
+                                    .filter_map(|p| Some((p.id, p.link.as_ref()?.received)))
+                                    .collect(),
+                            };
+                            let _ = reply.send(look);
+                        }
+                        Some(NodeCmd::Stop(done)) => {
+                            session.shutdown(&mut OneDoc { id, doc: &mut doc }).await.unwrap();
+                            let _ = done.send(());
+                            return;
+                        }
+                        None => return,
+                    },
+                    wake = session.next() => {
+                        session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
+                        if let Some(replica) = watched {
+                            let have = doc.version().get(replica);
+                            if arrivals.last().is_none_or(|&(_, n)| have > n) {
+                                arrivals.push((std::time::Instant::now(), have));
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Node {
+            cmds,
+            ticket,
+            replica,
+            id: peer_id,
+        }
+    }
+
+    /// Types `text` at `pos` (clamped).
+    pub fn type_at(&self, pos: usize, text: &str) {
+        let _ = self.cmds.send(NodeCmd::Type(pos, text.to_owned()));
+    }
+
+    /// Records when ops of `replica` arrive (see [`Look::arrivals`]).
+    pub fn watch(&self, replica: crdt_text::ReplicaId) {
+        let _ = self.cmds.send(NodeCmd::Watch(replica));
+    }
+
+    /// What it shows now.
+    pub async fn look(&self) -> Look {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.cmds.send(NodeCmd::Look(tx));
+        rx.await.unwrap()
+    }
+
+    /// Shuts it down cleanly.
+    pub async fn stop(self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = self.cmds.send(NodeCmd::Stop(tx));
+        let _ = rx.await;
+    }
+}
+
+/// Waits until `done` holds for what the nodes show; panics after `limit` with `what`.
+pub async fn wait_for_nodes(
+    nodes: &[&Node],
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&[Look]) -> bool,
+) -> Vec<Look> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let mut looks = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            looks.push(n.look().await);
+        }
+        if done(&looks) {
+            return looks;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let state: Vec<String> = looks
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{:?} conns={} len={}",
+                        l.status,
+                        l.connections,
+                        l.text.len()
+                    )
+                })
+                .collect();
+            panic!("timed out waiting for {what}: {state:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
