@@ -161,10 +161,14 @@ impl Peer {
             return Ok(());
         }
         let remote = self.conns[&id].remote;
+        // Documents whose peers include the remote, or whose room asked to reach it.
         let docs: Vec<DocId> = self
             .docs
             .iter()
-            .filter(|(_, d)| d.known.contains(&remote))
+            .filter(|(_, d)| {
+                d.known.contains(&remote)
+                    || d.room.as_ref().is_some_and(|r| r.waiting.contains_key(&remote))
+            })
             .map(|(doc, _)| *doc)
             .collect();
         for doc in docs {
