@@ -11,6 +11,7 @@ use crate::ids::{DocId, DocSecret, PeerId};
 mod docs;
 mod hostile;
 mod restarts;
+mod rooms;
 
 const SECRET: [u8; 32] = [7; 32];
 const DOC: DocId = DocId([3; 32]);
@@ -62,6 +63,8 @@ struct Net {
     log: Vec<Vec<Output>>,
     /// Fed `Durable` automatically after `Persist`.
     auto_durable: bool,
+    /// `Dial` outputs open a connection to the peer dialed.
+    auto_dial: bool,
     next_conn: u64,
 }
 
@@ -94,6 +97,7 @@ impl Net {
             now: Millis(0),
             log: vec![Vec::new(); n],
             auto_durable: true,
+            auto_dial: false,
             next_conn: 0,
         }
     }
@@ -173,6 +177,11 @@ impl Net {
                             self.queue.push_back((to, Input::Disconnected { conn }));
                         }
                         self.conns.retain(|(c, ..)| *c != conn);
+                    }
+                    Output::Dial(to) if self.auto_dial => {
+                        if let Some(j) = (0..self.peers.len()).find(|&j| key(j) == to.id) {
+                            self.open(i, j);
+                        }
                     }
                     Output::Persist { doc, .. } if self.auto_durable => {
                         let version = self.docs[i][&doc].version();

@@ -1,0 +1,72 @@
+//! Big rooms on the tiny network: presence is rate-limited so it never crowds out edits.
+
+use super::*;
+use crdt_text::{Anchor, Bias};
+
+fn presence(i: usize, cursor: Anchor) -> Input {
+    Input::SetPresence {
+        doc: DOC,
+        presence: Some(PresenceState {
+            name: format!("peer-{i}"),
+            color: 0x40_80_c0,
+            cursor,
+            selection: None,
+        }),
+    }
+}
+
+/// Ten peers that all met through peer 0; more than the room threshold, so they gossip.
+fn room() -> Net {
+    let mut net = Net::new(10);
+    net.auto_dial = true;
+    for i in 1..10 {
+        net.connect(i, 0);
+    }
+    net.run();
+    net.advance(5_000);
+    for i in 0..10 {
+        assert!(net.peers[i].in_room(&DOC), "peer {i} is not in the room");
+    }
+    net
+}
+
+#[test]
+fn a_cursor_moving_every_few_milliseconds_is_heard_a_few_times_a_second_and_edits_all_arrive() {
+    let mut net = room();
+    for i in 0..10 {
+        net.input(i, presence(i, Anchor::START));
+    }
+    net.advance(2_000);
+    let heard_before = net.log[7].len();
+    // Peer 3 types a character and moves its cursor every 10 ms for one second.
+    let mut typed = String::new();
+    for k in 0..100u64 {
+        net.type_text(3, typed.chars().count(), "x");
+        typed.push('x');
+        let cursor = net.docs[3][&DOC].anchor(typed.chars().count(), Bias::Left);
+        net.input(3, presence(3, cursor));
+        net.now = net.now.plus(10);
+        if k % 5 == 4 {
+            for i in 0..10 {
+                net.queue.push_back((i, Input::Tick));
+            }
+            net.run();
+        }
+    }
+    net.advance(2_000);
+    let from_3 = net.log[7][heard_before..]
+        .iter()
+        .filter(|o| {
+            matches!(o, Output::Event(Event::Presence { peer, presence: Some(_), .. })
+                if *peer == key(3))
+        })
+        .count();
+    // One second of movement, at most one broadcast per 250 ms, plus the heartbeat.
+    assert!(
+        (1..=7).contains(&from_3),
+        "peer 7 heard peer 3's presence {from_3} times"
+    );
+    for i in 0..10 {
+        assert_eq!(net.text(i), typed, "peer {i} lacks some of the typed text");
+    }
+}
