@@ -166,6 +166,23 @@ async fn group(n: usize, mesh: bool, dir: &Path) {
     }
     let sent1: u64 = done.iter().map(|l| l.traffic.0).sum();
     let per_op = (sent1 - sent0) as f64 / n as f64 / strokes as f64;
+    if std::env::var_os("ROOM_BENCH_DETAIL").is_some() {
+        for (i, l) in done.iter().enumerate() {
+            let mine: Vec<Duration> = (0..strokes)
+                .filter_map(|k| {
+                    let (at, _) = l.arrivals.iter().find(|(_, c)| *c > base + k)?;
+                    Some(at.saturating_duration_since(typed[k as usize]))
+                })
+                .collect();
+            if !mine.is_empty() {
+                let (p50, _, max) = quantiles(mine);
+                println!(
+                    "  peer {i}: {} connections, median {p50:.1} ms, max {max:.1} ms",
+                    l.connections
+                );
+            }
+        }
+    }
     let (p50, p99, max) = quantiles(latency);
     // A burst of concurrent edits by 5 writers.
     let t = Instant::now();
@@ -347,7 +364,11 @@ async fn main() {
     );
     match what.as_str() {
         "rooms" => {
-            for n in [16, 32, 64, 100] {
+            let sizes: Vec<usize> = match std::env::args().nth(2) {
+                Some(n) => vec![n.parse().expect("a number of peers")],
+                None => vec![16, 32, 64, 100],
+            };
+            for n in sizes {
                 group(n, false, &dir.join(format!("room{n}"))).await;
             }
         }

@@ -1,7 +1,7 @@
 //! The state of one connection and of each document open on it: handshake progress, what
 //! the remote has, rate limiting and the reassembly of a chunked catch-up update.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use crdt_text::{Op, VersionVector};
@@ -45,6 +45,9 @@ pub(crate) struct Conn {
     pub chans: BTreeMap<DocId, Chan>,
     /// The remote's numbers for the documents it joined.
     pub their_chans: BTreeMap<u32, DocId>,
+    /// The remote's numbers for documents we left on it (the newest few): what it sent on
+    /// them before it saw our `Leave` is dropped, not taken for a violation.
+    pub left_chans: BTreeSet<u32>,
     /// Our next document number.
     pub next_chan: u32,
     /// `Join`s from the remote whose proof did not verify.
@@ -75,6 +78,7 @@ impl Conn {
             verified: false,
             chans: BTreeMap::new(),
             their_chans: BTreeMap::new(),
+            left_chans: BTreeSet::new(),
             next_chan: 0,
             failed_joins: 0,
             bucket: TokenBucket::new(limits.flood_burst, limits.flood_rate_per_sec, now),

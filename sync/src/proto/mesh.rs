@@ -18,6 +18,9 @@ pub(crate) enum Dial {
     InFlight(Millis),
     /// A connection to it exists: nothing to do.
     Connected,
+    /// Not needed now (a big room dials only whom its swarm asks for); no dial is scheduled
+    /// and no failure is counted until [`Mesh::wanted`] asks for it.
+    Idle,
 }
 
 /// One known peer.
@@ -73,11 +76,17 @@ impl Mesh {
         true
     }
 
-    /// The peers to dial now; marks them in flight. Dials without outcome past the timeout
-    /// count as failed.
-    pub fn due(&mut self, now: Millis, timers: &Timers, rng: &mut ChaCha20Rng) -> Vec<PeerAddr> {
+    /// The peers to dial now, among those `needed`; marks them in flight. Dials without
+    /// outcome past the timeout count as failed. Peers not needed are left idle.
+    pub fn due(
+        &mut self,
+        now: Millis,
+        timers: &Timers,
+        rng: &mut ChaCha20Rng,
+        needed: impl Fn(&PeerId) -> bool,
+    ) -> Vec<PeerAddr> {
         let mut out = Vec::new();
-        for known in self.peers.values_mut() {
+        for (id, known) in &mut self.peers {
             if let Dial::InFlight(since) = known.dial
                 && now.since(since) >= timers.dial_timeout_ms
             {
@@ -87,8 +96,12 @@ impl Mesh {
             if let Dial::At(at) = known.dial
                 && at <= now
             {
-                known.dial = Dial::InFlight(now);
-                out.push(known.addr.clone());
+                if needed(id) {
+                    known.dial = Dial::InFlight(now);
+                    out.push(known.addr.clone());
+                } else {
+                    known.dial = Dial::Idle;
+                }
             }
         }
         out
@@ -101,7 +114,7 @@ impl Mesh {
             .filter_map(|k| match k.dial {
                 Dial::At(at) => Some(at),
                 Dial::InFlight(since) => Some(since.plus(timers.dial_timeout_ms)),
-                Dial::Connected => None,
+                Dial::Connected | Dial::Idle => None,
             })
             .min()
     }
@@ -109,11 +122,15 @@ impl Mesh {
     /// `key` should be dialed now (a big room asks for it), unless a dial is in flight, it is
     /// connected, or it is backing off after failures.
     pub fn wanted(&mut self, key: &PeerId, now: Millis) {
-        if let Some(k) = self.peers.get_mut(key)
-            && k.failures == 0
-            && matches!(k.dial, Dial::At(at) if at > now)
-        {
-            k.dial = Dial::At(now);
+        if let Some(k) = self.peers.get_mut(key) {
+            let asked = match k.dial {
+                Dial::Idle => true,
+                Dial::At(at) => at > now && k.failures == 0,
+                Dial::InFlight(_) | Dial::Connected => false,
+            };
+            if asked {
+                k.dial = Dial::At(now);
+            }
         }
     }
 
@@ -195,16 +212,21 @@ mod tests {
             Millis(0),
             &limits
         ));
-        assert_eq!(mesh.due(Millis(0), &timers, &mut rng).len(), 1);
-        assert!(mesh.due(Millis(10), &timers, &mut rng).is_empty());
+        assert_eq!(mesh.due(Millis(0), &timers, &mut rng, |_| true).len(), 1);
+        assert!(mesh.due(Millis(10), &timers, &mut rng, |_| true).is_empty());
         let timeout = Millis(timers.dial_timeout_ms);
         assert!(
-            mesh.due(timeout, &timers, &mut rng).is_empty(),
+            mesh.due(timeout, &timers, &mut rng, |_| true).is_empty(),
             "backing off"
         );
         assert_eq!(
-            mesh.due(timeout.plus(timers.backoff_base_ms * 3), &timers, &mut rng)
-                .len(),
+            mesh.due(
+                timeout.plus(timers.backoff_base_ms * 3),
+                &timers,
+                &mut rng,
+                |_| true
+            )
+            .len(),
             1
         );
     }

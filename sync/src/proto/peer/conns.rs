@@ -114,6 +114,10 @@ impl Peer {
                 Ok(())
             }
             Message::Doc { chan, msg } if open => {
+                if self.conns[&id].left_chans.contains(&chan) {
+                    // Sent before the remote saw that we left the document.
+                    return Ok(());
+                }
                 let doc = self.conns[&id]
                     .their_chans
                     .get(&chan)

@@ -21,6 +21,8 @@ enum Side {
 
 /// A peer that sends this many `Join`s that fail to verify on one connection is cut off.
 const MAX_FAILED_JOINS: usize = 4;
+/// How many documents left on a connection are remembered, to drop what crossed our `Leave`.
+const LEFT_CHANS_KEPT: usize = 64;
 
 impl Peer {
     /// Proposes `doc` on the open connection `id` (unless it is already there).
@@ -49,13 +51,14 @@ impl Peer {
     pub(super) fn on_join(&mut self, id: ConnId, join: Join) -> Result<(), ProtoError> {
         let Join { doc, chan, proof } = join;
         let conn = &self.conns[&id];
-        if conn.their_chans.contains_key(&chan)
-            || conn.chans.get(&doc).is_some_and(|c| c.theirs.is_some())
-        {
+        if conn.their_chans.contains_key(&chan) || conn.left_chans.contains(&chan) {
             return Err(ProtoError::Violation(format!(
                 "document {chan} joined twice"
             )));
         }
+        // Joined already under another number: our `Leave` and the remote's new `Join`
+        // crossed (both left and came back at once). The new number replaces the old.
+        let rejoined = conn.chans.get(&doc).is_some_and(|c| c.theirs.is_some());
         let remote = conn.remote;
         if !self.docs.contains_key(&doc) {
             self.leave(id, doc, &ProtoError::UnknownDocument);
@@ -85,6 +88,17 @@ impl Peer {
         let Some(conn) = self.conns.get_mut(&id) else {
             return Ok(());
         };
+        if rejoined {
+            // Keep the previous number too: what was sent on it is still arriving.
+            let previous = conn.chans.get(&doc).and_then(|c| c.theirs);
+            conn.their_chans
+                .retain(|n, d| *d != doc || Some(*n) == previous);
+            conn.their_chans.insert(chan, doc);
+            if let Some(c) = conn.chans.get_mut(&doc) {
+                c.theirs = Some(chan);
+            }
+            return Ok(());
+        }
         conn.their_chans.insert(chan, doc);
         conn.verified = true;
         conn.idle_since = None;
@@ -105,6 +119,12 @@ impl Peer {
         let Some(chan) = conn.chans.remove(&doc) else {
             return;
         };
+        if let Some(theirs) = chan.theirs {
+            conn.left_chans.insert(theirs);
+            while conn.left_chans.len() > LEFT_CHANS_KEPT {
+                conn.left_chans.pop_first();
+            }
+        }
         conn.their_chans.retain(|_, d| *d != doc);
         if conn.chans.values().all(|c| !c.is_live()) {
             conn.idle_since.get_or_insert(self.now);

@@ -264,15 +264,6 @@ impl Peer {
         }
     }
 
-    /// Whether a room is waiting to reach `peer`.
-    pub(super) fn room_wants(&self, peer: &PeerId) -> bool {
-        self.docs.values().any(|d| {
-            d.room
-                .as_ref()
-                .is_some_and(|r| r.waiting.contains_key(peer))
-        })
-    }
-
     /// Broadcasts our own new ops of `doc` to its room, in batches that fit a broadcast.
     pub(super) fn room_broadcast_ops(&mut self, doc: DocId, ops: &[Op]) {
         let now = self.now;
@@ -306,7 +297,9 @@ impl Peer {
     }
 
     /// Joins the swarm again through a random known peer that is not a neighbour: often when
-    /// alone, now and then otherwise, so that a room split by a partition grows together again.
+    /// alone or when most known peers are not heard in the room (we are likely in a piece of
+    /// a split overlay), now and then otherwise. Peers not heard from are tried first: they
+    /// are the likeliest to be in another piece, so the pieces grow together again.
     fn rejoin(&mut self, doc: DocId) {
         let (now, me) = (self.now, self.cfg.local.id);
         let Some(sync) = self.docs.get(&doc) else {
@@ -318,14 +311,27 @@ impl Peer {
         if now < room.rejoin_at {
             return;
         }
-        let lonely = room.neighbors.is_empty() && room.waiting.is_empty();
-        let candidates: Vec<PeerId> = sync
+        let others = |p: &&PeerId| **p != me && !room.neighbors.contains(p);
+        let unheard: Vec<PeerId> = sync
             .known
             .iter()
-            .chain(room.heard.keys())
-            .filter(|p| **p != me && !room.neighbors.contains(p))
+            .filter(others)
+            .filter(|p| !room.heard.contains_key(p))
             .copied()
             .collect();
+        let heard = room.heard.len();
+        let split = heard * 2 < sync.known.len() && !unheard.is_empty();
+        let lonely = (room.neighbors.is_empty() && room.waiting.is_empty()) || split;
+        let candidates: Vec<PeerId> = if unheard.is_empty() {
+            sync.known
+                .iter()
+                .chain(room.heard.keys())
+                .filter(others)
+                .copied()
+                .collect()
+        } else {
+            unheard
+        };
         let pick = match candidates.len() {
             0 => None,
             n => Some(

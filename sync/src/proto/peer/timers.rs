@@ -252,16 +252,19 @@ impl Peer {
         for (id, doc) in stale {
             self.send_ack(id, doc);
         }
-        for addr in self.mesh.due(now, &self.cfg.timers, &mut self.rng) {
-            // Big rooms dial only whom their swarm asks for; small groups dial everyone.
-            let wanted = self
-                .docs
-                .values()
-                .any(|d| d.room.is_none() && d.known.contains(&addr.id))
-                || self.room_wants(&addr.id);
+        // Big rooms dial only whom their swarm asks for; small groups dial everyone.
+        let docs_now = &self.docs;
+        let needed = |id: &PeerId| {
+            docs_now.values().any(|d| match &d.room {
+                None => d.known.contains(id),
+                Some(room) => room.waiting.contains_key(id),
+            })
+        };
+        let due = self.mesh.due(now, &self.cfg.timers, &mut self.rng, needed);
+        for addr in due {
             if self.conns.values().any(|c| c.remote == addr.id) {
                 self.mesh.connected(&addr.id);
-            } else if wanted {
+            } else {
                 self.out.push(Output::Dial(addr));
             }
         }

@@ -70,3 +70,56 @@ fn a_cursor_moving_every_few_milliseconds_is_heard_a_few_times_a_second_and_edit
         assert_eq!(net.text(i), typed, "peer {i} lacks some of the typed text");
     }
 }
+
+#[test]
+fn a_keystroke_reaches_every_member_of_a_room_formed_through_one_ticket_at_once() {
+    for n in [12, 16, 24] {
+        let mut net = Net::new(n);
+        net.auto_dial = true;
+        for i in 1..n {
+            net.connect(i, 0);
+        }
+        net.run();
+        // Formation, then long enough for spare channels to be left.
+        net.advance(15_000);
+        for k in 0..20 {
+            let writer = 1 + k % (n - 1);
+            let op = net.type_text(writer, 0, "k");
+            net.advance(300);
+            let lacking: Vec<usize> = (0..n)
+                .filter(|&i| !net.docs[i][&DOC].version().contains(op.id))
+                .collect();
+            let conns: Vec<usize> = (0..n)
+                .map(|i| {
+                    net.conns
+                        .iter()
+                        .filter(|(_, a, b)| *a == i || *b == i)
+                        .count()
+                })
+                .collect();
+            assert!(
+                lacking.is_empty(),
+                "room of {n}: keystroke {k} by peer {writer} has not reached peers {lacking:?} \
+                 after 300 ms; connections {conns:?}"
+            );
+        }
+        for i in 0..n {
+            let violations: Vec<&Output> = net.log[i]
+                .iter()
+                .filter(|o| {
+                    matches!(
+                        o,
+                        Output::Close {
+                            error: ProtoError::Violation(_) | ProtoError::Remote { .. },
+                            ..
+                        }
+                    )
+                })
+                .collect();
+            assert!(
+                violations.is_empty(),
+                "room of {n}, peer {i}: {violations:?}"
+            );
+        }
+    }
+}
