@@ -3,8 +3,11 @@
 //! as `duet serve` does: a task owning its session and its one replica).
 //!
 //! ```text
-//! cargo run --release -p duet-sync --example room_bench -- [rooms|mesh|leave|join]
+//! cargo run --release -p duet-sync --example room_bench -- [rooms [N]|mesh|leave|join]
 //! ```
+//!
+//! `rooms N` measures one room of `N` peers; `ROOM_BENCH_DETAIL=1` also prints each peer's
+//! keystroke latency and connections.
 //!
 //! - `rooms`: 16, 32, 64 and 100 peers gossiping in a room; `mesh`: 8 and 16 peers in a full
 //!   mesh (the room threshold raised). For each: time to form, connections per peer, CPU and
