@@ -164,6 +164,16 @@ impl Peer {
         self.docs.get(doc).is_some_and(|d| d.room.is_some())
     }
 
+    /// The swarm neighbours of `doc`'s room (tests look at the overlay).
+    #[cfg(test)]
+    pub(crate) fn room_neighbors(&self, doc: &DocId) -> Vec<PeerId> {
+        self.docs
+            .get(doc)
+            .and_then(|d| d.room.as_ref())
+            .map(|r| r.neighbors.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// Open connections (verified or not).
     pub fn connections(&self) -> usize {
         self.conns.len()

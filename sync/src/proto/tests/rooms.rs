@@ -97,6 +97,16 @@ fn a_keystroke_reaches_every_member_of_a_room_formed_through_one_ticket_at_once(
                         .count()
                 })
                 .collect();
+            if !lacking.is_empty() {
+                for i in 0..n {
+                    let nb: Vec<usize> = net.peers[i]
+                        .room_neighbors(&DOC)
+                        .iter()
+                        .filter_map(|p| (0..n).find(|&j| key(j) == *p))
+                        .collect();
+                    eprintln!("peer {i}: neighbours {nb:?}");
+                }
+            }
             assert!(
                 lacking.is_empty(),
                 "room of {n}: keystroke {k} by peer {writer} has not reached peers {lacking:?} \
