@@ -3,7 +3,7 @@
 //! as `duet serve` does: a task owning its session and its one replica).
 //!
 //! ```text
-//! cargo run --release -p duet-sync --example room_bench -- [rooms [N]|mesh|leave|join]
+//! cargo run --release -p duet-sync --example room_bench -- [rooms [N]|mesh|leave|join [N]]
 //! ```
 //!
 //! `rooms N` measures one room of `N` peers; `ROOM_BENCH_DETAIL=1` also prints each peer's
@@ -287,8 +287,7 @@ fn load_trace() -> Vec<(usize, usize, String)> {
     out
 }
 
-async fn join_with_history(dir: &Path) {
-    let n = 100;
+async fn join_with_history(dir: &Path, n: usize) {
     // Peer 0's store holds the whole trace before anyone joins.
     let folder = dir.join("p0");
     std::fs::create_dir_all(&folder).unwrap();
@@ -381,7 +380,12 @@ async fn main() {
             }
         }
         "leave" => leave(&dir.join("leave")).await,
-        "join" => join_with_history(&dir.join("join")).await,
+        "join" => {
+            let n = std::env::args()
+                .nth(2)
+                .map_or(100, |n| n.parse().expect("a number"));
+            join_with_history(&dir.join("join"), n).await;
+        }
         other => panic!("unknown figure {other}: rooms, mesh, leave or join"),
     }
 }
