@@ -6,7 +6,7 @@ use crate::codec::{
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
 use crate::history::{History, Kind};
-use crate::tree::{NIL, Span};
+use crate::tree::NIL;
 use crate::{Lv, VersionVector};
 
 /// Writes references to ops relative to the body's own numbering.
@@ -107,7 +107,7 @@ impl Doc {
     /// format described in `codec.rs`. [`Doc::decode`] loads it back without replaying the
     /// history.
     pub fn encode(&self) -> Vec<u8> {
-        let spans: Vec<Span> = self.tree.spans().collect();
+        let spans = self.tree.spans();
         let starts: Vec<Lv> = self.hist.ins.iter().map(|r| r.lv).collect();
         let derived = older_neighbours(&spans, &starts);
         let mut out = start(KIND_DOC, self.size_hint() + 4 * spans.len());

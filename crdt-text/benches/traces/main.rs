@@ -138,10 +138,13 @@ fn profile(phase: &str) {
         return;
     }
     let txns = patches(&common::sequential(&name));
-    let [msgs, ..] = contenders::messages(&txns);
+    let msgs = match phase {
+        "remote" => contenders::messages(&txns)[0].clone(),
+        _ => Vec::new(),
+    };
     let doc = Duet::local(&txns, 1);
     let bytes = doc.encode();
-    for _ in 0..30 {
+    for _ in 0..300 {
         match phase {
             "local" => drop(black_box(Duet::local(&txns, 1))),
             "remote" => drop(black_box(contenders::remote_duet(&msgs))),
