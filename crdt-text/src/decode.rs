@@ -7,7 +7,17 @@ use crate::derive::older_neighbours;
 use crate::doc::Doc;
 use crate::history::{DelRun, History, InsRun};
 use crate::tree::{MAX_SPAN, NIL, Span, Tree};
-use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId, Targets, Text};
+use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, Rejected, ReplicaId, Targets, Text};
+
+/// The outcome of [`Doc::apply_update`].
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct UpdateApplied {
+    /// The visible changes, in order.
+    pub patches: Vec<Patch>,
+    /// Held ops (received earlier, by any path) that the update unblocked and that were
+    /// dropped: see [`Applied::Done`].
+    pub rejected: Vec<Rejected>,
+}
 
 /// An origin or delete target as stored.
 #[derive(Clone, Copy)]
@@ -268,14 +278,15 @@ impl Doc {
 
     /// Applies an update made by [`Doc::encode_since`] (or a whole document made by
     /// [`Doc::encode`]) on another replica, returning the visible changes in order. Ops this
-    /// replica already has are skipped.
-    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Vec<Patch>, DecodeError> {
+    /// replica already has are skipped. An invalid op in the update is an error (ops before
+    /// it stay applied); held ops the update unblocks that turn out invalid are returned.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<UpdateApplied, DecodeError> {
         let (kind, version, raw) = open(bytes)?;
         if kind == KIND_DOC {
             if self.version().is_empty() && self.pending_len() == 0 {
                 *self = Doc::decode(bytes, self.replica())?;
                 let len = self.len();
-                return Ok(if len == 0 {
+                let patches = if len == 0 {
                     Vec::new()
                 } else {
                     vec![Patch {
@@ -283,6 +294,10 @@ impl Doc {
                         del: 0,
                         ins: len,
                     }]
+                };
+                return Ok(UpdateApplied {
+                    patches,
+                    rejected: Vec::new(),
                 });
             }
             // Merge a whole document into a non-empty one op by op.
@@ -302,14 +317,15 @@ impl Doc {
         self.apply_ops(&update_ops(&body)?)
     }
 
-    fn apply_ops(&mut self, ops: &[Op]) -> Result<Vec<Patch>, DecodeError> {
-        let mut patches = Vec::new();
+    fn apply_ops(&mut self, ops: &[Op]) -> Result<UpdateApplied, DecodeError> {
+        let mut out = UpdateApplied::default();
         for op in ops {
-            if let Applied::Done(p) = self.apply(op)? {
-                patches.extend(p);
+            if let Applied::Done { patches, rejected } = self.apply(op)? {
+                out.patches.extend(patches);
+                out.rejected.extend(rejected);
             }
         }
-        Ok(patches)
+        Ok(out)
     }
 }
 
@@ -628,11 +644,11 @@ fn split_targets(
         if backward && first.counter + 1 < u64::from(len) {
             return Err(DecodeError::Corrupt("delete target out of range"));
         }
-        return Ok(smallvec::smallvec![DeleteSpan {
+        return Ok(Targets::from([DeleteSpan {
             start: first,
             len: u64::from(len),
             backward,
-        }]);
+        }]));
     };
     let mut spans = Targets::new();
     let (a, _, c0, _) = starts[i];

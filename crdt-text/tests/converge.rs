@@ -119,7 +119,7 @@ fn run(seed: u64, replicas: usize, steps: usize) {
                 };
                 let p = &mut peers[to];
                 match p.doc.apply(&op).expect("valid op") {
-                    Applied::Done(patches) => p.follow(&patches),
+                    Applied::Done { patches, .. } => p.follow(&patches),
                     Applied::Duplicate | Applied::Pending => {}
                 }
                 p.check();
@@ -134,7 +134,9 @@ fn run(seed: u64, replicas: usize, steps: usize) {
                 }
                 let ops = peers[j].doc.ops_since(&peers[i].doc.version());
                 for op in ops {
-                    if let Applied::Done(patches) = peers[i].doc.apply(&op).expect("valid op") {
+                    if let Applied::Done { patches, .. } =
+                        peers[i].doc.apply(&op).expect("valid op")
+                    {
                         peers[i].follow(&patches);
                     }
                 }
@@ -146,8 +148,9 @@ fn run(seed: u64, replicas: usize, steps: usize) {
                     continue;
                 }
                 let update = peers[j].doc.encode_since(&peers[i].doc.version());
-                let patches = peers[i].doc.apply_update(&update).expect("valid update");
-                peers[i].follow(&patches);
+                let applied = peers[i].doc.apply_update(&update).expect("valid update");
+                assert!(applied.rejected.is_empty());
+                peers[i].follow(&applied.patches);
             }
             _ => {
                 // Restart from the encoding (pending ops are in flight again, as a real peer
@@ -173,7 +176,7 @@ fn run(seed: u64, replicas: usize, steps: usize) {
     while !network.is_empty() {
         let k = rng.random_range(0..network.len());
         let (to, op) = network.swap_remove(k);
-        if let Applied::Done(patches) = peers[to].doc.apply(&op).expect("valid op") {
+        if let Applied::Done { patches, .. } = peers[to].doc.apply(&op).expect("valid op") {
             peers[to].follow(&patches);
         }
     }

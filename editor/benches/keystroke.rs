@@ -90,7 +90,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
     let mut doc = Doc::new(ReplicaId::from(1));
     match history {
         History::OneInsert => {
-            doc.insert(0, &text);
+            let _ = doc.insert(0, &text);
         }
         History::PerLine => {
             // Last line first, each at the start, so that the lines stay separate runs.
@@ -100,7 +100,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
                 .into_iter()
                 .rev()
             {
-                doc.insert(0, line);
+                let _ = doc.insert(0, line);
             }
         }
     }

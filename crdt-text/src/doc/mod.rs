@@ -31,7 +31,6 @@ pub struct Doc {
     pub(crate) hist: History,
     pub(crate) tree: Tree,
     pending: Pending,
-    errors: Vec<(Op, ApplyError)>,
     /// Where the last insert ended, while the tree is unchanged since: typing (local or
     /// remote) continues there without searching the tree.
     typing: Option<Typing>,
@@ -85,7 +84,6 @@ impl Doc {
             hist,
             tree,
             pending: Pending::new(DEFAULT_PENDING_LIMIT),
-            errors: Vec::new(),
             typing: None,
             scratch: Vec::new(),
         }
@@ -117,6 +115,7 @@ impl Doc {
     ///
     /// # Panics
     /// If `pos > self.len()`, or the text is longer than 2³¹ chars.
+    #[must_use = "other replicas need the op to see the insert"]
     pub fn insert(&mut self, pos: usize, text: &str) -> Op {
         assert!(
             pos <= self.len(),
@@ -177,6 +176,7 @@ impl Doc {
     ///
     /// # Panics
     /// If `pos + len > self.len()`.
+    #[must_use = "other replicas need the op to see the deletion"]
     pub fn delete(&mut self, pos: usize, len: usize) -> Op {
         assert!(
             pos.checked_add(len).is_some_and(|end| end <= self.len()),
@@ -218,7 +218,7 @@ impl Doc {
     /// Records deletion of the items `runs` (ascending, in order) as this replica's op.
     fn record_local_delete(&mut self, runs: &[(Lv, u32)]) -> Op {
         let id = self.next_id();
-        let mut targets = Targets::with_capacity(runs.len());
+        let mut targets = Targets::new();
         for &(lv, n) in runs {
             self.hist.push_delete(self.me, lv, n, false);
             self.wire_targets(lv, n, false, &mut targets);

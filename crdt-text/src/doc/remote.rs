@@ -3,6 +3,7 @@
 use smallvec::SmallVec;
 
 use super::*;
+use crate::Rejected;
 
 /// Where a remote insert goes.
 enum Placed {
@@ -23,6 +24,8 @@ impl Doc {
 
     /// Applies an op from another replica (or a duplicate, or one whose dependencies have not
     /// arrived yet — it is then held and applied when they do).
+    /// Held ops it unblocks that turn out invalid are returned in [`Applied::Done`]'s
+    /// `rejected`.
     pub fn apply(&mut self, op: &Op) -> Result<Applied, ApplyError> {
         let mut patches = Patches::new();
         match self.try_apply(op, &mut patches)? {
@@ -33,11 +36,12 @@ impl Doc {
             }
             Step::Applied => {}
         }
-        self.drain_pending(&mut patches);
-        Ok(Applied::Done(patches))
+        let mut rejected = Vec::new();
+        self.drain_pending(&mut patches, &mut rejected);
+        Ok(Applied::Done { patches, rejected })
     }
 
-    fn drain_pending(&mut self, patches: &mut Patches) {
+    fn drain_pending(&mut self, patches: &mut Patches, rejected: &mut Vec<Rejected>) {
         while self.pending.len() > 0 {
             let ready = self.pending.take_ready(|r| self.hist.replicas.known(r));
             if ready.is_empty() {
@@ -47,20 +51,14 @@ impl Doc {
                 match self.try_apply(&op, patches) {
                     Ok(Step::Applied | Step::Duplicate) => {}
                     Ok(Step::Pending(dep)) => {
-                        if let Err(e) = self.pending.hold(dep, op.clone()) {
-                            self.errors.push((op, e));
+                        if let Err(error) = self.pending.hold(dep, op.clone()) {
+                            rejected.push(Rejected { op, error });
                         }
                     }
-                    Err(e) => self.errors.push((op, e)),
+                    Err(error) => rejected.push(Rejected { op, error }),
                 }
             }
         }
-    }
-
-    /// Ops that were held as pending and turned out invalid once their dependencies arrived,
-    /// with the reason. Taking them clears the list.
-    pub fn take_errors(&mut self) -> Vec<(Op, ApplyError)> {
-        std::mem::take(&mut self.errors)
     }
 
     /// How many ops are held waiting for their dependencies.
@@ -364,5 +362,42 @@ impl Doc {
             i += 1;
         }
         self.tree.find_item(dest as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Applied, ApplyError, Doc, Op, OpId, OpKind, Rejected, ReplicaId};
+
+    #[test]
+    fn a_held_op_that_turns_out_invalid_is_returned_by_the_apply_that_unblocked_it() {
+        let mut a = Doc::new(ReplicaId::from(1));
+        let typed = a.insert(0, "ab");
+        let deleted = a.delete(0, 1);
+        // Names a's deletion (counter 2) as its left origin: held until that id is known.
+        let forged = Op {
+            id: OpId::new(ReplicaId::from(2), 0),
+            kind: OpKind::Insert {
+                origin_left: Some(OpId::new(ReplicaId::from(1), 2)),
+                origin_right: None,
+                text: "x".into(),
+            },
+        };
+        let mut b = Doc::new(ReplicaId::from(3));
+        assert_eq!(b.apply(&forged), Ok(Applied::Pending));
+        assert!(
+            matches!(b.apply(&typed), Ok(Applied::Done { rejected, .. }) if rejected.is_empty())
+        );
+        let Ok(Applied::Done { patches, rejected }) = b.apply(&deleted) else {
+            panic!("the deletion applies");
+        };
+        assert_eq!(patches.len(), 1);
+        let error = ApplyError::BadOrigin {
+            op: forged.id,
+            origin: OpId::new(ReplicaId::from(1), 2),
+        };
+        assert_eq!(rejected, vec![Rejected { op: forged, error }]);
+        assert_eq!(b.pending_len(), 0);
+        assert_eq!(b.text(), "b");
     }
 }
