@@ -18,7 +18,8 @@
 //! `-- b4x100` runs only the scale case (automerge-paper replayed 100 times into one
 //! document, 26 M edits); it is not part of the default run.
 //! `DUET_PROFILE=local|remote|decode|encode [DUET_TRACE=name]` repeats one phase for a
-//! profiler (`DUET_PROFILE=concurrent DUET_TRACE=friendsforever` a concurrent replay).
+//! profiler (`DUET_PROFILE=concurrent DUET_TRACE=friendsforever` a concurrent replay,
+//! `DUET_PROFILE=many` 4,000 writers at one place received in descending order).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -124,6 +125,9 @@ fn patches(trace: &common::Sequential) -> Txns {
 }
 
 fn profile(phase: &str) {
+    if phase == "many" {
+        return many::profile();
+    }
     let default = if phase == "concurrent" {
         "friendsforever"
     } else {

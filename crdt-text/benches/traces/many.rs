@@ -73,6 +73,14 @@ fn cola_receive(base: &ColaDoc, ops: &[Vec<u8>], descending: bool) -> ColaDoc {
     doc
 }
 
+/// `DUET_PROFILE=many`: 4,000 writers at one place, received in descending order, repeated.
+pub fn profile() {
+    let (base, ops) = duet_ops(4_000);
+    for _ in 0..100 {
+        drop(std::hint::black_box(duet_receive(&base, &ops, true)));
+    }
+}
+
 pub fn report(budget: Duration) {
     println!(
         "\nMany writers at one place: n concurrent one-char inserts at one position into a fresh replica"

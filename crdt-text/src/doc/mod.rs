@@ -2,6 +2,7 @@
 
 mod conflict;
 mod history_ops;
+mod place;
 mod read;
 mod remote;
 mod undo;
@@ -31,6 +32,8 @@ pub struct Doc {
     pub(crate) hist: History,
     pub(crate) tree: Tree,
     pending: Pending,
+    /// Concurrent inserts at places where many were made (see `place.rs`).
+    siblings: place::Siblings,
     /// Where the last insert ended, while the tree is unchanged since: typing (local or
     /// remote) continues there without searching the tree.
     typing: Option<Typing>,
@@ -84,6 +87,7 @@ impl Doc {
             hist,
             tree,
             pending: Pending::new(DEFAULT_PENDING_LIMIT),
+            siblings: place::Siblings::default(),
             typing: None,
             scratch: Vec::new(),
         }
@@ -152,6 +156,7 @@ impl Doc {
         if n > 0 {
             let n = n as u32;
             let (lv, lines) = self.hist.push_insert(self.me, text, n, left, right);
+            self.siblings.added(left, right, self.replica, lv);
             let span = Span::new(lv, n, false);
             let after = self.tree.insert(c, span, lines, &self.hist.newlines);
             let last_id = OpId::new(id.replica, id.counter + u64::from(n) - 1);

@@ -1,16 +1,10 @@
-//! Applying other replicas' ops: ids to positions, FugueMax placement, held ops.
+//! Applying other replicas' ops: ids to positions, held ops (placement: `place.rs`).
 
 use smallvec::SmallVec;
 
+use super::place::Placed;
 use super::*;
 use crate::Rejected;
-
-/// Where a remote insert goes.
-enum Placed {
-    At(Cursor, u32),
-    BadLeft,
-    BadRight,
-}
 
 /// The result of trying one op.
 enum Step {
@@ -254,33 +248,6 @@ impl Doc {
         Ok(Ok(()))
     }
 
-    /// Where a remote insert between `left` and `right` goes (Fugue / YjsMod integration),
-    /// checking that both origins are characters.
-    fn place(&self, r: u32, [left, right]: [Lv; 2]) -> Placed {
-        let (after_left, known_pos) = match self.typing {
-            Some(t) if t.epoch == self.tree.epoch() && t.last == left && left != NIL => {
-                (t.after, Some(t.pos))
-            }
-            _ if left == NIL => (self.tree.find_item(0), None),
-            _ => match self.tree.locate(left) {
-                Some(mut c) => {
-                    c.off += 1;
-                    (c, None)
-                }
-                None => return Placed::BadLeft,
-            },
-        };
-        if self.tree.item_after(after_left).unwrap_or(NIL) == right {
-            let pos = known_pos.unwrap_or_else(|| self.tree.chars_before(after_left));
-            return Placed::At(after_left, pos);
-        }
-        if right != NIL && self.tree.locate(right).is_none() {
-            return Placed::BadRight;
-        }
-        let c = self.scan_concurrent(r, left, right);
-        Placed::At(c, self.tree.chars_before(c))
-    }
-
     /// Records a remote insert of `n` chars from id `first` by replica `r`, placed at `c`
     /// (visible position `pos`).
     #[allow(clippy::too_many_arguments)]
@@ -296,6 +263,7 @@ impl Doc {
         patches: &mut Patches,
     ) {
         let (lv, lines) = self.hist.push_insert(r, text, n, left, right);
+        self.siblings.added(left, right, first.replica, lv);
         let after = self
             .tree
             .insert(c, Span::new(lv, n, false), lines, &self.hist.newlines);
@@ -311,57 +279,6 @@ impl Doc {
             del: 0,
             ins: n as usize,
         });
-    }
-
-    /// Item index of a character, or `none` for [`NIL`].
-    fn item_index(&self, lv: Lv, none: i64) -> i64 {
-        if lv == NIL {
-            return none;
-        }
-        let c = self
-            .tree
-            .locate(lv)
-            .expect("known character is in the tree");
-        i64::from(self.tree.offsets(c).items)
-    }
-
-    /// Where an insert between `left` and `right` goes when other inserts were made between
-    /// them concurrently: FugueMax's order (as written for YjsMod in Gentle's reference CRDTs).
-    fn scan_concurrent(&self, r: u32, left: Lv, right: Lv) -> Cursor {
-        let total = i64::from(self.tree.total().items);
-        let me = self.hist.replicas.ids[r as usize];
-        let left_i = self.item_index(left, -1);
-        let right_i = self.item_index(right, total);
-        let mut dest = left_i + 1;
-        let mut scanning = false;
-        let mut i = left_i + 1;
-        loop {
-            if !scanning {
-                dest = i;
-            }
-            if i >= total || i == right_i {
-                break;
-            }
-            let other = self
-                .tree
-                .item_after(self.tree.find_item(i as u32))
-                .unwrap_or(NIL);
-            let (o_left, o_right) = self.hist.origins(other);
-            let o_left_i = self.item_index(o_left, -1);
-            let o_right_i = self.item_index(o_right, total);
-            let other_replica =
-                self.hist.replicas.ids[self.hist.replicas.run_of(other).replica as usize];
-            if o_left_i < left_i
-                || (o_left_i == left_i && o_right_i == right_i && me < other_replica)
-            {
-                break;
-            }
-            if o_left_i == left_i {
-                scanning = o_right_i < right_i;
-            }
-            i += 1;
-        }
-        self.tree.find_item(dest as u32)
     }
 }
 
