@@ -17,7 +17,8 @@
 //!
 //! `-- b4x100` runs only the scale case (automerge-paper replayed 100 times into one
 //! document, 26 M edits); it is not part of the default run.
-//! `DUET_PROFILE=local|remote|decode|encode [DUET_TRACE=name]` repeats one phase for a
+//! `DUET_PROFILE=local|remote|decode|encode [DUET_TRACE=name] [DUET_REPEAT=n]` repeats one
+//! phase (on the trace replayed `n` times into one document) for a
 //! profiler (`DUET_PROFILE=concurrent DUET_TRACE=friendsforever` a concurrent replay,
 //! `DUET_PROFILE=many` 4,000 writers at one place received in descending order).
 
@@ -146,9 +147,10 @@ fn profile(phase: &str) {
         "remote" => contenders::messages(&txns)[0].clone(),
         _ => Vec::new(),
     };
-    let doc = Duet::local(&txns, 1);
+    let repeat: usize = std::env::var("DUET_REPEAT").map_or(1, |r| r.parse().expect("DUET_REPEAT"));
+    let doc = Duet::local(&txns, repeat);
     let bytes = doc.encode();
-    for _ in 0..300 {
+    for _ in 0..(300 / repeat).max(10) {
         match phase {
             "local" => drop(black_box(Duet::local(&txns, 1))),
             "remote" => drop(black_box(contenders::remote_duet(&msgs))),
