@@ -1,11 +1,23 @@
 //! Reading documents and updates in the format described in `codec.rs`.
 
-use crate::codec::{DecodeError, KIND_DOC, KIND_UPDATE, Reader, unwrap, unzigzag};
+use std::borrow::Cow;
+
+use crate::codec::{DecodeError, KIND_DOC, KIND_UPDATE, Reader, V1, open, read_content, unzigzag};
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
 use crate::history::{DelRun, History, InsRun};
 use crate::tree::{MAX_SPAN, NIL, Span, Tree};
-use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, ReplicaId, Targets, Text};
+use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, Rejected, ReplicaId, Targets, Text};
+
+/// The outcome of [`Doc::apply_update`].
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct UpdateApplied {
+    /// The visible changes, in order.
+    pub patches: Vec<Patch>,
+    /// Held ops (received earlier, by any path) that the update unblocked and that were
+    /// dropped: see [`Applied::Done`].
+    pub rejected: Vec<Rejected>,
+}
 
 /// An origin or delete target as stored.
 #[derive(Clone, Copy)]
@@ -40,7 +52,7 @@ struct Body<'a> {
     runs: Vec<(u32, u64, u32)>,
     total: Lv,
     entries: Vec<Entry>,
-    content: &'a str,
+    content: Cow<'a, str>,
     /// What follows the content (a document's order).
     rest: Reader<'a>,
 }
@@ -66,7 +78,66 @@ fn read_ref(r: &mut Reader<'_>, cur: Lv, ids: &[ReplicaId]) -> Result<Ref, Decod
     }
 }
 
-fn parse_body(body: &[u8], is_doc: bool) -> Result<Body<'_>, DecodeError> {
+/// Which inserts have derived origins: version 1 stores a flags varint per insert, version 2
+/// only the inserts that differ from the default (see `codec.rs`).
+struct Derived<'a> {
+    column: Reader<'a>,
+    v1: bool,
+    default: u64,
+    /// The next exception: its insert index and flags.
+    next: Option<(u64, u64)>,
+}
+
+impl<'a> Derived<'a> {
+    fn new(mut column: Reader<'a>, version: u8, is_doc: bool) -> Result<Self, DecodeError> {
+        let v1 = version == V1;
+        let next = if v1 || column.is_done() {
+            None
+        } else {
+            let x = column.varint()?;
+            Some((x >> 2, x & 3))
+        };
+        Ok(Derived {
+            column,
+            v1,
+            default: if is_doc { 3 } else { 0 },
+            next,
+        })
+    }
+
+    /// The flags of insert `k` (asked for in ascending order, each once).
+    fn flags(&mut self, k: u64) -> Result<u64, DecodeError> {
+        if self.v1 {
+            return self.column.varint();
+        }
+        match self.next {
+            Some((at, flags)) if at == k => {
+                self.next = if self.column.is_done() {
+                    None
+                } else {
+                    let x = self.column.varint()?;
+                    let skip = x >> 2;
+                    Some((
+                        k.checked_add(1 + skip)
+                            .ok_or(DecodeError::Corrupt("bad origin flags"))?,
+                        x & 3,
+                    ))
+                };
+                if flags == self.default {
+                    return Err(DecodeError::Corrupt("bad origin flags"));
+                }
+                Ok(flags)
+            }
+            _ => Ok(self.default),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.column.is_done() && self.next.is_none()
+    }
+}
+
+fn parse_body(body: &[u8], is_doc: bool, version: u8) -> Result<Body<'_>, DecodeError> {
     let mut r = Reader::new(body);
     let n = r.count()?;
     let mut ids = Vec::with_capacity(n);
@@ -97,8 +168,10 @@ fn parse_body(body: &[u8], is_doc: bool) -> Result<Body<'_>, DecodeError> {
     let total = total as Lv;
 
     let n = r.count()?;
-    let (mut heads, mut flags, mut origins, mut targets) =
+    let (mut heads, flags, mut origins, mut targets) =
         (r.column()?, r.column()?, r.column()?, r.column()?);
+    let mut flags = Derived::new(flags, version, is_doc)?;
+    let mut inserts = 0u64;
     let mut entries = Vec::with_capacity(n);
     let mut cur: Lv = 0;
     let mut next_target: i64 = 0;
@@ -110,7 +183,8 @@ fn parse_body(body: &[u8], is_doc: bool) -> Result<Body<'_>, DecodeError> {
         }
         match x & 3 {
             0 => {
-                let f = flags.varint()?;
+                let f = flags.flags(inserts)?;
+                inserts += 1;
                 if f > 3 || (f != 0 && !is_doc) {
                     return Err(DecodeError::Corrupt("bad origin flags"));
                 }
@@ -168,9 +242,7 @@ fn parse_body(body: &[u8], is_doc: bool) -> Result<Body<'_>, DecodeError> {
     {
         return Err(DecodeError::Corrupt("ops do not match runs"));
     }
-    let n = r.count()?;
-    let content = std::str::from_utf8(r.bytes(n)?)
-        .map_err(|_| DecodeError::Corrupt("content is not UTF-8"))?;
+    let content = read_content(&mut r, version)?;
     Ok(Body {
         ids,
         runs,
@@ -185,35 +257,36 @@ impl Doc {
     /// Loads a document made by [`Doc::encode`], to be edited further as `replica` (the same
     /// replica that encoded it, to continue its history, or a fresh one).
     pub fn decode(bytes: &[u8], replica: ReplicaId) -> Result<Doc, DecodeError> {
-        let (kind, raw) = unwrap(bytes)?;
+        let (kind, version, raw) = open(bytes)?;
         if kind != KIND_DOC {
             return Err(DecodeError::WrongKind {
                 expected: "document",
                 found: kind,
             });
         }
-        let mut body = parse_body(&raw, true)?;
+        let mut body = parse_body(&raw, true, version)?;
         let spans = read_order(&mut body.rest, body.total)?;
         if !body.rest.is_done() {
             return Err(DecodeError::Corrupt("trailing bytes"));
         }
         let chars = Bits::of_inserts(&body);
         check_spans_cover_inserts(&chars, &spans)?;
-        let hist = build_history(&body, &spans, &chars)?;
+        let hist = build_history(&mut body, &spans, &chars)?;
         let tree = Tree::from_spans(&spans, &hist.newlines);
         Ok(Doc::from_parts(replica, hist, tree))
     }
 
     /// Applies an update made by [`Doc::encode_since`] (or a whole document made by
     /// [`Doc::encode`]) on another replica, returning the visible changes in order. Ops this
-    /// replica already has are skipped.
-    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Vec<Patch>, DecodeError> {
-        let (kind, raw) = unwrap(bytes)?;
+    /// replica already has are skipped. An invalid op in the update is an error (ops before
+    /// it stay applied); held ops the update unblocks that turn out invalid are returned.
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<UpdateApplied, DecodeError> {
+        let (kind, version, raw) = open(bytes)?;
         if kind == KIND_DOC {
             if self.version().is_empty() && self.pending_len() == 0 {
                 *self = Doc::decode(bytes, self.replica())?;
                 let len = self.len();
-                return Ok(if len == 0 {
+                let patches = if len == 0 {
                     Vec::new()
                 } else {
                     vec![Patch {
@@ -221,6 +294,10 @@ impl Doc {
                         del: 0,
                         ins: len,
                     }]
+                };
+                return Ok(UpdateApplied {
+                    patches,
+                    rejected: Vec::new(),
                 });
             }
             // Merge a whole document into a non-empty one op by op.
@@ -233,21 +310,22 @@ impl Doc {
                 found: kind,
             });
         }
-        let body = parse_body(&raw, false)?;
+        let body = parse_body(&raw, false, version)?;
         if !body.rest.is_done() {
             return Err(DecodeError::Corrupt("trailing bytes"));
         }
         self.apply_ops(&update_ops(&body)?)
     }
 
-    fn apply_ops(&mut self, ops: &[Op]) -> Result<Vec<Patch>, DecodeError> {
-        let mut patches = Vec::new();
+    fn apply_ops(&mut self, ops: &[Op]) -> Result<UpdateApplied, DecodeError> {
+        let mut out = UpdateApplied::default();
         for op in ops {
-            if let Applied::Done(p) = self.apply(op)? {
-                patches.extend(p);
+            if let Applied::Done { patches, rejected } = self.apply(op)? {
+                out.patches.extend(patches);
+                out.rejected.extend(rejected);
             }
         }
-        Ok(patches)
+        Ok(out)
     }
 }
 
@@ -273,7 +351,11 @@ fn read_order(r: &mut Reader<'_>, total: Lv) -> Result<Vec<Span>, DecodeError> {
 }
 
 /// `chars`: which local versions are inserted characters (every one of them is in `spans`).
-fn build_history(body: &Body<'_>, spans: &[Span], chars: &Bits) -> Result<History, DecodeError> {
+fn build_history(
+    body: &mut Body<'_>,
+    spans: &[Span],
+    chars: &Bits,
+) -> Result<History, DecodeError> {
     let mut hist = History::default();
     for id in &body.ids {
         hist.replicas.intern(*id);
@@ -357,13 +439,14 @@ fn build_history(body: &Body<'_>, spans: &[Span], chars: &Bits) -> Result<Histor
         }
     }
     hist.next_lv = body.total;
-    fill_content(&mut hist, body.content)?;
+    fill_content(&mut hist, std::mem::take(&mut body.content))?;
     Ok(hist)
 }
 
 /// Sets each insert run's byte offset and collects the newlines, in one pass over the text
 /// (ASCII stretches without decoding chars).
-fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
+fn fill_content(hist: &mut History, content: Cow<'_, str>) -> Result<(), DecodeError> {
+    let text: &str = &content;
     let bytes = text.as_bytes();
     let all_ascii = bytes.is_ascii();
     // Newlines found by one fast scan, matched to the runs as they go by.
@@ -401,7 +484,7 @@ fn fill_content(hist: &mut History, text: &str) -> Result<(), DecodeError> {
     if byte != text.len() {
         return Err(DecodeError::Corrupt("content length"));
     }
-    hist.content = text.to_owned();
+    hist.content = content.into_owned();
     Ok(())
 }
 
@@ -496,7 +579,7 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
             Ref::Derived => Err(DecodeError::Corrupt("derived reference in an update")),
         }
     };
-    let text = body.content;
+    let text: &str = &body.content;
     let mut chars = text
         .char_indices()
         .map(|(b, _)| b)
@@ -561,11 +644,11 @@ fn split_targets(
         if backward && first.counter + 1 < u64::from(len) {
             return Err(DecodeError::Corrupt("delete target out of range"));
         }
-        return Ok(smallvec::smallvec![DeleteSpan {
+        return Ok(Targets::from([DeleteSpan {
             start: first,
             len: u64::from(len),
             backward,
-        }]);
+        }]));
     };
     let mut spans = Targets::new();
     let (a, _, c0, _) = starts[i];

@@ -19,29 +19,30 @@ pub(crate) fn older_neighbours(spans: &[Span], starts: &[Lv]) -> Vec<(Lv, Lv)> {
     if starts.is_empty() {
         return out;
     }
-    // The queries inside each span, as a range of indexes into `starts`. Spans often continue
-    // the previous one's versions (typing), so its range's end is tried first.
-    let mut next = 0;
+    // The queries inside each span, as a range of indexes into `starts`, found through a
+    // bitmap of the queried versions with a rank per word: no search per span.
+    let words = (starts[starts.len() - 1] as usize) / 64 + 1;
+    let mut bits = vec![0u64; words];
+    for &x in starts {
+        bits[x as usize / 64] |= 1 << (x % 64);
+    }
+    let mut rank = Vec::with_capacity(words);
+    let mut before = 0u32;
+    for &w in &bits {
+        rank.push(before);
+        before += w.count_ones();
+    }
+    // The index of the first query at or after version `x`.
+    let first_from = |x: usize| -> usize {
+        let (w, b) = (x / 64, x % 64);
+        match bits.get(w) {
+            Some(&word) => (rank[w] + (word & ((1u64 << b) - 1)).count_ones()) as usize,
+            None => starts.len(),
+        }
+    };
     let ranges: Vec<std::ops::Range<usize>> = spans
         .iter()
-        .map(|s| {
-            let lo = if next < starts.len()
-                && starts[next] >= s.lv()
-                && (next == 0 || starts[next - 1] < s.lv())
-            {
-                next
-            } else {
-                starts.partition_point(|&x| x < s.lv())
-            };
-            let rest = &starts[lo..];
-            let hi = lo
-                + match rest.iter().take(4).position(|&x| x >= s.end()) {
-                    Some(k) => k,
-                    None => rest.partition_point(|&x| x < s.end()),
-                };
-            next = hi;
-            lo..hi
-        })
+        .map(|s| first_from(s.lv() as usize)..first_from(s.end() as usize))
         .collect();
 
     // Left to right: a stack of increasing runs of versions `lo..hi` seen so far that are

@@ -1,10 +1,12 @@
 //! Writing documents and updates in the format described in `codec.rs`.
 
-use crate::codec::{KIND_DOC, KIND_UPDATE, put_column, put_varint, wrap, zigzag};
+use crate::codec::{
+    KIND_DOC, KIND_UPDATE, put_column, put_content, put_varint, seal, start, zigzag,
+};
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
-use crate::history::Kind;
-use crate::tree::{NIL, Span};
+use crate::history::{History, Kind};
+use crate::tree::NIL;
 use crate::{Lv, VersionVector};
 
 /// Writes references to ops relative to the body's own numbering.
@@ -70,16 +72,50 @@ impl Refs<'_> {
     }
 }
 
+/// Finds what each local version is, for versions visited in ascending order: the runs
+/// holding them are usually the current ones or the next.
+struct Kinds {
+    ins: usize,
+    del: usize,
+}
+
+impl Kinds {
+    fn of(&mut self, hist: &History, lv: Lv) -> Option<Kind> {
+        for i in [self.ins, self.ins + 1] {
+            if hist.ins.get(i).is_some_and(|r| r.lv <= lv && lv < r.end()) {
+                self.ins = i;
+                return Some(Kind::Ins(i));
+            }
+        }
+        for i in [self.del, self.del + 1] {
+            if hist.del.get(i).is_some_and(|r| r.lv <= lv && lv < r.end()) {
+                self.del = i;
+                return Some(Kind::Del(i));
+            }
+        }
+        let kind = hist.kind_of(lv)?;
+        match kind {
+            Kind::Ins(i) => self.ins = i,
+            Kind::Del(i) => self.del = i,
+        }
+        Some(kind)
+    }
+}
+
 impl Doc {
-    /// The whole document — full history and current order — in the compact, versioned,
-    /// compressed format described in `codec.rs`. [`Doc::decode`] loads it back without
-    /// replaying the history.
+    /// The whole document — full history and current order — in the compact, versioned
+    /// format described in `codec.rs`. [`Doc::decode`] loads it back without replaying the
+    /// history.
     pub fn encode(&self) -> Vec<u8> {
-        let spans: Vec<Span> = self.tree.spans().collect();
+        let spans = self.tree.spans();
         let starts: Vec<Lv> = self.hist.ins.iter().map(|r| r.lv).collect();
         let derived = older_neighbours(&spans, &starts);
-        let mut body = self.encode_body(&[(0, self.hist.next_lv)], None, Some(&derived));
-        let (mut lens, mut firsts) = (Vec::new(), Vec::new());
+        let mut out = start(KIND_DOC, self.size_hint() + 4 * spans.len());
+        self.encode_body(&mut out, &[(0, self.hist.next_lv)], None, Some(&derived));
+        let (mut lens, mut firsts) = (
+            Vec::with_capacity(spans.len() * 2),
+            Vec::with_capacity(spans.len() * 2),
+        );
         let mut prev_end: i64 = 0;
         for s in &spans {
             put_varint(
@@ -89,10 +125,10 @@ impl Doc {
             put_varint(&mut firsts, zigzag(i64::from(s.lv()) - prev_end));
             prev_end = i64::from(s.end());
         }
-        put_varint(&mut body, spans.len() as u64);
-        put_column(&mut body, &lens);
-        put_column(&mut body, &firsts);
-        wrap(KIND_DOC, &body)
+        put_varint(&mut out, spans.len() as u64);
+        put_column(&mut out, &lens);
+        put_column(&mut out, &firsts);
+        seal(out)
     }
 
     /// The ops a replica at `version` lacks, compactly (the same format, as an update). Apply
@@ -108,23 +144,28 @@ impl Doc {
             numbered.push((lv, n, next));
             next += n;
         }
-        let body = self.encode_body(&ranges, Some(numbered), None);
-        wrap(KIND_UPDATE, &body)
+        let mut out = start(KIND_UPDATE, 64);
+        self.encode_body(&mut out, &ranges, Some(numbered), None);
+        seal(out)
     }
 
-    /// Replicas, runs, op columns and content for the local versions in `ranges`.
+    /// Bytes a whole-document body takes, roughly (before packing the text).
+    fn size_hint(&self) -> usize {
+        self.hist.content.len() / 2 + 4 * (self.hist.ins.len() + self.hist.del.len())
+    }
+
+    /// Appends replicas, runs, op columns and content for the local versions in `ranges`.
     /// `derived[i]`: the origins of insert run `i` that the order implies (documents only).
     fn encode_body(
         &self,
+        body: &mut Vec<u8>,
         ranges: &[(Lv, u32)],
         numbered: Option<Vec<(Lv, u32, Lv)>>,
         derived: Option<&[(Lv, Lv)]>,
-    ) -> Vec<u8> {
+    ) {
         let hist = &self.hist;
         let reps = &hist.replicas;
-        let mut body =
-            Vec::with_capacity(hist.content.len() + 16 * (hist.ins.len() + hist.del.len()));
-        put_varint(&mut body, reps.ids.len() as u64);
+        put_varint(body, reps.ids.len() as u64);
         for id in &reps.ids {
             body.extend_from_slice(&id.as_u64().to_le_bytes());
         }
@@ -136,24 +177,35 @@ impl Doc {
         for &(lv, n) in ranges {
             runs.extend(reps.split_lv_range(lv, n));
         }
-        put_varint(&mut body, runs.len() as u64);
+        put_varint(body, runs.len() as u64);
         for run in &runs {
-            put_varint(&mut body, u64::from(run.replica));
-            put_varint(&mut body, run.counter);
-            put_varint(&mut body, u64::from(run.len));
+            put_varint(body, u64::from(run.replica));
+            put_varint(body, run.counter);
+            put_varint(body, u64::from(run.len));
         }
 
-        let (mut heads, mut flags, mut origins, mut targets) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let ops = hist.ins.len() + hist.del.len();
+        let (mut heads, mut exceptions, mut origins, mut targets) = (
+            Vec::with_capacity(ops * 2),
+            Vec::new(),
+            Vec::new(),
+            Vec::with_capacity(hist.del.len() * 2),
+        );
+        // Documents: both origins derived unless told otherwise; updates: none.
+        let default_flags = if derived.is_some() { 3 } else { 0 };
+        let (mut inserts, mut next_exception) = (0u64, 0u64);
         let mut count = 0u64;
+        // A document holds every insert in order: its text is the history's content.
+        let whole = derived.is_some();
         let mut content = String::new();
         let mut next_target: i64 = 0;
+        let mut kinds = Kinds { ins: 0, del: 0 };
         for &(start, n) in ranges {
             let end = start + n;
             let mut lv = start;
             while lv < end {
                 let cur = refs.body_lv(lv).unwrap_or(lv);
-                match hist.kind_of(lv) {
+                match kinds.of(hist, lv) {
                     Some(Kind::Ins(i)) => {
                         let run = hist.ins[i];
                         let take = end.min(run.end()) - lv;
@@ -164,14 +216,21 @@ impl Doc {
                             derived.is_some() && right == d_right,
                         );
                         put_varint(&mut heads, u64::from(take) << 2);
-                        put_varint(&mut flags, u64::from(l_ok) | (u64::from(r_ok) << 1));
+                        let flags = u64::from(l_ok) | (u64::from(r_ok) << 1);
+                        if flags != default_flags {
+                            put_varint(&mut exceptions, ((inserts - next_exception) << 2) | flags);
+                            next_exception = inserts + 1;
+                        }
+                        inserts += 1;
                         if !l_ok {
                             refs.put(&mut origins, left, cur);
                         }
                         if !r_ok {
                             refs.put(&mut origins, right, cur);
                         }
-                        content.push_str(hist.text_of(i, lv, take));
+                        if !whole {
+                            content.push_str(hist.text_of(i, lv, take));
+                        }
                         lv += take;
                     }
                     Some(Kind::Del(i)) => {
@@ -206,12 +265,10 @@ impl Doc {
                 count += 1;
             }
         }
-        put_varint(&mut body, count);
-        for column in [&heads, &flags, &origins, &targets] {
-            put_column(&mut body, column);
+        put_varint(body, count);
+        for column in [&heads, &exceptions, &origins, &targets] {
+            put_column(body, column);
         }
-        put_varint(&mut body, content.len() as u64);
-        body.extend_from_slice(content.as_bytes());
-        body
+        put_content(body, if whole { &hist.content } else { &content });
     }
 }

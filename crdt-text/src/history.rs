@@ -8,6 +8,8 @@
 //!
 //! The history is the source of truth; the [`Tree`](crate::tree::Tree) is a view of it.
 
+use std::collections::BTreeMap;
+
 use crate::tree::NIL;
 use crate::{Lv, OpId, ReplicaId, VersionVector};
 
@@ -32,8 +34,9 @@ struct IdRun {
 #[derive(Clone, Default, Debug)]
 pub(crate) struct Replicas {
     pub(crate) ids: Vec<ReplicaId>,
-    /// `(id, index)` sorted by id: replicas are few, a binary search beats hashing.
-    lookup: Vec<(ReplicaId, u32)>,
+    /// Index by id: a B-tree, so a room of thousands of writers interns each in `O(log n)`
+    /// (a sorted `Vec` moved every later entry for each new replica).
+    lookup: BTreeMap<ReplicaId, u32>,
     /// Per replica, its runs in counter order (counters `0..next` without gaps).
     runs: Vec<Vec<IdRun>>,
     /// All runs in local-version order.
@@ -43,20 +46,17 @@ pub(crate) struct Replicas {
 impl Replicas {
     /// The index of a replica, interning it.
     pub(crate) fn intern(&mut self, id: ReplicaId) -> u32 {
-        let at = match self.lookup.binary_search_by_key(&id, |&(r, _)| r) {
-            Ok(k) => return self.lookup[k].1,
-            Err(at) => at,
-        };
-        let i = self.ids.len() as u32;
-        self.ids.push(id);
-        self.lookup.insert(at, (id, i));
-        self.runs.push(Vec::new());
+        let next = self.ids.len() as u32;
+        let i = *self.lookup.entry(id).or_insert(next);
+        if i == next {
+            self.ids.push(id);
+            self.runs.push(Vec::new());
+        }
         i
     }
 
     pub(crate) fn index_of(&self, id: ReplicaId) -> Option<u32> {
-        let k = self.lookup.binary_search_by_key(&id, |&(r, _)| r).ok()?;
-        Some(self.lookup[k].1)
+        self.lookup.get(&id).copied()
     }
 
     /// How many ops of replica `r` are known (its next counter).
@@ -191,7 +191,8 @@ impl Replicas {
 
     pub(crate) fn heap_bytes(&self) -> usize {
         self.ids.capacity() * 8
-            + self.lookup.capacity() * 16
+            // B-tree nodes of 11 entries of 12 bytes, at least half full
+            + self.lookup.len() * 24
             + self
                 .runs
                 .iter()

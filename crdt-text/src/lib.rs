@@ -34,14 +34,14 @@
 //! # Two peers
 //!
 //! ```
-//! use crdt_text::{Applied, Doc, ReplicaId};
+//! use crdt_text::{Applied, Doc, Patch, ReplicaId};
 //!
 //! let mut alice = Doc::new(ReplicaId::from(1));
 //! let mut bob = Doc::new(ReplicaId::from(2));
 //!
 //! // Alice types and sends her op to Bob.
 //! let hello = alice.insert(0, "hello");
-//! assert!(matches!(bob.apply(&hello), Ok(Applied::Done(_))));
+//! assert!(matches!(bob.apply(&hello), Ok(Applied::Done { .. })));
 //!
 //! // Both edit at once, without seeing each other's edit.
 //! let world = alice.insert(5, " world");
@@ -51,7 +51,8 @@
 //! // Ops can arrive in any order, twice, or before what they depend on.
 //! alice.apply(&trim).unwrap();
 //! alice.apply(&shout).unwrap();
-//! assert_eq!(bob.apply(&world).unwrap(), Applied::Done(crdt_text::smallvec::smallvec![crdt_text::Patch { pos: 5, del: 0, ins: 6 }]));
+//! let Ok(Applied::Done { patches, .. }) = bob.apply(&world) else { panic!() };
+//! assert_eq!(patches[..], [Patch { pos: 5, del: 0, ins: 6 }]);
 //! assert_eq!(bob.apply(&world).unwrap(), Applied::Duplicate);
 //!
 //! assert_eq!(alice.text(), "¡ello world");
@@ -76,6 +77,7 @@ mod encode;
 mod history;
 mod id;
 mod op;
+mod parts;
 mod pending;
 mod tree;
 mod version;
@@ -83,13 +85,12 @@ mod wire;
 
 pub use anchor::{Anchor, Bias};
 pub use codec::{DecodeError, FORMAT_VERSION};
+pub use decode::UpdateApplied;
 pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
 pub use id::{OpId, ReplicaId};
-pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Patches, Targets, Text};
+pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Rejected};
+pub use parts::{Patches, Targets, Text};
 pub use version::VersionVector;
-pub use wire::{OpFields, OpKindFields};
-/// The crates behind [`Text`], [`Targets`] and [`Patches`], for building and matching ops.
-pub use {compact_str, smallvec};
 
 /// A local version: the position of an operation (one inserted or deleted char) in the order
 /// this replica applied them. Dense and replica-specific; never sent over the wire.

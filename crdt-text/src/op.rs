@@ -4,20 +4,9 @@
 //! deletion of several characters. Each character inserted or deleted consumes one counter
 //! value of the op's replica, so `op.id.counter .. op.id.counter + op.len()` are its ids.
 
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
-use crate::OpId;
-
-/// The text of an insert: stored inline up to 24 bytes, so a keystroke's op allocates nothing.
-pub type Text = CompactString;
-
-/// The targets of a delete: one span inline, since most deletes are one run.
-pub type Targets = SmallVec<[DeleteSpan; 1]>;
-
-/// The visible changes one [`Doc::apply`](crate::Doc::apply) made: usually one, kept inline.
-pub type Patches = SmallVec<[Patch; 2]>;
+use crate::{OpId, Patches, Targets, Text};
 
 /// One operation on the wire. Serialize it with any serde format (duet uses postcard): binary
 /// formats get a compact byte string, human-readable ones the fields (see `wire.rs`).
@@ -115,14 +104,31 @@ pub struct Patch {
 /// The outcome of [`Doc::apply`](crate::Doc::apply).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Applied {
-    /// The op (and any held ops it unblocked) took effect; these are the visible changes, in
-    /// order. Empty when the op only touched already-deleted characters.
-    Done(Patches),
+    /// The op (and any held ops it unblocked) took effect.
+    Done {
+        /// The visible changes, in order. Empty when the op only touched already-deleted
+        /// characters.
+        patches: Patches,
+        /// Held ops that this op unblocked and that turned out invalid (or that wait on
+        /// something else and no longer fit among the held ops): they changed nothing. An
+        /// invalid one's sender sent something no valid replica makes.
+        rejected: Vec<Rejected>,
+    },
     /// Every character of the op was already applied: nothing changed.
     Duplicate,
     /// The op depends on operations not yet received. It is held and applied as soon as they
     /// arrive (their `apply` reports its patches too).
     Pending,
+}
+
+/// An op that was held for its dependencies and was dropped once they arrived: see
+/// [`Applied::Done`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Rejected {
+    /// The op, as it was received.
+    pub op: Op,
+    /// Why it can never apply.
+    pub error: ApplyError,
 }
 
 /// An op that can never be valid, whatever else arrives.

@@ -217,34 +217,24 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
     Ok(Op { id, kind })
 }
 
-/// An [`Op`] serialized field by field in every format, binary ones included: what
-/// human-readable formats show, and the form duet's op log stored in its format version 1
-/// (which reads old logs through it).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+/// An [`Op`] field by field: what human-readable formats (JSON, for debugging) show.
+#[derive(Serialize, Deserialize)]
 #[serde(rename = "Op")]
-pub struct OpFields {
-    /// [`Op::id`].
-    pub id: OpId,
-    /// [`Op::kind`], field by field.
-    pub kind: OpKindFields,
+struct OpFields {
+    id: OpId,
+    kind: OpKindFields,
 }
 
 /// [`OpKind`] field by field (see [`OpFields`]).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(rename = "OpKind")]
-pub enum OpKindFields {
-    /// [`OpKind::Insert`].
+enum OpKindFields {
     Insert {
-        /// See [`OpKind::Insert`].
         origin_left: Option<OpId>,
-        /// See [`OpKind::Insert`].
         origin_right: Option<OpId>,
-        /// See [`OpKind::Insert`].
         text: String,
     },
-    /// [`OpKind::Delete`].
     Delete {
-        /// See [`OpKind::Delete`].
         targets: Vec<DeleteSpan>,
     },
 }
@@ -389,7 +379,7 @@ mod tests {
             Op {
                 id: id(other, u64::MAX - 1),
                 kind: OpKind::Delete {
-                    targets: Targets::from_slice(&[
+                    targets: Targets::from([
                         span(me, 50, 20, true),
                         span(other, 3, 1, false),
                         span(7, 0, 0, true),

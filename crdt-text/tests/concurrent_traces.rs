@@ -1,5 +1,5 @@
-//! The concurrent traces: one replica per agent, honouring each transaction's parents; every
-//! replica ends with the trace's final text.
+//! The concurrent traces: one replica per agent, honouring each transaction's parents, every op
+//! through its wire form; every replica ends with the trace's final text.
 
 mod common;
 
@@ -7,7 +7,9 @@ mod common;
 fn concurrent_traces_converge_on_every_replica() {
     for name in ["friendsforever", "clownschool"] {
         let trace = common::concurrent(name);
-        let docs = common::replay_concurrent(&trace);
+        let docs = common::replay_concurrent(&trace, |a| {
+            crdt_text::Doc::new(crdt_text::ReplicaId::from(a as u64 + 1))
+        });
         assert_eq!(docs.len(), trace.num_agents);
         for (agent, doc) in docs.iter().enumerate() {
             assert_eq!(doc.text(), trace.end_content, "{name}: agent {agent}");

@@ -1,5 +1,5 @@
 //! Hostile input never panics: truncated, bit-flipped and random bytes given to `Doc::decode`,
-//! `Doc::apply_update` and op deserialization return errors; random (possibly malicious) ops
+//! `Doc::apply_update` and op deserialization return errors, in both format versions; random (possibly malicious) ops
 //! given to `apply` are applied, held or rejected, and a rejected op changes nothing.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is the test failing
 
@@ -17,10 +17,10 @@ fn sample_doc() -> Doc {
         let d = if i % 3 == 0 { &mut b } else { &mut a };
         if d.len() > 3 && rng.random_bool(0.3) {
             let pos = rng.random_range(0..d.len() - 2);
-            d.delete(pos, 2);
+            let _ = d.delete(pos, 2);
         } else {
             let pos = rng.random_range(0..=d.len());
-            d.insert(pos, ["ab", "ç", "\n", "🦀x", "日"][i % 5]);
+            let _ = d.insert(pos, ["ab", "ç", "\n", "🦀x", "日"][i % 5]);
         }
         if i % 17 == 0 {
             for op in b.ops_since(&a.version()) {
@@ -34,8 +34,21 @@ fn sample_doc() -> Doc {
     a
 }
 
-/// Splits an encoding into its header and inflated body.
+/// Splits a version 2 encoding into its header (without the checksum) and body.
 fn open(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    (bytes[..6].to_vec(), bytes[10..].to_vec())
+}
+
+/// Wraps a (possibly corrupted) body back into a well-formed container.
+fn seal(header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = header.to_vec();
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Splits a version 1 encoding into its header and inflated body.
+fn open_v1(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut i = 6;
     while bytes[i] & 0x80 != 0 {
         i += 1;
@@ -47,8 +60,8 @@ fn open(bytes: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (bytes[..6].to_vec(), body)
 }
 
-/// Wraps a (possibly corrupted) body back into a well-formed container.
-fn seal(header: &[u8], body: &[u8]) -> Vec<u8> {
+/// Wraps a (possibly corrupted) version 1 body back into a well-formed container.
+fn seal_v1(header: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = header.to_vec();
     let mut n = body.len() as u64;
     while n >= 0x80 {
@@ -59,6 +72,24 @@ fn seal(header: &[u8], body: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::fast());
     z.write_all(body).unwrap();
     z.finish().unwrap()
+}
+
+/// Damages a body at random: a bit flip, a truncation or a few random bytes.
+fn damage(rng: &mut ChaCha8Rng, body: &[u8]) -> Vec<u8> {
+    let mut b = body.to_vec();
+    match rng.random_range(0..3) {
+        0 => {
+            let i = rng.random_range(0..b.len());
+            b[i] ^= 1 << rng.random_range(0..8);
+        }
+        1 => b.truncate(rng.random_range(0..b.len())),
+        _ => {
+            let i = rng.random_range(0..b.len());
+            let n = rng.random_range(1..8).min(b.len() - i);
+            rng.fill(&mut b[i..i + n]);
+        }
+    }
+    b
 }
 
 fn check_decode(bytes: &[u8]) {
@@ -102,30 +133,56 @@ fn damaged_encodings_are_errors_not_panics() {
     // Damage inside the body, re-sealed so the parser (not the checksum) must catch it.
     let (header, body) = open(&bytes);
     for _ in 0..3000 {
-        let mut b = body.clone();
-        match rng.random_range(0..3) {
-            0 => {
-                let i = rng.random_range(0..b.len());
-                b[i] ^= 1 << rng.random_range(0..8);
-            }
-            1 => b.truncate(rng.random_range(0..b.len())),
-            _ => {
-                let i = rng.random_range(0..b.len());
-                let n = rng.random_range(1..8).min(b.len() - i);
-                rng.fill(&mut b[i..i + n]);
-            }
-        }
-        check_decode(&seal(&header, &b));
+        check_decode(&seal(&header, &damage(&mut rng, &body)));
     }
     // Random garbage, with and without a valid magic.
     for _ in 0..2000 {
         let n = rng.random_range(0..200);
         let mut b: Vec<u8> = (0..n).map(|_| rng.random()).collect();
         if rng.random_bool(0.5) && b.len() >= 6 {
-            b[..6].copy_from_slice(b"DUET\x01\x00");
+            let version = rng.random_range(1..=2);
+            b[..6].copy_from_slice(&[b'D', b'U', b'E', b'T', version, 0]);
         }
         check_decode(&b);
         assert!(postcard::from_bytes::<Op>(&b).is_err() || postcard::from_bytes::<Op>(&b).is_ok());
+    }
+}
+
+/// Documents and updates written in format version 1 (stores in the field hold them).
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn version_1_encodings_still_load() {
+    let text = String::from_utf8(fixture("v1-doc.txt")).unwrap();
+    let doc = Doc::decode(&fixture("v1-doc.bin"), ReplicaId::from(1)).unwrap();
+    assert_eq!(doc.text(), text);
+    doc.assert_invariants();
+    // It re-encodes in the current version to the same document.
+    let again = Doc::decode(&doc.encode(), ReplicaId::from(1)).unwrap();
+    assert_eq!(again.text(), text);
+    assert_eq!(again.version(), doc.version());
+    let all = crdt_text::VersionVector::new();
+    assert!(again.ops_since(&all) == doc.ops_since(&all));
+
+    let mut base = Doc::decode(&fixture("v1-base.bin"), ReplicaId::from(2)).unwrap();
+    base.apply_update(&fixture("v1-update.bin")).unwrap();
+    assert_eq!(
+        base.text(),
+        String::from_utf8(fixture("v1-merged.txt")).unwrap()
+    );
+
+    // Damaged version 1 bodies are errors too.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for bytes in [fixture("v1-doc.bin"), fixture("v1-update.bin")] {
+        let (header, body) = open_v1(&bytes);
+        for _ in 0..1500 {
+            check_decode(&seal_v1(&header, &damage(&mut rng, &body)));
+        }
     }
 }
 
@@ -219,7 +276,7 @@ fn malicious_ops_are_held_or_rejected_without_damage() {
                 assert_eq!(doc.text(), text, "{op:?} changed the text without applying");
                 assert_eq!(doc.version(), version);
             }
-            Ok(Applied::Done(_)) => {}
+            Ok(Applied::Done { .. }) => {}
         }
         doc.assert_invariants();
     }

@@ -27,7 +27,7 @@ fn sync_all(docs: &mut [Doc]) {
 /// Types `text` one char at a time, each after the previous (forward typing).
 fn type_forward(d: &mut Doc, pos: usize, text: &str) {
     for (k, ch) in text.chars().enumerate() {
-        d.insert(pos + k, &ch.to_string());
+        let _ = d.insert(pos + k, &ch.to_string());
     }
 }
 
@@ -35,7 +35,7 @@ fn type_forward(d: &mut Doc, pos: usize, text: &str) {
 /// the cursor stays put while the text grows to its right).
 fn type_backward(d: &mut Doc, pos: usize, text: &str) {
     for ch in text.chars().rev() {
-        d.insert(pos, &ch.to_string());
+        let _ = d.insert(pos, &ch.to_string());
     }
 }
 
@@ -118,7 +118,7 @@ fn concurrent_inserts_into_a_deleted_region_converge() {
     let op = docs[0].insert(0, "abcdef");
     docs[1].apply(&op).unwrap();
     docs[2].apply(&op).unwrap();
-    docs[0].delete(1, 4);
+    let _ = docs[0].delete(1, 4);
     type_forward(&mut docs[1], 3, "XY");
     type_backward(&mut docs[2], 3, "PQ");
     sync_all(&mut docs);
@@ -216,7 +216,7 @@ fn authorship_follows_merges() {
 #[test]
 fn lines_and_slices_with_any_unicode() {
     let mut d = doc(1);
-    d.insert(0, "héllo 🦀\r\nдругой\n\n日本語 e\u{301}");
+    let _ = d.insert(0, "héllo 🦀\r\nдругой\n\n日本語 e\u{301}");
     assert_eq!(d.line_count(), 4);
     assert_eq!(d.line_to_char(0), 0);
     assert_eq!(d.line_to_char(1), 9);
@@ -228,7 +228,7 @@ fn lines_and_slices_with_any_unicode() {
     assert_eq!(d.char_to_line(d.len()), 3);
     assert_eq!(d.slice(6..7), "🦀");
     assert_eq!(d.char_at(17), Some('日'));
-    d.delete(7, 2); // "\r\n"
+    let _ = d.delete(7, 2); // "\r\n"
     assert_eq!(d.line_count(), 3);
     assert_eq!(d.slice(0..13), "héllo 🦀другой");
     let pieces: Vec<&str> = d.chunks(0..d.len()).collect();
@@ -266,14 +266,14 @@ fn reading_inside_a_long_non_ascii_run() {
     let line = "日本語のテキスト🦀 e\u{301} ascii tail\n";
     let text: String = line.repeat(500);
     let mut d = doc(1);
-    d.insert(0, &text);
+    let _ = d.insert(0, &text);
     let chars: Vec<char> = text.chars().collect();
     for start in [0, 1, 63, 64, 65, 1000, 7000, chars.len() - 5] {
         let want: String = chars[start..start + 5].iter().collect();
         assert_eq!(d.slice(start..start + 5), want, "slice at {start}");
     }
-    d.insert(3000, "ASCII");
-    d.delete(100, 50);
+    let _ = d.insert(3000, "ASCII");
+    let _ = d.delete(100, 50);
     let loaded = Doc::decode(&d.encode(), ReplicaId::from(2)).unwrap();
     assert_eq!(loaded.text(), d.text());
     for start in [0, 99, 100, 2950, 2955, 6000] {

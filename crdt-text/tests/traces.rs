@@ -37,7 +37,7 @@ fn every_sequential_trace_replays_exactly() {
             let ops: Vec<Op> = postcard::from_bytes(&bytes).expect("decode");
             for op in &ops {
                 assert!(
-                    matches!(remote.apply(op), Ok(Applied::Done(_))),
+                    matches!(remote.apply(op), Ok(Applied::Done { .. })),
                     "{name}: remote apply"
                 );
             }

@@ -2,6 +2,9 @@
 //! 20,000-line document while 3 remote peers type; and the time to open a 1 MB file cold.
 //!
 //! Run: `cargo bench -p duet --bench keystroke` (release). Prints medians and p99s.
+//! `-- b4x100` runs only the scale case: the automerge-paper trace replayed 100 times into
+//! one document (26 M edits, 10.5 MB of text) kept in a store; opening that store (and the
+//! first frame), and keystroke → frame in the middle of it.
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use sync::proto::PresenceState;
 use sync::{DocId, Event, PeerId};
+
+#[path = "../../crdt-text/tests/common/mod.rs"]
+mod traces;
 
 const LINES: usize = 20_000;
 const WIDTH: u16 = 120;
@@ -90,7 +96,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
     let mut doc = Doc::new(ReplicaId::from(1));
     match history {
         History::OneInsert => {
-            doc.insert(0, &text);
+            let _ = doc.insert(0, &text);
         }
         History::PerLine => {
             // Last line first, each at the start, so that the lines stay separate runs.
@@ -100,7 +106,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
                 .into_iter()
                 .rev()
             {
-                doc.insert(0, line);
+                let _ = doc.insert(0, line);
             }
         }
     }
@@ -233,7 +239,107 @@ fn cold_open() {
     report("open 1 MB file, from its store + frame", again);
 }
 
+/// B4x100 in the editor: see the module docs.
+fn b4x100() {
+    let trace = traces::sequential("automerge-paper");
+    let dir = std::env::temp_dir().join(format!("duet-bench-b4x100-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("paper.tex");
+    let opened = sync::store::Store::open(&file).expect("create store");
+    let (mut store, mut doc) = (opened.store, opened.doc);
+    let start = Instant::now();
+    let mut edits = 0;
+    for _ in 0..100 {
+        let base = doc.len();
+        for txn in &trace.txns {
+            for (pos, del, ins) in &txn.patches {
+                if *del > 0 {
+                    let _ = doc.delete(base + pos, *del);
+                }
+                if !ins.is_empty() {
+                    let _ = doc.insert(base + pos, ins);
+                }
+                edits += 1;
+            }
+        }
+    }
+    assert_eq!(doc.len(), 100 * trace.end_content.chars().count());
+    println!(
+        "B4x100: {edits} edits, {} chars, {} lines, built in {:.1} s",
+        doc.len(),
+        doc.line_count(),
+        start.elapsed().as_secs_f64()
+    );
+    store.snapshot_now(&doc).expect("snapshot");
+    store.write_plain_file(&doc).expect("export");
+    store.close().expect("close");
+    drop(doc);
+
+    let area = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut buf = Buffer::empty(area);
+    let mut opens = Vec::new();
+    let mut model = None;
+    for _ in 0..5 {
+        drop(model.take());
+        let start = Instant::now();
+        let opened = sync::store::Store::open(&file).expect("open");
+        let me = Identity {
+            name: "me".into(),
+            color: Color::Blue,
+        };
+        let mut m = Model::new(
+            opened.doc,
+            "paper.tex",
+            me,
+            Keymap::builtin(),
+            Theme::builtin(),
+        );
+        update(&mut m, Msg::Resize(WIDTH, HEIGHT));
+        buf.reset();
+        render(&m, area, &mut buf);
+        opens.push(start.elapsed());
+        opened.store.close().expect("close");
+        model = Some(m);
+    }
+    report("B4x100: open the store + first frame", opens);
+
+    let mut model = model.expect("opened");
+    assert_eq!(model.doc.len(), 100 * trace.end_content.chars().count());
+    // Into the middle of the document.
+    update(
+        &mut model,
+        Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)),
+    );
+    for c in (model.doc.line_count() / 2).to_string().chars() {
+        update(&mut model, key(KeyCode::Char(c)));
+    }
+    update(&mut model, key(KeyCode::Enter));
+    let own_keys = [
+        KeyCode::Char('x'),
+        KeyCode::Char(' '),
+        KeyCode::Right,
+        KeyCode::Down,
+        KeyCode::Backspace,
+        KeyCode::Left,
+        KeyCode::Char('é'),
+        KeyCode::Up,
+    ];
+    let mut local = Vec::new();
+    for step in 0..5_000 {
+        let start = Instant::now();
+        update(&mut model, key(own_keys[step % own_keys.len()]));
+        buf.reset();
+        render(&model, area, &mut buf);
+        local.push(start.elapsed());
+    }
+    report("B4x100: keystroke -> frame (update + render)", local);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 fn main() {
+    if std::env::args().skip(1).any(|a| a == "b4x100") {
+        return b4x100();
+    }
     keystrokes(false, History::OneInsert, 5_000);
     keystrokes(true, History::PerLine, 5_000);
     // Slow with the current crdt-text (reading inside a long non-ASCII run scans it from

@@ -2,6 +2,7 @@
 
 mod conflict;
 mod history_ops;
+mod place;
 mod read;
 mod remote;
 mod undo;
@@ -31,7 +32,8 @@ pub struct Doc {
     pub(crate) hist: History,
     pub(crate) tree: Tree,
     pending: Pending,
-    errors: Vec<(Op, ApplyError)>,
+    /// Concurrent inserts at places where many were made (see `place.rs`).
+    siblings: place::Siblings,
     /// Where the last insert ended, while the tree is unchanged since: typing (local or
     /// remote) continues there without searching the tree.
     typing: Option<Typing>,
@@ -85,7 +87,7 @@ impl Doc {
             hist,
             tree,
             pending: Pending::new(DEFAULT_PENDING_LIMIT),
-            errors: Vec::new(),
+            siblings: place::Siblings::default(),
             typing: None,
             scratch: Vec::new(),
         }
@@ -117,6 +119,7 @@ impl Doc {
     ///
     /// # Panics
     /// If `pos > self.len()`, or the text is longer than 2³¹ chars.
+    #[must_use = "other replicas need the op to see the insert"]
     pub fn insert(&mut self, pos: usize, text: &str) -> Op {
         assert!(
             pos <= self.len(),
@@ -153,6 +156,7 @@ impl Doc {
         if n > 0 {
             let n = n as u32;
             let (lv, lines) = self.hist.push_insert(self.me, text, n, left, right);
+            self.siblings.added(left, right, self.replica, lv);
             let span = Span::new(lv, n, false);
             let after = self.tree.insert(c, span, lines, &self.hist.newlines);
             let last_id = OpId::new(id.replica, id.counter + u64::from(n) - 1);
@@ -177,6 +181,7 @@ impl Doc {
     ///
     /// # Panics
     /// If `pos + len > self.len()`.
+    #[must_use = "other replicas need the op to see the deletion"]
     pub fn delete(&mut self, pos: usize, len: usize) -> Op {
         assert!(
             pos.checked_add(len).is_some_and(|end| end <= self.len()),
@@ -218,7 +223,7 @@ impl Doc {
     /// Records deletion of the items `runs` (ascending, in order) as this replica's op.
     fn record_local_delete(&mut self, runs: &[(Lv, u32)]) -> Op {
         let id = self.next_id();
-        let mut targets = Targets::with_capacity(runs.len());
+        let mut targets = Targets::new();
         for &(lv, n) in runs {
             self.hist.push_delete(self.me, lv, n, false);
             self.wire_targets(lv, n, false, &mut targets);

@@ -1,15 +1,10 @@
-//! Applying other replicas' ops: ids to positions, FugueMax placement, held ops.
+//! Applying other replicas' ops: ids to positions, held ops (placement: `place.rs`).
 
 use smallvec::SmallVec;
 
+use super::place::Placed;
 use super::*;
-
-/// Where a remote insert goes.
-enum Placed {
-    At(Cursor, u32),
-    BadLeft,
-    BadRight,
-}
+use crate::Rejected;
 
 /// The result of trying one op.
 enum Step {
@@ -23,6 +18,8 @@ impl Doc {
 
     /// Applies an op from another replica (or a duplicate, or one whose dependencies have not
     /// arrived yet — it is then held and applied when they do).
+    /// Held ops it unblocks that turn out invalid are returned in [`Applied::Done`]'s
+    /// `rejected`.
     pub fn apply(&mut self, op: &Op) -> Result<Applied, ApplyError> {
         let mut patches = Patches::new();
         match self.try_apply(op, &mut patches)? {
@@ -33,11 +30,12 @@ impl Doc {
             }
             Step::Applied => {}
         }
-        self.drain_pending(&mut patches);
-        Ok(Applied::Done(patches))
+        let mut rejected = Vec::new();
+        self.drain_pending(&mut patches, &mut rejected);
+        Ok(Applied::Done { patches, rejected })
     }
 
-    fn drain_pending(&mut self, patches: &mut Patches) {
+    fn drain_pending(&mut self, patches: &mut Patches, rejected: &mut Vec<Rejected>) {
         while self.pending.len() > 0 {
             let ready = self.pending.take_ready(|r| self.hist.replicas.known(r));
             if ready.is_empty() {
@@ -47,20 +45,14 @@ impl Doc {
                 match self.try_apply(&op, patches) {
                     Ok(Step::Applied | Step::Duplicate) => {}
                     Ok(Step::Pending(dep)) => {
-                        if let Err(e) = self.pending.hold(dep, op.clone()) {
-                            self.errors.push((op, e));
+                        if let Err(error) = self.pending.hold(dep, op.clone()) {
+                            rejected.push(Rejected { op, error });
                         }
                     }
-                    Err(e) => self.errors.push((op, e)),
+                    Err(error) => rejected.push(Rejected { op, error }),
                 }
             }
         }
-    }
-
-    /// Ops that were held as pending and turned out invalid once their dependencies arrived,
-    /// with the reason. Taking them clears the list.
-    pub fn take_errors(&mut self) -> Vec<(Op, ApplyError)> {
-        std::mem::take(&mut self.errors)
     }
 
     /// How many ops are held waiting for their dependencies.
@@ -256,33 +248,6 @@ impl Doc {
         Ok(Ok(()))
     }
 
-    /// Where a remote insert between `left` and `right` goes (Fugue / YjsMod integration),
-    /// checking that both origins are characters.
-    fn place(&self, r: u32, [left, right]: [Lv; 2]) -> Placed {
-        let (after_left, known_pos) = match self.typing {
-            Some(t) if t.epoch == self.tree.epoch() && t.last == left && left != NIL => {
-                (t.after, Some(t.pos))
-            }
-            _ if left == NIL => (self.tree.find_item(0), None),
-            _ => match self.tree.locate(left) {
-                Some(mut c) => {
-                    c.off += 1;
-                    (c, None)
-                }
-                None => return Placed::BadLeft,
-            },
-        };
-        if self.tree.item_after(after_left).unwrap_or(NIL) == right {
-            let pos = known_pos.unwrap_or_else(|| self.tree.chars_before(after_left));
-            return Placed::At(after_left, pos);
-        }
-        if right != NIL && self.tree.locate(right).is_none() {
-            return Placed::BadRight;
-        }
-        let c = self.scan_concurrent(r, left, right);
-        Placed::At(c, self.tree.chars_before(c))
-    }
-
     /// Records a remote insert of `n` chars from id `first` by replica `r`, placed at `c`
     /// (visible position `pos`).
     #[allow(clippy::too_many_arguments)]
@@ -298,6 +263,7 @@ impl Doc {
         patches: &mut Patches,
     ) {
         let (lv, lines) = self.hist.push_insert(r, text, n, left, right);
+        self.siblings.added(left, right, first.replica, lv);
         let after = self
             .tree
             .insert(c, Span::new(lv, n, false), lines, &self.hist.newlines);
@@ -314,55 +280,41 @@ impl Doc {
             ins: n as usize,
         });
     }
+}
 
-    /// Item index of a character, or `none` for [`NIL`].
-    fn item_index(&self, lv: Lv, none: i64) -> i64 {
-        if lv == NIL {
-            return none;
-        }
-        let c = self
-            .tree
-            .locate(lv)
-            .expect("known character is in the tree");
-        i64::from(self.tree.offsets(c).items)
-    }
+#[cfg(test)]
+mod tests {
+    use crate::{Applied, ApplyError, Doc, Op, OpId, OpKind, Rejected, ReplicaId};
 
-    /// Where an insert between `left` and `right` goes when other inserts were made between
-    /// them concurrently: FugueMax's order (as written for YjsMod in Gentle's reference CRDTs).
-    fn scan_concurrent(&self, r: u32, left: Lv, right: Lv) -> Cursor {
-        let total = i64::from(self.tree.total().items);
-        let me = self.hist.replicas.ids[r as usize];
-        let left_i = self.item_index(left, -1);
-        let right_i = self.item_index(right, total);
-        let mut dest = left_i + 1;
-        let mut scanning = false;
-        let mut i = left_i + 1;
-        loop {
-            if !scanning {
-                dest = i;
-            }
-            if i >= total || i == right_i {
-                break;
-            }
-            let other = self
-                .tree
-                .item_after(self.tree.find_item(i as u32))
-                .unwrap_or(NIL);
-            let (o_left, o_right) = self.hist.origins(other);
-            let o_left_i = self.item_index(o_left, -1);
-            let o_right_i = self.item_index(o_right, total);
-            let other_replica =
-                self.hist.replicas.ids[self.hist.replicas.run_of(other).replica as usize];
-            if o_left_i < left_i
-                || (o_left_i == left_i && o_right_i == right_i && me < other_replica)
-            {
-                break;
-            }
-            if o_left_i == left_i {
-                scanning = o_right_i < right_i;
-            }
-            i += 1;
-        }
-        self.tree.find_item(dest as u32)
+    #[test]
+    fn a_held_op_that_turns_out_invalid_is_returned_by_the_apply_that_unblocked_it() {
+        let mut a = Doc::new(ReplicaId::from(1));
+        let typed = a.insert(0, "ab");
+        let deleted = a.delete(0, 1);
+        // Names a's deletion (counter 2) as its left origin: held until that id is known.
+        let forged = Op {
+            id: OpId::new(ReplicaId::from(2), 0),
+            kind: OpKind::Insert {
+                origin_left: Some(OpId::new(ReplicaId::from(1), 2)),
+                origin_right: None,
+                text: "x".into(),
+            },
+        };
+        let mut b = Doc::new(ReplicaId::from(3));
+        assert_eq!(b.apply(&forged), Ok(Applied::Pending));
+        assert!(
+            matches!(b.apply(&typed), Ok(Applied::Done { rejected, .. }) if rejected.is_empty())
+        );
+        let Ok(Applied::Done { patches, rejected }) = b.apply(&deleted) else {
+            panic!("the deletion applies");
+        };
+        assert_eq!(patches.len(), 1);
+        let error = ApplyError::BadOrigin {
+            op: forged.id,
+            origin: OpId::new(ReplicaId::from(1), 2),
+        };
+        assert_eq!(rejected, vec![Rejected { op: forged, error }]);
+        assert_eq!(b.pending_len(), 0);
+        assert_eq!(b.text(), "b");
     }
 }

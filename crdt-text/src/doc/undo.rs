@@ -8,6 +8,7 @@ impl Doc {
     /// Local ops that undo the visible effect of `op`, one of this replica's earlier ops
     /// (others' later edits stay): the still-visible characters an insert added are deleted,
     /// and the characters a delete removed are inserted again where they were.
+    #[must_use = "other replicas need the ops to see the undo"]
     pub fn revert(&mut self, op: &Op) -> Vec<Op> {
         let mut out = Vec::new();
         let Some(first) = self.hist.replicas.lv_of(op.id) else {

@@ -326,18 +326,19 @@ impl Tree {
         }
     }
 
-    /// Every span in document order.
-    pub(crate) fn spans(&self) -> SpanIter<'_> {
+    /// Every span in document order, copied leaf by leaf.
+    pub(crate) fn spans(&self) -> Vec<Span> {
         let mut leaf = self.root;
         for _ in 0..self.height {
             leaf = self.nodes[leaf as usize].children[0];
         }
-        SpanIter {
-            tree: self,
-            leaf,
-            idx: 0,
-            off: 0,
+        let mut out = Vec::with_capacity(self.leaves.len() * LEAF_CAP);
+        while leaf != NIL {
+            let l = &self.leaves[leaf as usize];
+            out.extend_from_slice(&l.spans[..l.n]);
+            leaf = l.next;
         }
+        out
     }
 
     pub(crate) fn span_count(&self) -> usize {

@@ -75,50 +75,66 @@ pub fn concurrent(name: &str) -> Concurrent {
     serde_json::from_str(&read_gz(&path)).expect("trace json")
 }
 
-/// Replays a concurrent trace with one replica per agent: before each transaction its agent's
-/// replica merges exactly the ops of the transaction's parents (fetched by id from the other
-/// agents' logs, in creation order), then applies the patches as local edits.
-/// Returns the replicas, each finally merged with everything.
-pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
-    use crdt_text::{Doc, Op, ReplicaId};
+/// A replica the concurrent replay drives through the op path the network uses: a local edit
+/// yields the messages (bytes) to send, and a message from another replica is decoded and
+/// applied.
+pub trait Replica {
+    fn edit(&mut self, pos: usize, del: usize, ins: &str, out: &mut Vec<Vec<u8>>);
+    fn receive(&mut self, msg: &[u8]);
+}
+
+/// A duet replica: one postcard-encoded [`crdt_text::Op`] per message, as the protocol sends.
+impl Replica for crdt_text::Doc {
+    fn edit(&mut self, pos: usize, del: usize, ins: &str, out: &mut Vec<Vec<u8>>) {
+        if del > 0 {
+            let op = self.delete(pos, del);
+            out.push(postcard::to_allocvec(&op).expect("encode"));
+        }
+        if !ins.is_empty() {
+            let op = self.insert(pos, ins);
+            out.push(postcard::to_allocvec(&op).expect("encode"));
+        }
+    }
+
+    fn receive(&mut self, msg: &[u8]) {
+        let op: crdt_text::Op = postcard::from_bytes(msg).expect("decode");
+        self.apply(&op).expect("valid op");
+    }
+}
+
+/// Replays a concurrent trace with one replica per agent (`make(agent)`): before each
+/// transaction its agent's replica receives exactly the messages of the transaction's parents
+/// it lacks (from the other agents' logs, in creation order, which respects every dependency),
+/// then applies the patches as local edits. Returns the replicas, each finally merged with
+/// everything.
+pub fn replay_concurrent<R: Replica>(trace: &Concurrent, make: impl Fn(usize) -> R) -> Vec<R> {
     let n = trace.num_agents;
-    let mut docs: Vec<Doc> = (0..n)
-        .map(|a| Doc::new(ReplicaId::from(a as u64 + 1)))
-        .collect();
-    // Per agent: its ops in counter order, with their global creation sequence number.
-    let mut logs: Vec<Vec<(u64, usize, Op)>> = vec![Vec::new(); n];
+    let mut docs: Vec<R> = (0..n).map(make).collect();
+    // Per agent: its messages, each with its global creation sequence number.
+    let mut logs: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); n];
     let mut seq = 0usize;
-    // Versions as dense per-agent counts (agent `a` is replica `a + 1`): what each doc has
-    // applied, and what each transaction's doc had after it (`n` counts per transaction).
-    let mut have: Vec<Vec<u64>> = vec![vec![0; n]; n];
-    let mut versions: Vec<u64> = Vec::with_capacity(trace.txns.len() * n);
-    let mut target = vec![0u64; n];
+    // Versions as message counts per agent: what each replica has received (its own
+    // included), and what each transaction's replica had after it (`n` counts per txn).
+    let mut have: Vec<Vec<usize>> = vec![vec![0; n]; n];
+    let mut versions: Vec<usize> = Vec::with_capacity(trace.txns.len() * n);
+    let mut target = vec![0usize; n];
     let mut wanted: Vec<(usize, usize, usize)> = Vec::new();
-    // Applies to `doc` the ops in `target` it lacks, in creation order (which respects every
-    // dependency).
-    let merge = |doc: &mut Doc,
-                 have: &mut [u64],
-                 target: &[u64],
-                 logs: &[Vec<(u64, usize, Op)>],
+    let mut out = Vec::new();
+    let merge = |doc: &mut R,
+                 have: &mut [usize],
+                 target: &[usize],
+                 logs: &[Vec<(usize, Vec<u8>)>],
                  wanted: &mut Vec<(usize, usize, usize)>| {
         wanted.clear();
         for (a, log) in logs.iter().enumerate() {
-            let (from, to) = (have[a], target[a]);
-            if from >= to {
-                continue;
+            for (k, (s, _)) in log.iter().enumerate().take(target[a]).skip(have[a]) {
+                wanted.push((*s, a, k));
             }
-            let start = log.partition_point(|(c, _, op)| c + op.len() <= from);
-            for (k, (c, s, _)) in log[start..].iter().enumerate() {
-                if *c >= to {
-                    break;
-                }
-                wanted.push((*s, a, start + k));
-            }
-            have[a] = to;
+            have[a] = have[a].max(target[a]);
         }
         wanted.sort_unstable();
         for &(_, a, k) in wanted.iter() {
-            doc.apply(&logs[a][k].2).expect("valid op");
+            doc.receive(&logs[a][k].1);
         }
     };
     for txn in &trace.txns {
@@ -130,26 +146,18 @@ pub fn replay_concurrent(trace: &Concurrent) -> Vec<crdt_text::Doc> {
             }
         }
         merge(&mut docs[a], &mut have[a], &target, &logs, &mut wanted);
-        let doc = &mut docs[a];
         for (pos, del, ins) in &txn.patches {
-            if *del > 0 {
-                let op = doc.delete(*pos, *del);
-                have[a][a] += op.len();
-                logs[a].push((op.id.counter, seq, op));
+            out.clear();
+            docs[a].edit(*pos, *del, ins, &mut out);
+            for msg in out.drain(..) {
+                logs[a].push((seq, msg));
                 seq += 1;
-            }
-            if !ins.is_empty() {
-                let op = doc.insert(*pos, ins);
-                have[a][a] += op.len();
-                logs[a].push((op.id.counter, seq, op));
-                seq += 1;
+                have[a][a] += 1;
             }
         }
         versions.extend_from_slice(&have[a]);
     }
-    let all: Vec<u64> = (0..n)
-        .map(|a| logs[a].last().map_or(0, |(c, _, op)| c + op.len()))
-        .collect();
+    let all: Vec<usize> = logs.iter().map(Vec::len).collect();
     for (doc, have) in docs.iter_mut().zip(&mut have) {
         merge(doc, have, &all, &logs, &mut wanted);
     }

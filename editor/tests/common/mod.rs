@@ -27,7 +27,7 @@ pub fn model_sized(annotated: &str, width: u16, height: u16) -> Model {
         .collect();
     let mut doc = Doc::new(ReplicaId::from(1));
     if !text.is_empty() {
-        doc.insert(0, &text);
+        let _ = doc.insert(0, &text);
     }
     let me = Identity {
         name: "me".into(),

@@ -432,7 +432,7 @@ impl Sim {
             let mut doc = Doc::new(replica);
             for op in &store.ops {
                 match doc.apply(op) {
-                    Ok(Applied::Done(_) | Applied::Duplicate) => {}
+                    Ok(Applied::Done { .. } | Applied::Duplicate) => {}
                     other => panic!(
                         "sim seed {}: stored op {:?} does not reload: {other:?}",
                         self.cfg.seed, op.id

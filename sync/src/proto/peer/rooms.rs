@@ -408,9 +408,13 @@ impl Peer {
         };
         let before = replica.version();
         let mut done = Vec::new();
+        let mut unblocked = Vec::new();
         for op in ops {
             match replica.apply(&op) {
-                Ok(Applied::Done(_)) => done.push(op),
+                Ok(Applied::Done { rejected, .. }) => {
+                    done.push(op);
+                    unblocked.extend(rejected);
+                }
                 // Held by the document until its dependencies arrive (by anti-entropy if not
                 // by broadcast).
                 Ok(Applied::Duplicate | Applied::Pending) => {}
@@ -432,6 +436,8 @@ impl Peer {
             replica.ops_since(&before)
         };
         self.applied(doc, after, Some(via), newly);
+        // Held ops that turned out invalid close the connections that sent them.
+        let _ = self.reject(doc, None, unblocked);
     }
 
     /// Broadcasts our presence when it changed (at most every

@@ -1,7 +1,7 @@
 //! Document traffic of a [`Peer`]: local ops, received ops and updates, acknowledgements,
 //! presence and digests, persisting what changed and serving catch-ups.
 
-use crdt_text::{Applied, Doc, Op, VersionVector};
+use crdt_text::{Applied, Doc, Op, Rejected, VersionVector};
 
 use super::super::conn::{ChunkOutcome, Inbound};
 use super::super::{ConnId, Digest, DocMessage, Docs, Event, Output, ProtoError, UpdateChunk};
@@ -111,13 +111,17 @@ impl Peer {
         let before = replica.version();
         let mut done = Vec::new();
         let mut held = Vec::new();
+        let mut unblocked = Vec::new();
         let mut result = Ok(());
         for op in ops {
             if let Some(c) = self.chan_mut(id, doc) {
                 c.learn(&op);
             }
             match replica.apply(&op) {
-                Ok(Applied::Done(_)) => done.push(op),
+                Ok(Applied::Done { rejected, .. }) => {
+                    done.push(op);
+                    unblocked.extend(rejected);
+                }
                 Ok(Applied::Duplicate) => {}
                 Ok(Applied::Pending) => held.push(Held {
                     id: op.id,
@@ -141,8 +145,10 @@ impl Peer {
             return result;
         };
         sync.held.extend(held);
+        let invalid = self.reject(doc, Some(id), unblocked);
         let from = self.conns[&id].remote;
         self.applied(doc, after, Some(from), done);
+        result = result.and(invalid);
         let count = self.docs[&doc].held.iter().filter(|h| h.conn == id).count();
         let limit = self.cfg.limits.max_pending_ops_per_peer;
         if result.is_ok() && count > limit {
@@ -173,6 +179,11 @@ impl Peer {
         let before = replica.version();
         let result = replica.apply_update(&bytes);
         let after = replica.version();
+        let (result, unblocked) = match result {
+            Ok(applied) => (Ok(()), applied.rejected),
+            Err(e) => (Err(ProtoError::BadUpdate(e)), Vec::new()),
+        };
+        let invalid = self.reject(doc, Some(id), unblocked);
         if after != before {
             let newly = replica.ops_since(&before);
             if let Some(c) = self.chan_mut(id, doc) {
@@ -181,7 +192,36 @@ impl Peer {
             let from = self.conns[&id].remote;
             self.applied(doc, after, Some(from), newly);
         }
-        result.map(drop).map_err(ProtoError::BadUpdate)
+        result.and(invalid)
+    }
+
+    /// Held ops of `doc` that turned out invalid once what they waited for arrived (on
+    /// connection `id`, or from a room's broadcast): every connection that sent one is closed
+    /// — `id` itself through the returned error. An op held from an update or a broadcast has
+    /// no recorded sender and is only logged.
+    pub(super) fn reject(
+        &mut self,
+        doc: DocId,
+        id: Option<ConnId>,
+        rejected: Vec<Rejected>,
+    ) -> Result<(), ProtoError> {
+        let mut result = Ok(());
+        for Rejected { op, error } in rejected {
+            let sender = self
+                .docs
+                .get(&doc)
+                .and_then(|d| d.held.iter().find(|h| h.id == op.id))
+                .map(|h| h.conn);
+            let error = ProtoError::InvalidOp(error);
+            match sender {
+                Some(conn) if Some(conn) != id => self.close(conn, error),
+                Some(_) => result = result.and(Err(error)),
+                None => {
+                    tracing::warn!(%doc, op = ?op.id, %error, "dropped a held op of unknown origin")
+                }
+            }
+        }
+        result
     }
 
     /// Ops of `doc` took effect (`newly`, in order, from peer `source`; `None`: local), leaving

@@ -157,3 +157,34 @@ fn an_op_reusing_known_ids_for_other_text_closes_the_connection() {
     );
     assert_eq!(raw.text(), "abc");
 }
+
+#[test]
+fn a_held_op_that_turns_out_invalid_closes_the_connection_that_sent_it() {
+    let mut raw = Raw::live();
+    let mut theirs = Doc::new(ReplicaId::from(50));
+    let typed = theirs.insert(0, "ab");
+    let deleted = theirs.delete(0, 1);
+    // Names the deletion (counter 2) as its left origin: held until that id arrives, then
+    // invalid — no replica inserts next to a deletion.
+    let forged = Op {
+        id: OpId::new(ReplicaId::from(60), 0),
+        kind: OpKind::Insert {
+            origin_left: Some(OpId::new(ReplicaId::from(50), 2)),
+            origin_right: None,
+            text: "x".into(),
+        },
+    };
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(vec![forged])));
+    assert!(closed_with(&out).is_none(), "held, not refused: {out:?}");
+    let out = raw.receive(Raw::doc_msg(DocMessage::Ops(vec![typed, deleted])));
+    assert!(
+        matches!(
+            closed_with(&out),
+            Some(ProtoError::InvalidOp(
+                crdt_text::ApplyError::BadOrigin { .. }
+            ))
+        ),
+        "{out:?}"
+    );
+    assert_eq!(raw.text(), "b", "the valid ops still applied");
+}

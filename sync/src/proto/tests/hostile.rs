@@ -300,7 +300,7 @@ fn too_many_ops_in_one_message_closes_the_connection() {
 /// Ops of replica 50 that all depend on its first op, which is withheld.
 fn orphans(n: usize) -> Vec<Op> {
     let mut other = Doc::new(ReplicaId::from(50));
-    other.insert(0, "x");
+    let _ = other.insert(0, "x");
     (0..n).map(|k| other.insert(k + 1, "y")).collect()
 }
 
