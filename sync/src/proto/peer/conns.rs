@@ -167,7 +167,9 @@ impl Peer {
             .iter()
             .filter(|(_, d)| {
                 d.known.contains(&remote)
-                    || d.room.as_ref().is_some_and(|r| r.waiting.contains_key(&remote))
+                    || d.room
+                        .as_ref()
+                        .is_some_and(|r| r.waiting.contains_key(&remote))
             })
             .map(|(doc, _)| *doc)
             .collect();
