@@ -33,11 +33,13 @@
 //!   its path and the others as `name (author).ext`, and [`Outcome::NameTaken`] tells the user.
 //!
 //! Formats: [`format`](ManifestDelta::encode) (versioned, documented in `format.rs`).
-//! Paths: `path.rs` (what names a shared folder accepts; never `.git` or `.duet`).
+//! Paths: [`path`] (what names a shared folder accepts; never `.git` or `.duet`).
+//! Which files of a folder are shared: [`scan`] (`.gitignore`, `.duetignore`, text only).
 
 mod format;
 mod manifest;
 pub mod path;
+pub mod scan;
 mod tree;
 
 #[cfg(test)]
