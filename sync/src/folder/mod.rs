@@ -35,11 +35,13 @@
 //! Formats: [`format`](ManifestDelta::encode) (versioned, documented in `format.rs`).
 //! Paths: [`path`] (what names a shared folder accepts; never `.git` or `.duet`).
 //! Which files of a folder are shared: [`scan`] (`.gitignore`, `.duetignore`, text only).
+//! Catch-up that sends only what differs: [`summary`] (hashes over `(file id, version)`).
 
 mod format;
 mod manifest;
 pub mod path;
 pub mod scan;
+pub mod summary;
 mod tree;
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod converge;
 mod scan;
+mod summary;
 
 use crdt_text::{Doc, ReplicaId};
 
