@@ -1,8 +1,9 @@
 //! duet's sync layer: the peer protocol ([`proto`], sans-IO), its transport ([`net`], iroh),
-//! the local op store ([`store`]) and the [`session`] that drives them for the loop that owns
-//! the documents.
+//! the local op store ([`store`]), a shared folder's file tree ([`folder`]), and the
+//! [`session`] that drives them for the loop that owns the documents.
 #![deny(missing_docs)]
 
+pub mod folder;
 pub mod identity;
 pub mod ids;
 pub mod net;
