@@ -1,5 +1,7 @@
 //! Keystroke-to-frame time: `update` plus rendering into ratatui's buffer, on a 1 MB,
-//! 20,000-line document while 3 remote peers type; and the time to open a 1 MB file cold.
+//! 20,000-line document while 3 remote peers type — as prose without highlighting, and as a
+//! Rust file with syntax highlighting; the time to open a 1 MB file cold; and find and
+//! replace-all on a 5 MB file.
 //!
 //! Run: `cargo bench -p duet --bench keystroke` (release). Prints medians and p99s.
 
@@ -46,6 +48,55 @@ fn document(rng: &mut impl Rng, unicode: bool) -> String {
     out
 }
 
+/// About 1 MB of Rust in 20,000 lines that look like real code: modules of structs, impls
+/// with doc comments, functions with strings, numbers, loops and block comments.
+fn rust_document(rng: &mut impl Rng) -> String {
+    let names = [
+        "peer", "anchor", "replica", "frame", "store", "cursor", "doc", "op",
+    ];
+    let mut out = String::with_capacity(1 << 20);
+    let mut lines = 0;
+    let mut n = 0;
+    while lines < LINES {
+        n += 1;
+        let name = names[rng.random_range(0..names.len())];
+        let chunk = format!(
+            "/// A {name} and what it holds ({n}).\n\
+             #[derive(Clone, Debug, PartialEq)]\n\
+             pub struct {Name}{n} {{\n    \
+                 id: u64,\n    \
+                 label: String,\n    \
+                 weights: Vec<f32>,\n\
+             }}\n\
+             \n\
+             impl {Name}{n} {{\n    \
+                 /* Builds one from its parts; the label is trimmed. */\n    \
+                 pub fn new(id: u64, label: &str) -> Self {{\n        \
+                     let weights = (0..{k}).map(|i| i as f32 * 0.5).collect();\n        \
+                     Self {{ id, label: label.trim().to_owned(), weights }}\n    \
+                 }}\n\
+             \n    \
+                 // How heavy it is, or None when empty.\n    \
+                 pub fn total(&self) -> Option<f32> {{\n        \
+                     if self.weights.is_empty() {{\n            \
+                         return None;\n        \
+                     }}\n        \
+                     let sum: f32 = self.weights.iter().sum();\n        \
+                     println!(\"{name} {{}} weighs {{sum:.2}}\", self.id);\n        \
+                     Some(sum * {f:.3})\n    \
+                 }}\n\
+             }}\n\
+             \n",
+            Name = name[..1].to_uppercase() + &name[1..],
+            k = rng.random_range(1..64),
+            f = rng.random::<f32>(),
+        );
+        lines += chunk.lines().count();
+        out.push_str(&chunk);
+    }
+    out
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -74,18 +125,28 @@ enum History {
     PerLine,
 }
 
-fn keystrokes(unicode: bool, history: History, steps: usize) {
+/// What the benchmark document is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// Prose-like ASCII, not highlighted (`big.txt`).
+    Prose,
+    /// Prose with Greek and CJK words, not highlighted.
+    Unicode,
+    /// Rust, highlighted (`big.rs`).
+    Rust,
+}
+
+fn keystrokes(kind: Kind, history: History, steps: usize) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let text = document(&mut rng, unicode);
+    let (text, file) = match kind {
+        Kind::Prose => (document(&mut rng, false), "big.txt"),
+        Kind::Unicode => (document(&mut rng, true), "big.txt"),
+        Kind::Rust => (rust_document(&mut rng), "big.rs"),
+    };
     println!(
-        "document: {} bytes, {} lines, {}, history {history:?}",
+        "document {file}: {} bytes, {} lines, {kind:?}, history {history:?}",
         text.len(),
         text.lines().count(),
-        if unicode {
-            "with Greek and CJK"
-        } else {
-            "ASCII"
-        }
     );
     let mut doc = Doc::new(ReplicaId::from(1));
     match history {
@@ -109,7 +170,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         name: "me".into(),
         color: Color::Blue,
     };
-    let mut model = Model::new(doc, "big.md", me, Keymap::builtin(), Theme::builtin());
+    let mut model = Model::new(doc, file, me, Keymap::builtin(), Theme::builtin());
     update(&mut model, Msg::Resize(WIDTH, HEIGHT));
     // Start in the middle of the document.
     update(
@@ -120,6 +181,24 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         update(&mut model, key(KeyCode::Char(c)));
     }
     update(&mut model, key(KeyCode::Enter));
+    // As the runtime does: the first frame there, then the highlighting catches up in the
+    // background (timed apart: it is not a keystroke).
+    let area = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut buf = Buffer::empty(area);
+    let start = Instant::now();
+    render(&model, area, &mut buf);
+    let first = start.elapsed();
+    let start = Instant::now();
+    while model.highlight_is_behind() {
+        update(&mut model, Msg::Idle);
+    }
+    if kind == Kind::Rust {
+        println!(
+            "first frame at line 10,000: {:.1} ms; highlighting caught up in {:.0} ms",
+            first.as_secs_f64() * 1e3,
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
 
     // Three remote peers, each typing near its own cursor a few screens away (one inside
     // the visible region).
@@ -133,8 +212,6 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         })
         .collect();
 
-    let area = Rect::new(0, 0, WIDTH, HEIGHT);
-    let mut buf = Buffer::empty(area);
     let mut frame = |model: &mut Model, msg: Msg| {
         let start = Instant::now();
         update(model, msg);
@@ -233,11 +310,55 @@ fn cold_open() {
     report("open 1 MB file, from its store + frame", again);
 }
 
+/// Find and replace-all on a 5 MB file: the time to count the matches of a query, and to
+/// replace all of them (as one undo step: the document edits, their ops, the undo record).
+fn replace_all() {
+    let line = "let total = peer.weight * 3 + anchor.offset; // keep the total in sync\n";
+    let text = line.repeat((5 << 20) / line.len());
+    let mut doc = Doc::new(ReplicaId::from(1));
+    doc.insert(0, &text);
+    let me = Identity {
+        name: "me".into(),
+        color: Color::Blue,
+    };
+    let mut model = Model::new(doc, "big.rs", me, Keymap::builtin(), Theme::builtin());
+    update(&mut model, Msg::Resize(WIDTH, HEIGHT));
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    update(&mut model, ctrl('r'));
+    let start = Instant::now();
+    for c in "total".chars() {
+        update(&mut model, key(KeyCode::Char(c)));
+    }
+    let typed = start.elapsed();
+    update(&mut model, key(KeyCode::Enter));
+    for c in "sum".chars() {
+        update(&mut model, key(KeyCode::Char(c)));
+    }
+    update(&mut model, key(KeyCode::Enter));
+    let start = Instant::now();
+    let effects = update(&mut model, key(KeyCode::Char('a')));
+    let replaced = start.elapsed();
+    let ops = effects
+        .iter()
+        .filter(|e| matches!(e, duet::msg::Effect::Submit(_)))
+        .count();
+    println!(
+        "5 MB file, {} lines: typing a 5-letter query (matches counted per letter) {:.0} ms; \
+         replace all {} matches ({ops} ops) {:.0} ms",
+        text.lines().count(),
+        typed.as_secs_f64() * 1e3,
+        2 * text.lines().count(),
+        replaced.as_secs_f64() * 1e3,
+    );
+}
+
 fn main() {
-    keystrokes(false, History::OneInsert, 5_000);
-    keystrokes(true, History::PerLine, 5_000);
+    keystrokes(Kind::Prose, History::OneInsert, 5_000);
+    keystrokes(Kind::Rust, History::OneInsert, 5_000);
+    keystrokes(Kind::Unicode, History::PerLine, 5_000);
     // Slow with the current crdt-text (reading inside a long non-ASCII run scans it from
     // its start), so fewer steps.
-    keystrokes(true, History::OneInsert, 50);
+    keystrokes(Kind::Unicode, History::OneInsert, 50);
     cold_open();
+    replace_all();
 }

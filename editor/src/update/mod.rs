@@ -1,23 +1,29 @@
 //! `update`: the one place the model changes. Every [`Msg`] goes through [`update`], which
-//! returns the [`Effect`]s the runtime must carry out.
+//! returns the [`Effect`]s the runtime must carry out. Keys in the text go through the
+//! keymap to a [`Command`]; prompts (`prompt.rs`) and popups (`popup.rs`) read their own
+//! keys; news from the sync layer is in `sync.rs`.
+
+mod popup;
+mod prompt;
+mod sync;
+
+use std::time::Duration;
 
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use crate::commands;
+use crate::commands::Command;
 use crate::edit::normalize_newlines;
-use sync::proto::{Departure, PresenceState};
-use sync::{Event, PeerId};
-
-use crate::model::{Level, Mode, Model, Peer, Popup, Prompt, Selection};
+use crate::model::{Mode, Model, Popup, Prompt};
 use crate::msg::{Effect, Msg};
-use crate::search::{self, Direction};
-use crate::theme::rgb_to_color;
 use crate::undo::EditKind;
 
 /// Rows the mouse wheel scrolls per notch.
 const WHEEL_ROWS: isize = 3;
+
+/// How long one [`Msg::Idle`] may spend bringing the highlighting up to the view.
+const IDLE_SLICE: Duration = Duration::from_millis(8);
 
 /// Applies `msg` to the model and returns the effects to run, in order.
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -25,8 +31,15 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
         Msg::Key(_) => {}
-        Msg::Mouse(mouse) => on_mouse(model, mouse),
-        Msg::Paste(text) => on_paste(model, &text),
+        Msg::Mouse(mouse) => {
+            model.stop_following();
+            model.last_command = None;
+            on_mouse(model, mouse);
+        }
+        Msg::Paste(text) => {
+            model.last_command = None;
+            on_paste(model, &text);
+        }
         Msg::Resize(w, h) => {
             model.size = (w, h);
             model.reveal = true;
@@ -39,7 +52,16 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 }
             }
         }
-        Msg::Sync(event) => on_sync(model, event),
+        Msg::Idle => {
+            model
+                .highlight
+                .borrow_mut()
+                .catch_up(&model.doc, IDLE_SLICE);
+        }
+        Msg::Sync(event) => {
+            sync::on_sync(model, event);
+            model.track_followed();
+        }
     }
     if model.reveal {
         model.reveal = false;
@@ -52,10 +74,16 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) {
+    if model.follow.is_some() {
+        model.stop_following();
+        if key.code == KeyCode::Esc {
+            return;
+        }
+    }
     match model.mode.clone() {
         Mode::Edit => on_edit_key(model, key),
-        Mode::Prompt(prompt) => on_prompt_key(model, prompt, key),
-        Mode::Popup(popup) => on_popup_key(model, popup, key),
+        Mode::Prompt(prompt) => prompt::on_prompt_key(model, prompt, key),
+        Mode::Popup(popup) => popup::on_popup_key(model, popup, key),
     }
 }
 
@@ -73,25 +101,31 @@ fn typed_char(key: &KeyEvent) -> Option<char> {
 }
 
 fn on_edit_key(model: &mut Model, key: KeyEvent) {
-    if let Some(name) = model.keymap.lookup(&key) {
-        commands::run(model, name);
+    if let Some(command) = model.keymap.lookup(&key) {
+        command.run(model);
     } else if let Some(c) = typed_char(&key) {
+        model.last_command = None;
         model.type_char(c);
     }
 }
 
 fn on_paste(model: &mut Model, text: &str) {
     let text = normalize_newlines(text);
+    let first_line = text.lines().next().unwrap_or("");
     match &mut model.mode {
         Mode::Edit => model.insert_text(&text, EditKind::Other),
-        Mode::Prompt(Prompt::Find { query, .. }) => {
-            query.push_str(text.lines().next().unwrap_or(""));
-            incremental_find(model);
+        Mode::Prompt(Prompt::Find(p)) => {
+            match (&mut p.replacement, p.in_replacement) {
+                (Some(r), true) => r.push_str(first_line),
+                _ => p.query.push_str(first_line),
+            }
+            model.incremental_find();
         }
         Mode::Prompt(Prompt::Goto { input }) => {
             input.extend(text.chars().filter(char::is_ascii_digit))
         }
-        Mode::Popup(_) => {}
+        Mode::Prompt(Prompt::SaveAs { input }) => input.push_str(first_line),
+        Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) => {}
     }
 }
 
@@ -125,355 +159,8 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
     }
 }
 
-impl Model {
-    /// Searches again for the last query (F3 / Shift-F3, or Enter in the find prompt).
-    pub fn find_again(&mut self, dir: Direction) {
-        let query = match &self.mode {
-            Mode::Prompt(Prompt::Find { query, .. }) if !query.is_empty() => query.clone(),
-            _ => match &self.last_search {
-                Some(q) => q.clone(),
-                None => {
-                    self.notify(Level::Info, "Nothing to find yet: Ctrl-F starts a search");
-                    return;
-                }
-            },
-        };
-        let sel = self.selection_range();
-        let from = match dir {
-            Direction::Forward if sel.is_empty() => sel.start,
-            Direction::Forward => sel.start + 1,
-            Direction::Backward => sel.start,
-        };
-        match search::find(&self.doc, &query, from, dir) {
-            Some(found) => {
-                self.select(found);
-                self.goal_col = None;
-                self.set_find_failed(false);
-            }
-            None => {
-                self.set_find_failed(true);
-                self.notify(Level::Info, format!("Not found: {query}"));
-            }
-        }
-        self.last_search = Some(query);
-    }
-
-    fn set_find_failed(&mut self, value: bool) {
-        if let Mode::Prompt(Prompt::Find { failed, .. }) = &mut self.mode {
-            *failed = value;
-        }
-    }
-}
-
-/// After the query changed: the first match from where the search started.
-fn incremental_find(model: &mut Model) {
-    let Mode::Prompt(Prompt::Find { query, origin, .. }) = &model.mode else {
-        return;
-    };
-    let origin_pos = model.doc.resolve(origin);
-    let query = query.clone();
-    if query.is_empty() {
-        model.move_to(origin_pos, false);
-        model.set_find_failed(false);
-        return;
-    }
-    match search::find(&model.doc, &query, origin_pos, Direction::Forward) {
-        Some(found) => {
-            model.select(found);
-            model.set_find_failed(false);
-        }
-        None => model.set_find_failed(true),
-    }
-}
-
-fn on_prompt_key(model: &mut Model, prompt: Prompt, key: KeyEvent) {
-    let shift =
-        key.modifiers.contains(KeyModifiers::SHIFT) || key.modifiers.contains(KeyModifiers::ALT);
-    match prompt {
-        Prompt::Find {
-            mut query,
-            origin,
-            failed,
-        } => match key.code {
-            KeyCode::Esc => {
-                if !query.is_empty() {
-                    model.last_search = Some(query);
-                }
-                model.mode = Mode::Edit;
-            }
-            KeyCode::Enter | KeyCode::F(3) | KeyCode::Down if !query.is_empty() => {
-                let dir = if shift && key.code != KeyCode::Down {
-                    Direction::Backward
-                } else {
-                    Direction::Forward
-                };
-                model.find_again(dir);
-            }
-            KeyCode::Up if !query.is_empty() => model.find_again(Direction::Backward),
-            KeyCode::Backspace => {
-                query.pop();
-                model.mode = Mode::Prompt(Prompt::Find {
-                    query,
-                    origin,
-                    failed,
-                });
-                incremental_find(model);
-            }
-            _ => {
-                if let Some(name) = model
-                    .keymap
-                    .lookup(&key)
-                    .filter(|n| matches!(*n, "find_next" | "find_prev" | "quit"))
-                {
-                    if name == "quit" {
-                        model.mode = Mode::Edit;
-                    }
-                    commands::run(model, name);
-                } else if let Some(c) = typed_char(&key) {
-                    query.push(c);
-                    model.mode = Mode::Prompt(Prompt::Find {
-                        query,
-                        origin,
-                        failed,
-                    });
-                    incremental_find(model);
-                }
-            }
-        },
-        Prompt::Goto { mut input } => match key.code {
-            KeyCode::Esc => model.mode = Mode::Edit,
-            KeyCode::Enter => {
-                model.mode = Mode::Edit;
-                match input.parse::<usize>() {
-                    Ok(n) if n > 0 => model.goto_line(n),
-                    _ => model.notify(Level::Info, "Type a line number, then Enter"),
-                }
-            }
-            KeyCode::Backspace => {
-                input.pop();
-                model.mode = Mode::Prompt(Prompt::Goto { input });
-            }
-            KeyCode::Char(c) if c.is_ascii_digit() && input.len() < 12 => {
-                input.push(c);
-                model.mode = Mode::Prompt(Prompt::Goto { input });
-            }
-            _ => {}
-        },
-    }
-}
-
-fn on_popup_key(model: &mut Model, popup: Popup, key: KeyEvent) {
-    let bound = model.keymap.lookup(&key);
-    match popup {
-        Popup::ConfirmDrop { .. } => match key.code {
-            KeyCode::Char('s' | 'S' | 'y' | 'Y') => {
-                model.mode = Mode::Edit;
-                model.emit(Effect::SaveAnyway);
-            }
-            _ => {
-                model.quit_after_save = false;
-                model.mode = Mode::Edit;
-                model.notify(
-                    Level::Info,
-                    "Not saved: the file keeps its text; your edits are safe in the store",
-                );
-            }
-        },
-        Popup::Recovery { text, scroll } => {
-            let page = model.text_height().saturating_sub(4);
-            let scroll = match key.code {
-                KeyCode::Down | KeyCode::Char('j') => scroll + 1,
-                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                KeyCode::PageDown | KeyCode::Char(' ') => scroll + page,
-                KeyCode::PageUp => scroll.saturating_sub(page),
-                _ => {
-                    model.mode = Mode::Edit;
-                    return;
-                }
-            };
-            model.mode = Mode::Popup(Popup::Recovery { text, scroll });
-        }
-        Popup::ConfirmQuit => match key.code {
-            KeyCode::Char('s' | 'S' | 'y' | 'Y') => {
-                model.quit_after_save = true;
-                model.mode = Mode::Edit;
-                model.emit(Effect::Save);
-            }
-            KeyCode::Char('q' | 'Q' | 'n' | 'N') => {
-                model.emit(Effect::Quit);
-                model.quit = true;
-            }
-            _ if bound == Some("quit") => {
-                model.emit(Effect::Quit);
-                model.quit = true;
-            }
-            _ => model.mode = Mode::Edit,
-        },
-        Popup::Help { scroll } => {
-            let page = model.text_height().saturating_sub(4);
-            let scroll = match key.code {
-                KeyCode::Down | KeyCode::Char('j') => scroll + 1,
-                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-                KeyCode::PageDown | KeyCode::Char(' ') => scroll + page,
-                KeyCode::PageUp => scroll.saturating_sub(page),
-                KeyCode::Home => 0,
-                _ => {
-                    model.mode = Mode::Edit;
-                    return;
-                }
-            };
-            model.mode = Mode::Popup(Popup::Help { scroll });
-        }
-        Popup::Ticket => {
-            if key.code == KeyCode::Char('c') {
-                if let Ok(ticket) = model.sync.ticket.clone() {
-                    model.emit(Effect::Clipboard(ticket));
-                    model.notify(Level::Info, "Ticket copied");
-                }
-            } else {
-                model.mode = Mode::Edit;
-            }
-        }
-        Popup::Peers => model.mode = Mode::Edit,
-    }
-}
-
-fn on_saved(model: &mut Model, result: Result<crdt_text::VersionVector, String>) {
-    match result {
-        Ok(version) => {
-            model.saved_version = version;
-            model.notify(Level::Info, format!("Saved {}", model.file_name));
-            if model.quit_after_save {
-                model.emit(Effect::Quit);
-                model.quit = true;
-            }
-        }
-        Err(reason) => {
-            model.quit_after_save = false;
-            model.notify(Level::Error, format!("Could not save: {reason}"));
-        }
-    }
-}
-
-/// The entry for `peer`, created with its short id as name until it announces one.
-fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
-    let color = model.theme.color_for(&peer.to_hex());
-    model.peers.entry(peer).or_insert_with(|| Peer {
-        name: peer.short(),
-        color,
-        selection: None,
-        here: false,
-    })
-}
-
-/// How the user knows `peer`: its name if it gave one, else its short id.
-fn who(model: &Model, peer: &PeerId) -> String {
-    model
-        .peers
-        .get(peer)
-        .map_or_else(|| peer.short(), |p| p.name.clone())
-}
-
-fn on_sync(model: &mut Model, event: Event) {
-    match event {
-        // The ops are in the document already; anchors keep cursors and the view in place.
-        Event::Remote { .. } => {}
-        Event::PeerJoined { peer, name, .. } => {
-            let entry = peer_entry(model, peer);
-            entry.here = true;
-            if let Some(name) = name.filter(|n| !n.is_empty()) {
-                entry.name = name;
-            }
-            let text = format!("{} joined", entry.name);
-            model.notify(Level::Info, text);
-        }
-        Event::PeerLeft { peer, why, .. } => {
-            let name = who(model, &peer);
-            if let Some(entry) = model.peers.get_mut(&peer) {
-                entry.here = false;
-                entry.selection = None;
-            }
-            match why {
-                Departure::Quit => model.notify(Level::Info, format!("{name} left")),
-                Departure::Restarted => {
-                    model.notify(Level::Info, format!("{name} restarted and is reconnecting"))
-                }
-                Departure::Lost => {
-                    model.notify(Level::Warn, format!("Lost the connection to {name}"))
-                }
-                Departure::Error(e) => {
-                    model.notify(Level::Warn, format!("{name} was disconnected: {e}"))
-                }
-            }
-        }
-        Event::Refused { peer, error, .. } => {
-            let name = who(model, &peer);
-            model.notify(Level::Warn, format!("{name}: {error}"));
-        }
-        Event::Unreachable { peer, error } => {
-            let name = who(model, &peer);
-            model.notify(Level::Warn, format!("Cannot reach {name} yet: {error}"));
-        }
-        Event::Presence {
-            peer,
-            presence: Some(p),
-            ..
-        } => show_presence(model, peer, p),
-        Event::Presence {
-            peer,
-            presence: None,
-            ..
-        } => {
-            if let Some(entry) = model.peers.get_mut(&peer) {
-                entry.selection = None;
-            }
-        }
-        Event::Status { status, .. } => model.sync.status = status,
-        Event::Diverged { peer, version, .. } => {
-            let name = who(model, &peer);
-            tracing::error!(%peer, ?version, "text differs from the peer's at an equal version");
-            model.notify(
-                Level::Error,
-                format!(
-                    "Your text differs from {name}'s although both have the same edits \
-                     (two copies of one store?). Nothing was merged; see the log."
-                ),
-            );
-        }
-        Event::Saved { version, .. } => on_saved(model, Ok(version)),
-        Event::SaveFailed {
-            error: sync::store::StoreError::WouldDropText { chars, lines, .. },
-            ..
-        } => {
-            model.mode = Mode::Popup(Popup::ConfirmDrop { chars, lines });
-        }
-        Event::SaveFailed { error, .. } => on_saved(model, Err(error.to_string())),
-        Event::OutsideEdits {
-            inserted, deleted, ..
-        } => {
-            let text = format!(
-                "Merged changes another program made to {} (+{inserted} −{deleted} chars)",
-                model.file_name
-            );
-            model.notify(Level::Info, text);
-        }
-        Event::StoreFailed { error, .. } => model.notify(
-            Level::Error,
-            format!("Could not write duet's store: {error} (retrying; edits are kept)"),
-        ),
-    }
-}
-
-fn show_presence(model: &mut Model, peer: PeerId, p: PresenceState) {
-    let entry = peer_entry(model, peer);
-    if !p.name.is_empty() {
-        entry.name = p.name;
-    }
-    entry.color = rgb_to_color(p.color);
-    entry.here = true;
-    let tail = p.selection.map_or(p.cursor, |(tail, _)| tail);
-    entry.selection = Some(Selection {
-        tail,
-        head: p.cursor,
-    });
+/// The command a key is bound to, if it is one of `allowed` (prompts and popups let a few
+/// commands through).
+fn bound_to(model: &Model, key: &KeyEvent, allowed: &[Command]) -> Option<Command> {
+    model.keymap.lookup(key).filter(|c| allowed.contains(c))
 }
