@@ -101,15 +101,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn report(name: &str, mut samples: Vec<Duration>) {
+/// Prints the median, p99 and max of `samples`; returns the median.
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort();
+    let median = percentile(&samples, 0.5);
     println!(
         "{name:<44} n={:<6} median {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs",
         samples.len(),
-        percentile(&samples, 0.5).as_secs_f64() * 1e6,
+        median.as_secs_f64() * 1e6,
         percentile(&samples, 0.99).as_secs_f64() * 1e6,
         samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e6),
     );
+    median
 }
 
 fn key(code: KeyCode) -> Msg {
@@ -136,7 +139,8 @@ enum Kind {
     Rust,
 }
 
-fn keystrokes(kind: Kind, history: History, steps: usize) {
+/// Returns the median keystroke -> frame time.
+fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let (text, file) = match kind {
         Kind::Prose => (document(&mut rng, false), "big.txt"),
@@ -269,8 +273,9 @@ fn keystrokes(kind: Kind, history: History, steps: usize) {
         let code = own_keys[step % own_keys.len()];
         local.push(frame(&mut model, key(code)));
     }
-    report("keystroke -> frame (update + render)", local);
+    let median = report("keystroke -> frame (update + render)", local);
     report("remote op/presence -> frame", remote);
+    median
 }
 
 fn cold_open() {
@@ -310,55 +315,83 @@ fn cold_open() {
     report("open 1 MB file, from its store + frame", again);
 }
 
-/// Find and replace-all on a 5 MB file: the time to count the matches of a query, and to
-/// replace all of them (as one undo step: the document edits, their ops, the undo record).
-fn replace_all() {
+/// Find and replace-all on a 5 MB file, each run on a fresh model: the time to count the
+/// matches while the query is typed, and to replace all of them (as one undo step: the
+/// document edits, their ops, the undo record). The baseline, run in the same process, is
+/// the least such a command does: the `regex` crate replacing every match in a `String`.
+fn replace_all(runs: usize) {
     let line = "let total = peer.weight * 3 + anchor.offset; // keep the total in sync\n";
     let text = line.repeat((5 << 20) / line.len());
-    let mut doc = Doc::new(ReplicaId::from(1));
-    doc.insert(0, &text);
     let me = Identity {
         name: "me".into(),
         color: Color::Blue,
     };
-    let mut model = Model::new(doc, "big.rs", me, Keymap::builtin(), Theme::builtin());
-    update(&mut model, Msg::Resize(WIDTH, HEIGHT));
     let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
-    update(&mut model, ctrl('r'));
-    let start = Instant::now();
-    for c in "total".chars() {
-        update(&mut model, key(KeyCode::Char(c)));
+    let (mut typed, mut replaced, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ops = 0;
+    for _ in 0..runs {
+        let mut doc = Doc::new(ReplicaId::from(1));
+        doc.insert(0, &text);
+        let mut model = Model::new(
+            doc,
+            "big.rs",
+            me.clone(),
+            Keymap::builtin(),
+            Theme::builtin(),
+        );
+        update(&mut model, Msg::Resize(WIDTH, HEIGHT));
+        update(&mut model, ctrl('r'));
+        let start = Instant::now();
+        for c in "total".chars() {
+            update(&mut model, key(KeyCode::Char(c)));
+        }
+        typed.push(start.elapsed());
+        update(&mut model, key(KeyCode::Enter));
+        for c in "sum".chars() {
+            update(&mut model, key(KeyCode::Char(c)));
+        }
+        update(&mut model, key(KeyCode::Enter));
+        let start = Instant::now();
+        let effects = update(&mut model, key(KeyCode::Char('a')));
+        replaced.push(start.elapsed());
+        assert!(!model.doc.text().contains("total"), "every match replaced");
+        ops = effects
+            .iter()
+            .filter(|e| matches!(e, duet::msg::Effect::Submit(_)))
+            .count();
+
+        let start = Instant::now();
+        let regex = regex::Regex::new("total").expect("a valid pattern");
+        let out = regex.replace_all(&text, "sum");
+        baseline.push(start.elapsed());
+        assert_eq!(out.len(), text.len() - 2 * 2 * text.lines().count());
     }
-    let typed = start.elapsed();
-    update(&mut model, key(KeyCode::Enter));
-    for c in "sum".chars() {
-        update(&mut model, key(KeyCode::Char(c)));
-    }
-    update(&mut model, key(KeyCode::Enter));
-    let start = Instant::now();
-    let effects = update(&mut model, key(KeyCode::Char('a')));
-    let replaced = start.elapsed();
-    let ops = effects
-        .iter()
-        .filter(|e| matches!(e, duet::msg::Effect::Submit(_)))
-        .count();
     println!(
-        "5 MB file, {} lines: typing a 5-letter query (matches counted per letter) {:.0} ms; \
-         replace all {} matches ({ops} ops) {:.0} ms",
+        "5 MB file, {} lines, {} matches of `total` ({ops} ops per replace-all):",
         text.lines().count(),
-        typed.as_secs_f64() * 1e3,
         2 * text.lines().count(),
-        replaced.as_secs_f64() * 1e3,
+    );
+    let typed = report("  typing the 5-letter query (counts per key)", typed);
+    let replaced = report("  replace all (one undo step)", replaced);
+    let baseline = report("  baseline: Regex::replace_all on a String", baseline);
+    println!(
+        "  ratios to the baseline: replace all {:.1}x, typing the query {:.1}x",
+        replaced.as_secs_f64() / baseline.as_secs_f64(),
+        typed.as_secs_f64() / baseline.as_secs_f64(),
     );
 }
 
 fn main() {
-    keystrokes(Kind::Prose, History::OneInsert, 5_000);
-    keystrokes(Kind::Rust, History::OneInsert, 5_000);
+    let prose = keystrokes(Kind::Prose, History::OneInsert, 5_000);
+    let rust = keystrokes(Kind::Rust, History::OneInsert, 5_000);
+    println!(
+        "highlighted Rust / unhighlighted prose, keystroke -> frame median: {:.2}x",
+        rust.as_secs_f64() / prose.as_secs_f64()
+    );
     keystrokes(Kind::Unicode, History::PerLine, 5_000);
     // Slow with the current crdt-text (reading inside a long non-ASCII run scans it from
     // its start), so fewer steps.
     keystrokes(Kind::Unicode, History::OneInsert, 50);
     cold_open();
-    replace_all();
+    replace_all(7);
 }

@@ -4,17 +4,23 @@
 //! out the [`Effect`]s (local ops to the session, presence, saving, the clipboard); and draws
 //! once per batch: every terminal event already waiting is handled before the frame. When
 //! nothing waits and the syntax highlighting is behind the view, it does a slice of that.
+//!
+//! Terminal input is read on a thread of its own that blocks in `crossterm::event::read` and
+//! hands each event over a channel, so the loop takes every event read so far at once.
+//! (crossterm's `EventStream` gave one event per wake-up through a helper thread, and its
+//! default input source stopped reading mid-burst: a paste typed as keys showed only its
+//! first 1,024 or 2,048 bytes until the next key press.)
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;
 
 use crossterm::clipboard::CopyToClipboard;
-use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::event::Event as TermEvent;
 use crossterm::style::Print;
-use futures_util::{FutureExt, StreamExt};
 use sync::proto::OneDoc;
 use sync::{DocId, Session};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::model::{Level, Mode, Model, Popup};
 use crate::msg::{Effect, Msg};
@@ -81,7 +87,7 @@ async fn drive(
     guard: &mut TerminalGuard,
     mut pending: VecDeque<Msg>,
 ) -> anyhow::Result<()> {
-    let mut terminal = EventStream::new();
+    let mut terminal = spawn_input()?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -107,19 +113,18 @@ async fn drive(
         };
         tokio::select! {
             biased;
-            event = terminal.next() => match event {
-                Some(Ok(event)) => {
-                    pending.extend(term_msg(event));
-                    // Take every event the terminal already has, then draw once.
-                    while pending.len() < MAX_BATCH
-                        && let Some(Some(Ok(event))) = terminal.next().now_or_never()
-                    {
-                        pending.extend(term_msg(event));
-                    }
+            event = terminal.recv() => {
+                let Some(event) = event else {
+                    return Ok(());
+                };
+                pending.extend(term_msg(event?));
+                // Take every event the terminal already has, then draw once.
+                while pending.len() < MAX_BATCH
+                    && let Ok(event) = terminal.try_recv()
+                {
+                    pending.extend(term_msg(event?));
                 }
-                Some(Err(e)) => anyhow::bail!("cannot read the terminal: {e}"),
-                None => return Ok(()),
-            },
+            }
             Some(wake) = wake => {
                 if let Some((s, id)) = session.as_mut() {
                     let events = s.handle(&mut OneDoc { id: *id, doc: &mut model.doc }, wake);
@@ -135,6 +140,27 @@ async fn drive(
             () = std::future::ready(()), if idle => pending.push_back(Msg::Idle),
         }
     }
+}
+
+/// Starts the thread that reads the terminal: every event, as soon as it is read, or the
+/// error that ended the reading.
+fn spawn_input() -> anyhow::Result<UnboundedReceiver<anyhow::Result<TermEvent>>> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("terminal input".into())
+        .spawn(move || {
+            loop {
+                let event = crossterm::event::read()
+                    .map_err(|e| anyhow::anyhow!("cannot read the terminal: {e}"));
+                let failed = event.is_err();
+                // The loop has ended (the editor is closing) or the terminal failed.
+                if tx.send(event).is_err() || failed {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("cannot start reading the terminal: {e}"))?;
+    Ok(rx)
 }
 
 /// While the ticket popup is open: writes the ticket again over its rows as one run of

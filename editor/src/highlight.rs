@@ -44,7 +44,7 @@ use crate::theme::SyntaxRule;
 pub const INTERVAL: usize = 16;
 /// Lines parsed at most to reach the view from a valid checkpoint before the view starts
 /// from a guess instead (and the checkpoints catch up in the background).
-pub const MAX_WALK: usize = 256;
+pub const MAX_WALK: usize = 64;
 /// How far above the view a guessed start begins.
 pub const SYNC_LINES: usize = 40;
 /// Lines longer than this (bytes) are shown without highlighting: a regex-based parser can
@@ -387,9 +387,12 @@ impl Highlighter {
         }
     }
 
-    /// Records the state at the start of `line` (a multiple of [`INTERVAL`]) as a checkpoint,
-    /// or checks it against the one there. Returns whether it converged: the stored state
-    /// was dirty and equals the fresh one (so the change's effect ended before this line).
+    /// Records the state at the start of `line` as a checkpoint, or checks it against the one
+    /// there. Returns whether it converged: a checkpoint from before the edits that are still
+    /// dirty holds the fresh state (so their effect ended before this line, and the
+    /// checkpoints after it hold). A checkpoint recorded or corrected here is fresh, so the
+    /// dirty points before it move to it: only what follows it is still in doubt, and a later
+    /// pass never takes a state it wrote itself for a sign of convergence.
     fn checkpoint(&mut self, doc: &Doc, line: usize, state: &LineState) -> bool {
         let pos = doc.line_to_char(line);
         let i = self
@@ -399,27 +402,15 @@ impl Highlighter {
             .checkpoints
             .get(i)
             .filter(|cp| doc.resolve(&cp.at) == pos && Self::checkpoint_line(doc, cp).is_some());
-        let dirty_before: Vec<usize> = self
-            .dirty
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| doc.resolve(a) < pos)
-            .map(|(k, _)| k)
-            .collect();
+        let dirty_before = self.dirty.iter().any(|a| doc.resolve(a) < pos);
         match existing {
             Some(cp) if cp.state == *state => {
-                if dirty_before.is_empty() {
-                    return false;
+                if dirty_before {
+                    self.dirty.retain(|a| doc.resolve(a) >= pos);
                 }
-                for k in dirty_before.into_iter().rev() {
-                    self.dirty.swap_remove(k);
-                }
-                true
+                return dirty_before;
             }
-            Some(_) => {
-                self.checkpoints[i].state = state.clone();
-                false
-            }
+            Some(_) => self.checkpoints[i].state = state.clone(),
             None => {
                 let at = doc.anchor(pos, Bias::Left);
                 self.checkpoints.insert(
@@ -429,9 +420,13 @@ impl Highlighter {
                         state: state.clone(),
                     },
                 );
-                false
             }
         }
+        if dirty_before {
+            self.dirty.retain(|a| doc.resolve(a) >= pos);
+            self.dirty.push(doc.anchor(pos, Bias::Right));
+        }
+        false
     }
 
     /// Parses `text` (one line without its break) from `state`; the styles and the state
@@ -482,9 +477,14 @@ impl Highlighter {
         entry
     }
 
-    /// The state after `line` from `state`, without keeping the line's styles.
-    fn pass(&self, doc: &Doc, line: usize, state: &LineState) -> LineState {
+    /// The state after `line` from `state`. `keep`: cache the line (the short walks to the
+    /// view, which the next frame repeats), not the long catch-up walks that would push the
+    /// visible lines out of the cache.
+    fn pass(&mut self, doc: &Doc, line: usize, state: &LineState, keep: bool) -> LineState {
         let text = crate::text::line_text(doc, line);
+        if keep {
+            return self.line(&text, state).end.clone();
+        }
         let key = text_key(&text);
         if let Some(hit) = self
             .lines
@@ -515,10 +515,10 @@ impl Highlighter {
             if spent {
                 return None;
             }
-            state = self.pass(doc, line, &state);
+            state = self.pass(doc, line, &state, matches!(budget, Budget::Lines(_)));
             parsed += 1;
             line += 1;
-            if line % INTERVAL == 0 && self.checkpoint(doc, line, &state) {
+            if self.keeps_state(doc, line) && self.checkpoint(doc, line, &state) {
                 // The change's effect ended here: jump to the last valid checkpoint.
                 let (l, s) = self.valid_start(doc, target, syntax);
                 if l > line {
@@ -526,7 +526,36 @@ impl Highlighter {
                 }
             }
         }
+        self.checked_to(doc, target);
         Some(state)
+    }
+
+    /// Whether a pass reaching the start of `line` records (or checks) the state there: every
+    /// [`INTERVAL`] lines, and where a checkpoint sits that an edit above moved off that grid
+    /// (it is checked, so that no stale state is left between fresh ones).
+    fn keeps_state(&self, doc: &Doc, line: usize) -> bool {
+        if line % INTERVAL == 0 {
+            return true;
+        }
+        let pos = doc.line_to_char(line);
+        let i = self
+            .checkpoints
+            .partition_point(|cp| doc.resolve(&cp.at) < pos);
+        self.checkpoints
+            .get(i)
+            .is_some_and(|cp| doc.resolve(&cp.at) == pos)
+    }
+
+    /// Every checkpoint up to `line` was just parsed again: a dirty point before it (an edit
+    /// whose effect has not ended, such as an unclosed comment) now only makes the
+    /// checkpoints after `line` suspect.
+    fn checked_to(&mut self, doc: &Doc, line: usize) {
+        let pos = doc.line_to_char(line);
+        let before = self.dirty.len();
+        self.dirty.retain(|a| doc.resolve(a) >= pos);
+        if self.dirty.len() < before {
+            self.dirty.push(doc.anchor(pos, Bias::Right));
+        }
     }
 
     /// Starts highlighting the view at `top`: a [`View`] that returns the styles of `top`
@@ -543,7 +572,7 @@ impl Highlighter {
                 let from = top.saturating_sub(SYNC_LINES);
                 let mut state = self.fresh(syntax);
                 for line in from..top {
-                    state = self.pass(doc, line, &state);
+                    state = self.pass(doc, line, &state, true);
                 }
                 (state, false)
             };
@@ -596,7 +625,7 @@ impl View<'_> {
         let h = self.hl.line(text, &self.state);
         self.state = h.end.clone();
         self.line += 1;
-        if self.exact && self.line % INTERVAL == 0 {
+        if self.exact && self.hl.keeps_state(self.doc, self.line) {
             self.hl.checkpoint(self.doc, self.line, &self.state);
         }
         h
@@ -612,7 +641,11 @@ mod tests {
         crate::theme::Theme::builtin().syntax
     }
 
+    /// The styles of `line` once the highlighting has caught up with the view there (as
+    /// the runtime does between events).
     fn styles_of(hl: &mut Highlighter, doc: &Doc, line: usize) -> Vec<(usize, Style)> {
+        drop(hl.view(doc, line));
+        while !hl.catch_up(doc, Duration::from_millis(50)) {}
         let mut view = hl.view(doc, line).unwrap();
         view.next_line(&crate::text::line_text(doc, line))
             .spans
@@ -673,9 +706,13 @@ mod tests {
         code.extend((0..2000).map(|i| format!("let x{i} = {i};\n")));
         doc.insert(0, &code);
         let mut hl = Highlighter::for_file("a.rs", &rules());
-        let guessed = styles_of(&mut hl, &doc, 1500);
-        assert!(hl.is_behind());
-        while !hl.catch_up(&doc, Duration::from_millis(50)) {}
+        let guessed = {
+            let mut view = hl.view(&doc, 1500).unwrap();
+            view.next_line(&crate::text::line_text(&doc, 1500))
+                .spans
+                .clone()
+        };
+        assert!(hl.is_behind(), "the view came first, from a guess");
         let exact = styles_of(&mut hl, &doc, 1500);
         assert!(!hl.is_behind());
         assert_ne!(guessed, exact, "the whole file is one unclosed comment");

@@ -165,8 +165,9 @@ fn main() {
     };
     if let Err(e) = runtime.block_on(run(cli)) {
         duet::terminal::restore();
-        tracing::error!("{e:#}");
-        eprintln!("duet: {e:#}");
+        let e = sync::error_chain(e.as_ref());
+        tracing::error!("{e}");
+        eprintln!("duet: {e}");
         std::process::exit(1);
     }
 }
@@ -223,7 +224,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if cli.read_only {
                 return view_only(&file, "opened with --read-only", &cli.opts).await;
             }
-            if let Some(why) = not_writable(&file) {
+            // A file with a store opens from it (its unsaved edits shown; saving then says
+            // why it cannot); one without opens as a view.
+            let has_store = sync::store::store_dir_of(&file).is_ok_and(|dir| dir.is_dir());
+            if let Some(why) = not_writable(&file).filter(|_| !has_store) {
                 return view_only(&file, &why, &cli.opts).await;
             }
             edit(&file, None, &cli.opts).await
@@ -439,7 +443,7 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
     let opened = match open(config, file).await {
         Ok(opened) => opened,
         Err(e) if join.is_none() && is_permission_error(&e) => {
-            return view_only(file, &format!("{e:#}"), opts).await;
+            return view_only(file, &sync::error_chain(e.as_ref()), opts).await;
         }
         Err(e) => return Err(e),
     };
@@ -684,6 +688,20 @@ mod tests {
         let pem = certs.iter().map(|c| pem_block(c)).collect::<String>();
         std::fs::write(&path, pem).unwrap();
         assert_eq!(super::relay_roots(&path).unwrap(), certs);
+    }
+
+    #[test]
+    fn an_error_that_prints_its_cause_tells_it_once() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(sync::identity::IdentityError::Io {
+            path: "id.key".into(),
+            source: missing,
+        })
+        .context("cannot open notes.md");
+        assert_eq!(
+            sync::error_chain(e.as_ref()),
+            "cannot open notes.md: identity file id.key: entity not found"
+        );
     }
 
     fn pem_block(cert: &rustls_pki_types::CertificateDer<'_>) -> String {

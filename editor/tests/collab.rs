@@ -249,3 +249,38 @@ fn following_ends_on_a_key_and_when_the_peer_leaves() {
             .is_some_and(|msg| msg.text.contains("no longer following"))
     );
 }
+
+/// A peers-panel row for `peer`, as the session reports it.
+fn panel_row(peer: PeerId, name: &str) -> sync::PeerView {
+    sync::PeerView {
+        id: peer,
+        name: Some(name.into()),
+        color: Some(0xff0000),
+        conn: Some(sync::proto::ConnId(1)),
+        link: None,
+        addrs: Vec::new(),
+        diverged: false,
+    }
+}
+
+#[test]
+fn the_peers_panel_picks_whom_to_go_to_or_follow_and_alt_f_toggles() {
+    let mut m = model("|a\nb\nc");
+    let carol = PeerId([0xca; 32]);
+    joins(&mut m, BOB, "bob");
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 2);
+    joins(&mut m, carol, "carol");
+    shows_cursor(&mut m, carol, "carol", 0x00ff00, 4);
+    m.sync.panel = vec![panel_row(BOB, "bob"), panel_row(carol, "carol")];
+    // The second row, f: follow carol (the cursor stays where it is).
+    press(&mut m, "ctrl-p down f");
+    assert_eq!(m.follow, Some(carol));
+    assert_eq!(show(&m), "|a\nb\nc");
+    // Alt-F again stops following, and does not start again.
+    press(&mut m, "alt-f");
+    assert_eq!(m.follow, None);
+    // The panel opens on the peer picked last (carol); up to bob, g: go to his cursor.
+    press(&mut m, "ctrl-p up g");
+    assert_eq!(show(&m), "a\n|b\nc");
+    assert_eq!(m.follow, None);
+}

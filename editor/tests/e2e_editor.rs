@@ -9,7 +9,7 @@ mod pty;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use pty::{Duet, Scratch, key, ticket_of};
+use pty::{Duet, Scratch, Serve, User, key, ticket_of};
 
 /// Ctrl-O: save as.
 const SAVE_AS: &[u8] = b"\x0f";
@@ -85,7 +85,8 @@ fn save_as_writes_the_new_file_and_moves_the_store_along() {
     fs::write(dir.join("draft.txt"), "fn main() {}\n").unwrap();
     let mut duet = Duet::spawn("writer", &dir, &["--offline", "draft.txt"]);
     duet.wait_for("the file", |s| s.contains("fn main"));
-    duet.type_str("// hi\n");
+    duet.type_str("// hi");
+    duet.send(key::ENTER);
     duet.send(SAVE_AS);
     duet.wait_for("the save-as prompt", |s| s.contains("Save as: draft.txt"));
     for _ in 0.."draft.txt".len() {
@@ -157,4 +158,27 @@ fn the_ticket_is_one_line_to_copy_and_the_joiner_gets_the_file_name() {
     );
     guest.quit();
     host.quit();
+}
+
+#[test]
+fn joining_without_a_terminal_says_so_and_creates_nothing() {
+    let scratch = Scratch::new();
+    let (a, b) = (scratch.dir("a"), scratch.dir("b"));
+    fs::write(a.join("served.md"), "x\n").unwrap();
+    let server = Serve::spawn(&User::new("server", &a), &a, "served.md", &[]);
+    let ticket = server.ticket();
+    let out = std::process::Command::new(pty::duet_bin())
+        .args(["--bind", "127.0.0.1", "join", &ticket])
+        .current_dir(&b)
+        .env("DUET_HOME", &b)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("duet serve --join"), "{err}");
+    assert!(!b.join(".duet").exists(), "nothing was created");
+    assert!(!b.join("served.md").exists());
+    server.stop();
 }

@@ -8,7 +8,7 @@ use crate::settings::{Indent, TAB_WIDTHS};
 
 pub(super) fn save(m: &mut Model) {
     if let Some(why) = &m.read_only {
-        let text = format!("Read-only: {why}. Save as (Ctrl-O) writes a copy elsewhere");
+        let text = format!("Read-only: {why}");
         m.notify(Level::Warn, text);
         return;
     }
@@ -16,6 +16,13 @@ pub(super) fn save(m: &mut Model) {
 }
 
 pub(super) fn save_as(m: &mut Model) {
+    if m.read_only.is_some() {
+        m.notify(
+            Level::Warn,
+            "A read-only view cannot be saved under another name",
+        );
+        return;
+    }
     m.mode = Mode::Prompt(Prompt::SaveAs {
         input: m.file_name.clone(),
     });

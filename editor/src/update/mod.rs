@@ -75,8 +75,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 
 fn on_key(model: &mut Model, key: KeyEvent) {
     if model.follow.is_some() {
+        // Any key stops following; Esc and the follow key itself do nothing else.
         model.stop_following();
-        if key.code == KeyCode::Esc {
+        let toggle = model.keymap.lookup(&key) == Some(Command::FollowPeer);
+        if key.code == KeyCode::Esc || toggle {
             return;
         }
     }
