@@ -534,7 +534,7 @@ impl Highlighter {
     /// [`INTERVAL`] lines, and where a checkpoint sits that an edit above moved off that grid
     /// (it is checked, so that no stale state is left between fresh ones).
     fn keeps_state(&self, doc: &Doc, line: usize) -> bool {
-        if line % INTERVAL == 0 {
+        if line.is_multiple_of(INTERVAL) {
             return true;
         }
         let pos = doc.line_to_char(line);
