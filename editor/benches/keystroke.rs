@@ -1,5 +1,7 @@
 //! Keystroke-to-frame time: `update` plus rendering into ratatui's buffer, on a 1 MB,
-//! 20,000-line document while 3 remote peers type; and the time to open a 1 MB file cold.
+//! 20,000-line document while 3 remote peers type — as prose without highlighting, and as a
+//! Rust file with syntax highlighting; the time to open a 1 MB file cold; and find and
+//! replace-all on a 5 MB file.
 //!
 //! Run: `cargo bench -p duet --bench keystroke` (release). Prints medians and p99s.
 //! `-- b4x100` runs only the scale case: the automerge-paper trace replayed 100 times into
@@ -52,19 +54,71 @@ fn document(rng: &mut impl Rng, unicode: bool) -> String {
     out
 }
 
+/// About 1 MB of Rust in 20,000 lines that look like real code: modules of structs, impls
+/// with doc comments, functions with strings, numbers, loops and block comments.
+fn rust_document(rng: &mut impl Rng) -> String {
+    let names = [
+        "peer", "anchor", "replica", "frame", "store", "cursor", "doc", "op",
+    ];
+    let mut out = String::with_capacity(1 << 20);
+    let mut lines = 0;
+    let mut n = 0;
+    while lines < LINES {
+        n += 1;
+        let name = names[rng.random_range(0..names.len())];
+        let chunk = format!(
+            "/// A {name} and what it holds ({n}).\n\
+             #[derive(Clone, Debug, PartialEq)]\n\
+             pub struct {Name}{n} {{\n    \
+                 id: u64,\n    \
+                 label: String,\n    \
+                 weights: Vec<f32>,\n\
+             }}\n\
+             \n\
+             impl {Name}{n} {{\n    \
+                 /* Builds one from its parts; the label is trimmed. */\n    \
+                 pub fn new(id: u64, label: &str) -> Self {{\n        \
+                     let weights = (0..{k}).map(|i| i as f32 * 0.5).collect();\n        \
+                     Self {{ id, label: label.trim().to_owned(), weights }}\n    \
+                 }}\n\
+             \n    \
+                 // How heavy it is, or None when empty.\n    \
+                 pub fn total(&self) -> Option<f32> {{\n        \
+                     if self.weights.is_empty() {{\n            \
+                         return None;\n        \
+                     }}\n        \
+                     let sum: f32 = self.weights.iter().sum();\n        \
+                     println!(\"{name} {{}} weighs {{sum:.2}}\", self.id);\n        \
+                     Some(sum * {f:.3})\n    \
+                 }}\n\
+             }}\n\
+             \n",
+            Name = name[..1].to_uppercase() + &name[1..],
+            k = rng.random_range(1..64),
+            f = rng.random::<f32>(),
+        );
+        lines += chunk.lines().count();
+        out.push_str(&chunk);
+    }
+    out
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn report(name: &str, mut samples: Vec<Duration>) {
+/// Prints the median, p99 and max of `samples`; returns the median.
+fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
     samples.sort();
+    let median = percentile(&samples, 0.5);
     println!(
         "{name:<44} n={:<6} median {:>8.1} µs   p99 {:>8.1} µs   max {:>8.1} µs",
         samples.len(),
-        percentile(&samples, 0.5).as_secs_f64() * 1e6,
+        median.as_secs_f64() * 1e6,
         percentile(&samples, 0.99).as_secs_f64() * 1e6,
         samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e6),
     );
+    median
 }
 
 fn key(code: KeyCode) -> Msg {
@@ -80,18 +134,29 @@ enum History {
     PerLine,
 }
 
-fn keystrokes(unicode: bool, history: History, steps: usize) {
+/// What the benchmark document is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// Prose-like ASCII, not highlighted (`big.txt`).
+    Prose,
+    /// Prose with Greek and CJK words, not highlighted.
+    Unicode,
+    /// Rust, highlighted (`big.rs`).
+    Rust,
+}
+
+/// Returns the median keystroke -> frame time.
+fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let text = document(&mut rng, unicode);
+    let (text, file) = match kind {
+        Kind::Prose => (document(&mut rng, false), "big.txt"),
+        Kind::Unicode => (document(&mut rng, true), "big.txt"),
+        Kind::Rust => (rust_document(&mut rng), "big.rs"),
+    };
     println!(
-        "document: {} bytes, {} lines, {}, history {history:?}",
+        "document {file}: {} bytes, {} lines, {kind:?}, history {history:?}",
         text.len(),
         text.lines().count(),
-        if unicode {
-            "with Greek and CJK"
-        } else {
-            "ASCII"
-        }
     );
     let mut doc = Doc::new(ReplicaId::from(1));
     match history {
@@ -115,7 +180,7 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         name: "me".into(),
         color: Color::Blue,
     };
-    let mut model = Model::new(doc, "big.md", me, Keymap::builtin(), Theme::builtin());
+    let mut model = Model::new(doc, file, me, Keymap::builtin(), Theme::builtin());
     update(&mut model, Msg::Resize(WIDTH, HEIGHT));
     // Start in the middle of the document.
     update(
@@ -126,6 +191,24 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         update(&mut model, key(KeyCode::Char(c)));
     }
     update(&mut model, key(KeyCode::Enter));
+    // As the runtime does: the first frame there, then the highlighting catches up in the
+    // background (timed apart: it is not a keystroke).
+    let area = Rect::new(0, 0, WIDTH, HEIGHT);
+    let mut buf = Buffer::empty(area);
+    let start = Instant::now();
+    render(&model, area, &mut buf);
+    let first = start.elapsed();
+    let start = Instant::now();
+    while model.highlight_is_behind() {
+        update(&mut model, Msg::Idle);
+    }
+    if kind == Kind::Rust {
+        println!(
+            "first frame at line 10,000: {:.1} ms; highlighting caught up in {:.0} ms",
+            first.as_secs_f64() * 1e3,
+            start.elapsed().as_secs_f64() * 1e3
+        );
+    }
 
     // Three remote peers, each typing near its own cursor a few screens away (one inside
     // the visible region).
@@ -139,8 +222,6 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         })
         .collect();
 
-    let area = Rect::new(0, 0, WIDTH, HEIGHT);
-    let mut buf = Buffer::empty(area);
     let mut frame = |model: &mut Model, msg: Msg| {
         let start = Instant::now();
         update(model, msg);
@@ -198,8 +279,9 @@ fn keystrokes(unicode: bool, history: History, steps: usize) {
         let code = own_keys[step % own_keys.len()];
         local.push(frame(&mut model, key(code)));
     }
-    report("keystroke -> frame (update + render)", local);
+    let median = report("keystroke -> frame (update + render)", local);
     report("remote op/presence -> frame", remote);
+    median
 }
 
 fn cold_open() {
@@ -336,14 +418,88 @@ fn b4x100() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Find and replace-all on a 5 MB file, each run on a fresh model: the time to count the
+/// matches while the query is typed, and to replace all of them (as one undo step: the
+/// document edits, their ops, the undo record). The baseline, run in the same process, is
+/// the least such a command does: the `regex` crate replacing every match in a `String`.
+fn replace_all(runs: usize) {
+    let line = "let total = peer.weight * 3 + anchor.offset; // keep the total in sync\n";
+    let text = line.repeat((5 << 20) / line.len());
+    let me = Identity {
+        name: "me".into(),
+        color: Color::Blue,
+    };
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    let (mut typed, mut replaced, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ops = 0;
+    for _ in 0..runs {
+        let mut doc = Doc::new(ReplicaId::from(1));
+        doc.insert(0, &text);
+        let mut model = Model::new(
+            doc,
+            "big.rs",
+            me.clone(),
+            Keymap::builtin(),
+            Theme::builtin(),
+        );
+        update(&mut model, Msg::Resize(WIDTH, HEIGHT));
+        update(&mut model, ctrl('r'));
+        let start = Instant::now();
+        for c in "total".chars() {
+            update(&mut model, key(KeyCode::Char(c)));
+        }
+        typed.push(start.elapsed());
+        update(&mut model, key(KeyCode::Enter));
+        for c in "sum".chars() {
+            update(&mut model, key(KeyCode::Char(c)));
+        }
+        update(&mut model, key(KeyCode::Enter));
+        let start = Instant::now();
+        let effects = update(&mut model, key(KeyCode::Char('a')));
+        replaced.push(start.elapsed());
+        assert!(!model.doc.text().contains("total"), "every match replaced");
+        ops = effects
+            .iter()
+            .filter(|e| matches!(e, duet::msg::Effect::Submit(_)))
+            .count();
+
+        let start = Instant::now();
+        // Compiled in the timed part: the editor compiles each query too.
+        #[allow(clippy::regex_creation_in_loops)]
+        let regex = regex::Regex::new("total").expect("a valid pattern");
+        let out = regex.replace_all(&text, "sum");
+        baseline.push(start.elapsed());
+        assert_eq!(out.len(), text.len() - 2 * 2 * text.lines().count());
+    }
+    println!(
+        "5 MB file, {} lines, {} matches of `total` ({ops} ops per replace-all):",
+        text.lines().count(),
+        2 * text.lines().count(),
+    );
+    let typed = report("  typing the 5-letter query (counts per key)", typed);
+    let replaced = report("  replace all (one undo step)", replaced);
+    let baseline = report("  baseline: Regex::replace_all on a String", baseline);
+    println!(
+        "  ratios to the baseline: replace all {:.1}x, typing the query {:.1}x",
+        replaced.as_secs_f64() / baseline.as_secs_f64(),
+        typed.as_secs_f64() / baseline.as_secs_f64(),
+    );
+}
+
 fn main() {
     if std::env::args().skip(1).any(|a| a == "b4x100") {
         return b4x100();
     }
-    keystrokes(false, History::OneInsert, 5_000);
-    keystrokes(true, History::PerLine, 5_000);
+    let prose = keystrokes(Kind::Prose, History::OneInsert, 5_000);
+    let rust = keystrokes(Kind::Rust, History::OneInsert, 5_000);
+    println!(
+        "highlighted Rust / unhighlighted prose, keystroke -> frame median: {:.2}x",
+        rust.as_secs_f64() / prose.as_secs_f64()
+    );
+    keystrokes(Kind::Unicode, History::PerLine, 5_000);
     // Slow with the current crdt-text (reading inside a long non-ASCII run scans it from
     // its start), so fewer steps.
-    keystrokes(true, History::OneInsert, 50);
+    keystrokes(Kind::Unicode, History::OneInsert, 50);
     cold_open();
+    replace_all(7);
 }

@@ -38,6 +38,9 @@ impl Model {
     /// the ops for undo, emits them for the store and the peers, and leaves the cursor after
     /// the inserted text.
     pub fn replace(&mut self, range: Range<usize>, text: &str, kind: EditKind, ends_word: bool) {
+        if !self.can_edit() {
+            return;
+        }
         let mut ops = Vec::with_capacity(2);
         if !range.is_empty() {
             ops.push(self.doc.delete(range.start, range.len()));
@@ -53,14 +56,26 @@ impl Model {
         self.goal_col = None;
     }
 
-    /// Inserts `text` in place of the selection (typing or pasting).
+    /// Whether the document may be edited; if not, says why.
+    pub fn can_edit(&mut self) -> bool {
+        match &self.read_only {
+            None => true,
+            Some(why) => {
+                let text = format!("Read-only: {why}");
+                self.notify(crate::model::Level::Warn, text);
+                false
+            }
+        }
+    }
+
+    /// Inserts `text` in place of the selection (typing or pasting). Typing over a selection
+    /// starts an undo step that the following keystrokes extend, so one undo removes the
+    /// typing and brings the selected text back.
     pub fn insert_text(&mut self, text: &str, kind: EditKind) {
         let range = self.selection_range();
-        let kind = if range.is_empty() {
-            kind
-        } else {
-            EditKind::Other
-        };
+        if !range.is_empty() {
+            self.undo.break_group();
+        }
         let ends_word = text.chars().last().is_some_and(|c| !c.is_alphanumeric());
         self.replace(range, text, kind, ends_word);
     }
@@ -139,17 +154,37 @@ impl Model {
         }
     }
 
-    /// Cuts the whole line (with its line break); repeated presses collect lines.
+    /// Cuts the whole line (with its line break). Cuts in a row collect the lines, so one
+    /// paste puts them all back (as nano and micro do).
     pub fn cut_line(&mut self) {
         let cursor = self.cursor();
         let line = self.doc.char_to_line(cursor);
         let start = self.doc.line_to_char(line);
         let end = self.doc.line_to_char(line + 1).min(self.doc.len());
-        if start == end {
+        if start == end || !self.can_edit() {
             return;
         }
-        self.select(start..end);
-        self.cut();
+        let text = self.doc.slice(start..end);
+        if self.last_command == Some(crate::commands::Command::CutLine) {
+            self.clipboard.push_str(&text);
+        } else {
+            self.clipboard = text;
+        }
+        self.emit(Effect::Clipboard(self.clipboard.clone()));
+        self.replace(start..end, "", EditKind::Other, false);
+    }
+
+    /// Tab: a tab character, or spaces to the next tab stop (per the indentation setting).
+    pub fn insert_indent(&mut self) {
+        let text = match self.settings.indent {
+            crate::settings::Indent::Tabs => "\t".to_owned(),
+            crate::settings::Indent::Spaces => {
+                let v = self.visual(self.selection_range().start);
+                let width = self.settings.tab_width.max(1);
+                " ".repeat(width - v.col % width)
+            }
+        };
+        self.insert_text(&text, EditKind::Other);
     }
 
     /// Pastes the internal clipboard.
@@ -162,6 +197,9 @@ impl Model {
 
     /// Undoes this user's last edit group (others' edits stay).
     pub fn undo(&mut self) -> bool {
+        if !self.can_edit() {
+            return true;
+        }
         let Some(ops) = self.undo.undo(&mut self.doc) else {
             return false;
         };
@@ -171,6 +209,9 @@ impl Model {
 
     /// Redoes the last undone group.
     pub fn redo(&mut self) -> bool {
+        if !self.can_edit() {
+            return true;
+        }
         let Some(ops) = self.undo.redo(&mut self.doc) else {
             return false;
         };
@@ -291,22 +332,24 @@ impl Model {
 
     // ----- layout and scrolling -----
 
-    /// The soft-wrap layout of `line` at the current width.
+    /// The layout of `line` at the current width (unbounded without soft wrap).
     pub fn layout(&self, line: usize) -> std::rc::Rc<LaidOutLine> {
-        let width = self.text_width();
-        let key = (self.doc.version().total(), width);
+        let width = self.wrap_width();
+        let tab = self.settings.tab_width;
+        let key = (self.doc.version().total(), width, tab);
         self.layouts.borrow_mut().get(key, line, || {
             let text = text::line_text(&self.doc, line);
-            let layout = layout_line(&text, width);
+            let layout = layout_line(&text, width, tab);
             LaidOutLine { text, layout }
         })
     }
 
-    /// Where `pos` appears on screen relative to the document.
+    /// Where `pos` appears on screen relative to the document (the column counted from the
+    /// line's start, before horizontal scrolling).
     pub fn visual(&self, pos: usize) -> Visual {
         let line = self.doc.char_to_line(pos);
         let off = pos - self.doc.line_to_char(line);
-        let (row, col) = self.layout(line).position_of(off, self.text_width());
+        let (row, col) = self.layout(line).position_of(off);
         Visual { line, row, col }
     }
 
@@ -324,7 +367,11 @@ impl Model {
 
     fn set_top(&mut self, line: usize, row: usize) {
         let top = self.doc.anchor(self.doc.line_to_char(line), Bias::Right);
-        self.scroll = Scroll { top, row };
+        self.scroll = Scroll {
+            top,
+            row,
+            col: self.scroll.col,
+        };
     }
 
     /// Walks `delta` rows from (line, row); stops at the document's ends.
@@ -378,9 +425,15 @@ impl Model {
 
     /// Scrolls just enough that the cursor is on screen (with a small margin).
     pub fn reveal_cursor(&mut self) {
+        self.reveal_pos(self.cursor());
+    }
+
+    /// Scrolls just enough that `pos` is on screen (with a small margin).
+    pub fn reveal_pos(&mut self, pos: usize) {
         let h = self.text_height();
         let margin = (h / 4).min(3);
-        let v = self.visual(self.cursor());
+        let v = self.visual(pos);
+        self.reveal_column(v.col);
         let top = self.top();
         let up_to = match self.step_rows(v.line, v.row, -(margin as isize)) {
             Step::At(l, r) => (l, r),
@@ -402,10 +455,37 @@ impl Model {
         }
     }
 
+    /// Without soft wrap: scrolls sideways just enough that column `col` is on screen.
+    fn reveal_column(&mut self, col: usize) {
+        if self.settings.soft_wrap {
+            self.scroll.col = 0;
+            return;
+        }
+        let width = self.text_width();
+        let margin = (width / 8).min(4);
+        if col < self.scroll.col + margin.min(self.scroll.col) {
+            self.scroll.col = col.saturating_sub(margin);
+        } else if col + 1 > self.scroll.col + width {
+            self.scroll.col = col + 1 + margin.min(width / 2) - width;
+        }
+    }
+
+    /// Centres the view on `pos` (going somewhere far: a line number, a peer's cursor).
+    pub fn center_on(&mut self, pos: usize) {
+        let v = self.visual(pos);
+        let back = (self.text_height() / 2) as isize;
+        let (l, r) = match self.step_rows(v.line, v.row, -back) {
+            Step::At(l, r) => (l, r),
+            _ => (0, 0),
+        };
+        self.set_top(l, r);
+        self.reveal_column(v.col);
+    }
+
     /// The document position under a screen cell of the text area (`x` counted from the
     /// left edge of the terminal, `y` from the top), for mouse clicks.
     pub fn position_at(&self, x: u16, y: u16) -> usize {
-        let col = usize::from(x).saturating_sub(self.gutter_width());
+        let col = usize::from(x).saturating_sub(self.gutter_width()) + self.scroll.col;
         let (line, row) = self.top();
         match self.step_rows(line, row, isize::from(y.min(i16::MAX as u16) as i16)) {
             Step::Before => 0,
@@ -423,18 +503,12 @@ impl Model {
         self.reveal = true;
     }
 
-    /// Goes to a 1-based line number (clamped to the document).
+    /// Goes to a 1-based line number (clamped to the document), centred.
     pub fn goto_line(&mut self, line: usize) {
         let line = line.saturating_sub(1).min(self.doc.line_count() - 1);
         let pos = self.doc.line_to_char(line);
         self.move_to(pos, false);
-        // Centre the target line.
-        let back = (self.text_height() / 2) as isize;
-        let (l, r) = match self.step_rows(line, 0, -back) {
-            Step::At(l, r) => (l, r),
-            _ => (0, 0),
-        };
-        self.set_top(l, r);
+        self.center_on(pos);
     }
 }
 

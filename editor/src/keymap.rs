@@ -3,16 +3,16 @@
 //! The defaults are data (`assets/keymap.toml`, embedded in the binary); a user file of the
 //! same form in the config directory overrides single bindings. Keys are written like
 //! `ctrl-s`, `shift-f3`, `ctrl-shift-z`, `alt-backspace`, `pagedown`; a binding to `"none"`
-//! removes a default. Every command name is checked against the registry, so a typo is an
-//! error that names the file and the key, not a silently dead key.
+//! removes a default. Command names are parsed into [`Command`]s once, when the file is
+//! loaded: a typo is reported with its file and line (and only that binding is left out),
+//! never a silently dead key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde::Deserialize;
 
-use crate::commands;
+use crate::commands::Command;
 
 /// The default keymap, embedded from `assets/keymap.toml`.
 pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
@@ -148,34 +148,51 @@ impl fmt::Display for Key {
     }
 }
 
-/// A keymap file could not be used.
+/// A problem with one binding, or with the whole file.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum KeymapError {
-    /// Not valid TOML, or not of the expected shape.
-    #[error("{source_name}: {message}")]
+    /// A line that is not valid TOML (it is skipped; the rest of the file is read).
+    #[error("{source_name}:{line}: {message}")]
     Syntax {
         /// Which file.
         source_name: String,
+        /// The line (1-based).
+        line: usize,
         /// The parser's message.
         message: String,
     },
+    /// A section other than `[keys]`.
+    #[error("{source_name}:{line}: unknown section `{name}` (bindings go under [keys])")]
+    Section {
+        /// Which file.
+        source_name: String,
+        /// The line.
+        line: usize,
+        /// The section.
+        name: String,
+    },
     /// A key that cannot be parsed.
-    #[error("{source_name}: key `{key}`: {error}")]
+    #[error("{source_name}:{line}: key `{key}`: {error}")]
     Key {
         /// Which file.
         source_name: String,
+        /// The line.
+        line: usize,
         /// The key as written.
         key: String,
         /// What is wrong with it.
         error: KeyParseError,
     },
-    /// A binding to a command that does not exist.
+    /// A binding to a command that does not exist (or to something other than a name).
     #[error(
-        "{source_name}: key `{key}` is bound to unknown command `{command}` (F1 lists the commands)"
+        "{source_name}:{line}: key `{key}` is bound to unknown command `{command}` \
+         (F1 lists the commands)"
     )]
     Command {
         /// Which file.
         source_name: String,
+        /// The line.
+        line: usize,
         /// The key as written.
         key: String,
         /// The unknown command name.
@@ -183,66 +200,125 @@ pub enum KeymapError {
     },
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeymapFile {
-    #[serde(default)]
-    keys: BTreeMap<String, String>,
-}
-
-/// Key → command name.
+/// Key → command.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Keymap {
-    bindings: HashMap<Key, &'static str>,
+    bindings: HashMap<Key, Command>,
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 impl Keymap {
     /// The built-in keymap.
     pub fn builtin() -> Keymap {
         let mut map = Keymap::default();
-        map.merge_toml(DEFAULT_KEYMAP, "assets/keymap.toml")
-            .expect("the built-in keymap is valid (checked by a test)");
+        let problems = map.merge_toml(DEFAULT_KEYMAP, "assets/keymap.toml");
+        debug_assert!(
+            problems.is_empty(),
+            "the built-in keymap is valid: {problems:?}"
+        );
         map
     }
 
-    /// Applies the bindings of a keymap file on top of the current ones. On error nothing
-    /// is changed.
-    pub fn merge_toml(&mut self, text: &str, source_name: &str) -> Result<(), KeymapError> {
-        let file: KeymapFile = toml::from_str(text).map_err(|e| KeymapError::Syntax {
-            source_name: source_name.into(),
-            message: e.message().to_owned(),
-        })?;
-        let mut next = self.bindings.clone();
-        for (key_text, command) in file.keys {
-            let key: Key = key_text.parse().map_err(|error| KeymapError::Key {
-                source_name: source_name.into(),
-                key: key_text.clone(),
-                error,
-            })?;
-            if command == "none" {
-                next.remove(&key);
-                continue;
-            }
-            let Some(cmd) = commands::find(&command) else {
-                return Err(KeymapError::Command {
-                    source_name: source_name.into(),
-                    key: key_text,
-                    command,
-                });
+    /// Applies the bindings of a keymap file on top of the current ones: every valid binding
+    /// is used, and every invalid one — or line that is not TOML — is returned with its line
+    /// number and left out.
+    pub fn merge_toml(&mut self, text: &str, source_name: &str) -> Vec<KeymapError> {
+        // The TOML parser stops at the first error: blank out each line it cannot read (so
+        // line numbers stay) and read the rest again.
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        let mut problems = Vec::new();
+        let clean = loop {
+            let clean = lines.join("\n");
+            let Some(error) = toml::de::DeTable::parse(&clean).err() else {
+                break clean;
             };
-            next.insert(key, cmd.name);
+            let line = line_of(&clean, error.span().map_or(0, |s| s.start));
+            problems.push(KeymapError::Syntax {
+                source_name: source_name.into(),
+                line,
+                message: error.message().to_owned(),
+            });
+            match lines.get_mut(line - 1) {
+                Some(l) if !l.is_empty() => *l = "",
+                // Nothing left to blank out: give up on the file.
+                _ => return problems,
+            }
+        };
+        let Ok(file) = toml::de::DeTable::parse(&clean) else {
+            return problems;
+        };
+        let text = clean.as_str();
+        for (section, value) in file.get_ref() {
+            let line = line_of(text, section.span().start);
+            let Some(keys) = value
+                .get_ref()
+                .as_table()
+                .filter(|_| section.get_ref() == "keys")
+            else {
+                problems.push(KeymapError::Section {
+                    source_name: source_name.into(),
+                    line,
+                    name: section.get_ref().to_string(),
+                });
+                continue;
+            };
+            for (key_text, command) in keys {
+                let line = line_of(text, key_text.span().start);
+                let key_text = key_text.get_ref().to_string();
+                let key: Key = match key_text.parse() {
+                    Ok(key) => key,
+                    Err(error) => {
+                        problems.push(KeymapError::Key {
+                            source_name: source_name.into(),
+                            line,
+                            key: key_text,
+                            error,
+                        });
+                        continue;
+                    }
+                };
+                let name = command.get_ref().as_str().unwrap_or("");
+                if name == "none" {
+                    self.bindings.remove(&key);
+                    continue;
+                }
+                match Command::from_name(name) {
+                    Some(command) => {
+                        self.bindings.insert(key, command);
+                    }
+                    None => problems.push(KeymapError::Command {
+                        source_name: source_name.into(),
+                        line,
+                        key: key_text,
+                        command: name.to_owned(),
+                    }),
+                }
+            }
         }
-        self.bindings = next;
-        Ok(())
+        problems.sort_by_key(|p| match p {
+            KeymapError::Syntax { line, .. }
+            | KeymapError::Section { line, .. }
+            | KeymapError::Key { line, .. }
+            | KeymapError::Command { line, .. } => *line,
+        });
+        problems
     }
 
     /// The command bound to a key press, if any.
-    pub fn lookup(&self, event: &KeyEvent) -> Option<&'static str> {
+    pub fn lookup(&self, event: &KeyEvent) -> Option<Command> {
         self.bindings.get(&Key::from_event(event)).copied()
     }
 
     /// The keys bound to `command`, in a stable order (fewest modifiers first).
-    pub fn keys_for(&self, command: &str) -> Vec<Key> {
+    pub fn keys_for(&self, command: Command) -> Vec<Key> {
         let mut keys: Vec<Key> = self
             .bindings
             .iter()

@@ -4,13 +4,11 @@
 //! about to show (or walks past while scrolling by a screenful), never the whole document.
 //! Each grapheme cluster is one [`Glyph`] with its cell width: wide CJK characters and emoji
 //! take two cells, a tab extends to the next tab stop, control characters show as one cell.
-//! Rows break after whitespace when a word would not fit, otherwise mid-word.
+//! Rows break after whitespace when a word would not fit, otherwise mid-word. Without soft
+//! wrap a line is laid out on one row of unbounded width.
 
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
-
-/// Columns between tab stops.
-pub const TAB_WIDTH: usize = 4;
 
 /// One grapheme cluster placed on a row.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -47,8 +45,8 @@ pub enum Look {
 pub struct LineLayout {
     /// The glyphs, in text order.
     pub glyphs: Vec<Glyph>,
-    /// Rows the line occupies, including an empty last row when the cursor at the line's end
-    /// would not fit on the final row.
+    /// Rows the line occupies (at least one). A line that fills its last row exactly takes
+    /// no extra row: the cursor at its end is shown on the last cell, as terminals do.
     pub rows: usize,
     /// Length of the line in chars.
     pub chars: usize,
@@ -102,8 +100,10 @@ fn clusters(text: &str) -> Vec<Cluster> {
         .collect()
 }
 
-/// Lays out `text` (one line, without its line break) on rows of `width` cells.
-pub fn layout_line(text: &str, width: usize) -> LineLayout {
+/// Lays out `text` (one line, without its line break) on rows of `width` cells, with tab
+/// stops every `tab_width` columns.
+pub fn layout_line(text: &str, width: usize, tab_width: usize) -> LineLayout {
+    let tab_width = tab_width.max(1);
     let width = width.max(2);
     let clusters = clusters(text);
     let mut glyphs: Vec<Glyph> = Vec::with_capacity(clusters.len());
@@ -116,7 +116,7 @@ pub fn layout_line(text: &str, width: usize) -> LineLayout {
     let mut i = 0;
     while i < clusters.len() {
         let c = clusters[i];
-        let w = c.width.unwrap_or(TAB_WIDTH - col % TAB_WIDTH);
+        let w = c.width.unwrap_or(tab_width - col % tab_width);
         if col + w > width && col > 0 {
             if let Some(b) = break_at.filter(|&b| b < glyphs.len()) {
                 // Move the partial word to the next row and lay it out again from there.
@@ -145,27 +145,25 @@ pub fn layout_line(text: &str, width: usize) -> LineLayout {
         }
         i += 1;
     }
-    let rows = if col >= width { row + 2 } else { row + 1 };
     LineLayout {
         glyphs,
-        rows,
+        rows: row + 1,
         chars,
     }
 }
 
 impl LineLayout {
     /// Screen (row, column) of the cursor standing before char offset `off` of the line
-    /// (`off == chars` is the end of the line).
-    pub fn position_of(&self, off: usize, width: usize) -> (usize, usize) {
-        let width = width.max(2);
+    /// (`off == chars` is the end of the line: after the last glyph, which may be the column
+    /// just past a full row).
+    pub fn position_of(&self, off: usize) -> (usize, usize) {
         match self.glyphs.binary_search_by(|g| g.start.cmp(&off)) {
             Ok(i) => (self.glyphs[i].row, self.glyphs[i].col),
             Err(i) if i < self.glyphs.len() => (self.glyphs[i].row, self.glyphs[i].col),
-            Err(_) => match self.glyphs.last() {
-                None => (0, 0),
-                Some(g) if g.col + g.width >= width => (g.row + 1, 0),
-                Some(g) => (g.row, g.col + g.width),
-            },
+            Err(_) => self
+                .glyphs
+                .last()
+                .map_or((0, 0), |g| (g.row, g.col + g.width)),
         }
     }
 
@@ -232,11 +230,12 @@ impl std::ops::Deref for LaidOutLine {
     }
 }
 
-/// Lines laid out since the document or the width last changed: one frame lays out the
-/// lines around the cursor twice (to scroll, then to draw), and cursor motion reuses them.
+/// Lines laid out since the document, the width or the tab width last changed: one frame
+/// lays out the lines around the cursor twice (to scroll, then to draw), and cursor motion
+/// reuses them.
 #[derive(Debug, Default)]
 pub struct LayoutCache {
-    key: (u64, usize),
+    key: (u64, usize, usize),
     lines: std::collections::HashMap<usize, std::rc::Rc<LaidOutLine>>,
 }
 
@@ -244,10 +243,11 @@ pub struct LayoutCache {
 const CACHE_LINES: usize = 1024;
 
 impl LayoutCache {
-    /// The cached layout of `line`, valid for `key` (document version and width), or `make`'s.
+    /// The cached layout of `line`, valid for `key` (document version, width, tab width),
+    /// or `make`'s.
     pub fn get(
         &mut self,
-        key: (u64, usize),
+        key: (u64, usize, usize),
         line: usize,
         make: impl FnOnce() -> LaidOutLine,
     ) -> std::rc::Rc<LaidOutLine> {

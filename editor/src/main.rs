@@ -31,6 +31,10 @@ struct Cli {
     /// The file to edit (created if it does not exist).
     #[arg(required = true)]
     file: Option<PathBuf>,
+    /// Only show the file: no editing, no store, no network. Also what opens, instead of an
+    /// error, when the file or its folder is not writable.
+    #[arg(long)]
+    read_only: bool,
     #[command(flatten)]
     opts: Opts,
 }
@@ -46,7 +50,8 @@ enum Command {
         /// The ticket the sharer gave you (Ctrl-T in their duet, or `duet ticket FILE`);
         /// `-` or nothing: read it from standard input.
         ticket: Option<String>,
-        /// Where to keep the document (default: a name derived from the document id).
+        /// Where to keep the document (default: the sharer's file name, made unique with
+        /// " (2)" and so on if taken).
         file: Option<PathBuf>,
     },
     /// Print the ticket of a document (its current addresses if a duet has it open).
@@ -160,8 +165,9 @@ fn main() {
     };
     if let Err(e) = runtime.block_on(run(cli)) {
         duet::terminal::restore();
-        tracing::error!("{e:#}");
-        eprintln!("duet: {e:#}");
+        let e = sync::error_chain(e.as_ref());
+        tracing::error!("{e}");
+        eprintln!("duet: {e}");
         std::process::exit(1);
     }
 }
@@ -175,7 +181,7 @@ fn parse_cli() -> Cli {
     let config = place(duet::config::config_dir());
     let log = place(log_path());
     let command = Cli::command().after_help(format!(
-        "Config directory (keymap.toml, theme.toml): {config}\nLog file: {log}\n\
+        "Config directory (config.toml, keymap.toml, theme.toml): {config}\nLog file: {log}\n\
          Environment: DUET_NAME, DUET_COLOR, DUET_HOME (per-user directory), DUET_LOG, DUET_LOG_LEVEL"
     ));
     Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
@@ -214,11 +220,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
             let file = cli.file.context("which file? try `duet notes.md`")?;
+            need_terminal("duet FILE", "`duet serve FILE`")?;
+            if cli.read_only {
+                return view_only(&file, "opened with --read-only", &cli.opts).await;
+            }
+            // A file with a store opens from it (its unsaved edits shown; saving then says
+            // why it cannot); one without opens as a view.
+            let has_store = sync::store::store_dir_of(&file).is_ok_and(|dir| dir.is_dir());
+            if let Some(why) = not_writable(&file).filter(|_| !has_store) {
+                return view_only(&file, &why, &cli.opts).await;
+            }
             edit(&file, None, &cli.opts).await
         }
         Some(Command::Join { ticket, file }) => {
             let ticket = parse_ticket(ticket)?;
-            let file = file.unwrap_or_else(|| default_join_file(&ticket));
+            need_terminal("duet join", "`duet serve --join TICKET FILE`")?;
+            let file = file.unwrap_or_else(|| join_file(&ticket));
             edit(&file, Some(ticket), &cli.opts).await
         }
         Some(Command::Ticket { file }) => ticket(&file, &cli.opts).await,
@@ -256,10 +273,57 @@ fn read_ticket() -> anyhow::Result<String> {
     Ok(line)
 }
 
-/// `duet join TICKET` without a file: `duet-<first 8 hex digits of the document id>.txt`.
-fn default_join_file(ticket: &DocTicket) -> PathBuf {
-    let id = ticket.doc.to_string();
-    PathBuf::from(format!("duet-{}.txt", &id[..id.len().min(8)]))
+/// Fails with a clear message unless duet can draw on a terminal and read keys from one
+/// (rather than "No such device or address" from deep inside the terminal library).
+fn need_terminal(what: &str, instead: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let keys = std::io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_ok();
+    if std::io::stdout().is_terminal() && keys {
+        return Ok(());
+    }
+    bail!(
+        "{what} needs a terminal to show the editor in, and this process has none; to keep a \
+         document online without one, run {instead}"
+    )
+}
+
+/// Why `file` (or its folder) cannot be written, if it cannot: then it opens as a read-only
+/// view instead of failing. A file that does not exist yet is judged by its folder when the
+/// store is made.
+fn not_writable(file: &Path) -> Option<String> {
+    let denied = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    };
+    match std::fs::OpenOptions::new().append(true).open(file) {
+        Err(e) if denied(&e) => Some(format!("{} is not writable", file.display())),
+        _ => None,
+    }
+}
+
+/// `duet join TICKET` without a file: the sharer's file name, or `NAME (2).EXT` and so on if
+/// that name is taken by another file or document (a file that already holds this document
+/// is joined again); `duet-<id>.txt` for a ticket without a name.
+fn join_file(ticket: &DocTicket) -> PathBuf {
+    let Some(name) = &ticket.name else {
+        let id = ticket.doc.to_string();
+        return PathBuf::from(format!("duet-{}.txt", &id[..id.len().min(8)]));
+    };
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name.as_str(), String::new()),
+    };
+    let mut candidate = PathBuf::from(name);
+    for n in 2..1000 {
+        match sync::store::stored_document(&candidate) {
+            Some(doc) if doc == ticket.doc => return candidate,
+            None if std::fs::symlink_metadata(&candidate).is_err() => return candidate,
+            _ => candidate = PathBuf::from(format!("{stem} ({n}){ext}")),
+        }
+    }
+    candidate
 }
 
 /// The user's name: `--name`, `DUET_NAME`, then `$USER`.
@@ -276,7 +340,8 @@ async fn open(config: SessionConfig, file: &Path) -> anyhow::Result<Opened> {
         Ok(opened) => Ok(opened),
         Err(SyncError::Store(StoreError::Locked { .. })) => bail!(
             "{} is already open in another duet on this machine; close it there first \
-             (`duet ticket {}` prints its ticket)",
+             (`duet ticket {}` prints its ticket, `duet --read-only {}` shows the file)",
+            file.display(),
             file.display(),
             file.display()
         ),
@@ -284,44 +349,85 @@ async fn open(config: SessionConfig, file: &Path) -> anyhow::Result<Opened> {
     }
 }
 
-async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
-    let (keymap, theme, problems) = duet::config::load();
+/// Whether opening failed for want of permission to write (then the file is shown
+/// read-only instead).
+fn is_permission_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let io = match cause.downcast_ref::<SyncError>() {
+            Some(SyncError::Store(StoreError::Io { error, .. })) => Some(error),
+            _ => match cause.downcast_ref::<StoreError>() {
+                Some(StoreError::Io { error, .. }) => Some(error),
+                _ => cause.downcast_ref::<std::io::Error>(),
+            },
+        };
+        io.is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        })
+    })
+}
+
+/// The user's configuration, their colour, and a model of `doc` with its settings.
+fn model_for(
+    doc: crdt_text::Doc,
+    file: &Path,
+    opts: &Opts,
+) -> anyhow::Result<(Model, Vec<String>)> {
+    let loaded = duet::config::load();
     let name = user_name(opts);
     let color = match &opts.color {
         Some(c) => duet::theme::parse_color(c)
             .with_context(|| format!("--color {c}: not a colour (a name, 0-255 or #rrggbb)"))?,
-        None => theme.color_for(&name),
+        None => loaded.theme.color_for(&name),
     };
-    let mut config = opts.session(file, join)?;
-    config.name = name.clone();
-    let opened = open(config, file).await?;
     let file_name = file.file_name().map_or_else(
         || file.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let settings = loaded.config.settings_for(&file_name, &doc);
     let mut model = Model::new(
-        opened.doc,
+        doc,
         file_name,
         Identity { name, color },
-        keymap,
-        theme,
+        loaded.keymap,
+        loaded.theme,
     );
-    if let Some(report) = &opened.report {
-        model.mode = duet::model::Mode::Popup(duet::model::Popup::Recovery {
-            text: report.to_string(),
+    model.settings = settings;
+    for problem in &loaded.problems {
+        tracing::warn!("{problem}");
+    }
+    Ok((model, loaded.problems))
+}
+
+/// Shows what went wrong at start: a recovery report and configuration problems in a popup,
+/// other notes in the status line (all of it in the log too).
+fn tell_at_start(model: &mut Model, report: Option<String>, problems: &[String], notes: &[String]) {
+    for note in notes {
+        tracing::warn!("{note}");
+    }
+    let mut text = report.clone().unwrap_or_default();
+    if !problems.is_empty() {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str("Your configuration has problems (the rest of it is used):\n");
+        for p in problems {
+            text.push_str(&format!("  {p}\n"));
+        }
+    }
+    if !text.is_empty() {
+        let title = if report.is_some() {
+            "duet recovered this document"
+        } else {
+            "Configuration"
+        };
+        model.mode = duet::model::Mode::Popup(duet::model::Popup::Report {
+            title: title.into(),
+            text,
             scroll: 0,
         });
-    }
-    let mut notes: Vec<String> = match opened.report {
-        Some(_) => Vec::new(),
-        None => opened.warnings.iter().map(ToString::to_string).collect(),
-    };
-    notes.extend(problems);
-    if let sync::Network::Unavailable(reason) = opened.session.network() {
-        notes.push(format!("Networking is unavailable: {reason}"));
-    }
-    for note in &notes {
-        tracing::warn!("{note}");
     }
     if !notes.is_empty() {
         model.notify(Level::Warn, notes.join(" · "));
@@ -329,11 +435,60 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
             m.ticks_left *= 3;
         }
     }
+}
+
+async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
+    let mut config = opts.session(file, join.clone())?;
+    config.name = user_name(opts);
+    let opened = match open(config, file).await {
+        Ok(opened) => opened,
+        Err(e) if join.is_none() && is_permission_error(&e) => {
+            return view_only(file, &sync::error_chain(e.as_ref()), opts).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let (mut model, problems) = model_for(opened.doc, file, opts)?;
+    if !opened.saved {
+        model.saved_version = None;
+    }
+    let mut notes: Vec<String> = match opened.report {
+        Some(_) => Vec::new(),
+        None => opened.warnings.iter().map(ToString::to_string).collect(),
+    };
+    if let sync::Network::Unavailable(reason) = opened.session.network() {
+        notes.push(format!("Networking is unavailable: {reason}"));
+    }
+    let report = opened.report.map(|r| r.to_string());
+    tell_at_start(&mut model, report, &problems, &notes);
     let open = app::Open {
         session: opened.session,
         id: opened.id,
     };
-    app::run(model, open).await
+    app::run(model, Some(open)).await
+}
+
+/// A read-only view of `file` as it is on disk: no store, no network, no editing.
+async fn view_only(file: &Path, why: &str, opts: &Opts) -> anyhow::Result<()> {
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    if size > sync::store::MAX_PLAIN_FILE {
+        bail!("{} is too large to show ({size} bytes)", file.display());
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot show {}: not a UTF-8 text file", file.display()))?;
+    let text = duet::edit::normalize_newlines(text.strip_prefix('\u{feff}').unwrap_or(&text));
+    // Never stored or sent: any replica id does.
+    let mut doc = crdt_text::Doc::new(crdt_text::ReplicaId::from(1));
+    if !text.is_empty() {
+        doc.insert(0, &text);
+    }
+    let (mut model, problems) = model_for(doc, file, opts)?;
+    model.read_only = Some(why.to_owned());
+    tracing::info!("showing {} read-only: {why}", file.display());
+    let note = format!("Read-only view: {why}");
+    tell_at_start(&mut model, None, &problems, &[note]);
+    app::run(model, None).await
 }
 
 async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
@@ -397,6 +552,7 @@ async fn serve(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Res
         mut doc,
         warnings,
         report,
+        ..
     } = open(config, file).await?;
     match report {
         Some(report) => eprintln!("{report}"),
@@ -478,7 +634,8 @@ fn tell(event: &Event, file: &Path, names: &mut std::collections::HashMap<sync::
         Event::SaveFailed { error, .. } => {
             eprintln!("error: cannot write {}: {error}", file.display())
         }
-        Event::OutsideEdits { .. } => println!("{event}"),
+        Event::OutsideEdits { .. } | Event::Moved { .. } => println!("{event}"),
+        Event::MoveFailed { error, .. } => eprintln!("error: {error}"),
         Event::StoreFailed { error, .. } => {
             eprintln!("error: cannot write duet's store: {error} (retrying)")
         }
@@ -531,6 +688,20 @@ mod tests {
         let pem = certs.iter().map(|c| pem_block(c)).collect::<String>();
         std::fs::write(&path, pem).unwrap();
         assert_eq!(super::relay_roots(&path).unwrap(), certs);
+    }
+
+    #[test]
+    fn an_error_that_prints_its_cause_tells_it_once() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(sync::identity::IdentityError::Io {
+            path: "id.key".into(),
+            source: missing,
+        })
+        .context("cannot open notes.md");
+        assert_eq!(
+            sync::error_chain(e.as_ref()),
+            "cannot open notes.md: identity file id.key: entity not found"
+        );
     }
 
     fn pem_block(cert: &rustls_pki_types::CertificateDer<'_>) -> String {

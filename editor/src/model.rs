@@ -6,6 +6,7 @@
 //! insert above the cursor moves it along with the text instead of leaving it on the wrong
 //! character.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crdt_text::{Anchor, Bias, Doc, VersionVector};
@@ -14,8 +15,12 @@ use ratatui::style::Color;
 use sync::proto::{PresenceState, SyncStatus};
 use sync::{Network, PeerId, PeerView};
 
+use crate::commands::Command;
+use crate::highlight::Highlighter;
 use crate::keymap::Keymap;
 use crate::msg::Effect;
+use crate::search::{self, MatchCache};
+use crate::settings::Settings;
 use crate::theme::Theme;
 use crate::undo::UndoHistory;
 
@@ -39,13 +44,15 @@ pub struct Identity {
 }
 
 /// Where the view starts: a line (anchored to its first character, so remote edits above do
-/// not scroll the view) and a wrapped row within it.
+/// not scroll the view), a wrapped row within it, and (without soft wrap) the first column.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Scroll {
     /// The first character of the top line.
     pub top: Anchor,
     /// Which wrapped row of that line is the first on screen.
     pub row: usize,
+    /// The first screen column shown (always 0 with soft wrap).
+    pub col: usize,
 }
 
 /// Another person editing the document.
@@ -110,22 +117,50 @@ pub struct Message {
     pub ticks_left: u32,
 }
 
+/// The find prompt, and the replace prompt (which has a second field).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct FindPrompt {
+    /// What to find, typed so far.
+    pub query: String,
+    /// Replace mode: the replacement typed so far; `None` for a plain find.
+    pub replacement: Option<String>,
+    /// Whether the replacement field has the keyboard (else the query field).
+    pub in_replacement: bool,
+    /// Where the selection started when the prompt opened: the search starts there, and
+    /// an emptied query returns there.
+    pub origin: Anchor,
+}
+
+/// Replacing match by match: the current match is the selection.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Replacing {
+    /// What is replaced.
+    pub query: String,
+    /// What replaces it.
+    pub replacement: String,
+    /// Where the walk started; it ends there after wrapping around once.
+    pub stop: Anchor,
+    /// Whether the walk has wrapped past the end of the document.
+    pub wrapped: bool,
+    /// Matches replaced so far.
+    pub replaced: usize,
+}
+
 /// A one-line text prompt at the bottom of the screen.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Prompt {
-    /// Incremental search.
-    Find {
-        /// What is typed so far.
-        query: String,
-        /// Where the cursor was when the search began (Esc returns there... or stays on the
-        /// match; see `update`).
-        origin: Anchor,
-        /// Whether the last search found nothing.
-        failed: bool,
-    },
+    /// Incremental search, or the two fields of replace.
+    Find(FindPrompt),
+    /// Asking, for each match, whether to replace it.
+    Replace(Replacing),
     /// Go to a line number.
     Goto {
         /// The digits typed so far.
+        input: String,
+    },
+    /// Save under another file name.
+    SaveAs {
+        /// The name typed so far.
         input: String,
     },
 }
@@ -140,8 +175,11 @@ pub enum Popup {
     },
     /// The ticket others use to join this document.
     Ticket,
-    /// The peers and their connections.
-    Peers,
+    /// The peers and their connections; one of them is picked (to go to or follow).
+    Peers {
+        /// The picked row of the panel.
+        selected: usize,
+    },
     /// Quitting with changes not yet written to the plain file.
     ConfirmQuit,
     /// Saving would drop text the file held when duet found its store damaged.
@@ -151,8 +189,11 @@ pub enum Popup {
         /// Lines they touch.
         lines: usize,
     },
-    /// What opening the document found wrong with its store, and what was recovered.
-    Recovery {
+    /// A report to read: what opening the document recovered, or what is wrong in the
+    /// user's configuration files.
+    Report {
+        /// The title.
+        title: String,
         /// The report, several lines.
         text: String,
         /// First visible line.
@@ -194,12 +235,25 @@ pub struct Model {
     pub clipboard: String,
     /// This user's own edits, for undo and redo.
     pub undo: UndoHistory,
-    /// The document version last written to the plain file.
-    pub saved_version: VersionVector,
+    /// The document version the plain file holds; `None` when the file differs from the
+    /// document (edits were kept in the store only, e.g. after quitting without saving).
+    pub saved_version: Option<VersionVector>,
+    /// Why the document cannot be edited (a read-only view), if it cannot.
+    pub read_only: Option<String>,
+    /// Tab width, indentation, soft wrap, line numbers.
+    pub settings: Settings,
     /// What has the keyboard.
     pub mode: Mode,
+    /// How queries are read (case, regular expression).
+    pub search: search::Options,
     /// The last search query (F3 repeats it).
     pub last_search: Option<String>,
+    /// The last replacement typed.
+    pub last_replacement: String,
+    /// The peer whose cursor the view follows.
+    pub follow: Option<PeerId>,
+    /// The peer last jumped to or picked in the peers panel (the next one to follow).
+    pub picked: Option<PeerId>,
     /// The transient status message.
     pub message: Option<Message>,
     /// What the sync layer last said.
@@ -212,12 +266,18 @@ pub struct Model {
     pub quit: bool,
     /// Quit as soon as the pending save succeeds.
     pub quit_after_save: bool,
+    /// The last command run, if nothing else happened since (consecutive cuts collect).
+    pub(crate) last_command: Option<Command>,
     /// Effects produced by the current update, drained by [`crate::update::update`].
     pub(crate) outbox: Vec<Effect>,
     /// Whether the current update moved the cursor (so the view must follow it).
     pub(crate) reveal: bool,
     /// Layouts of recently shown lines.
-    pub(crate) layouts: std::cell::RefCell<crate::layout::LayoutCache>,
+    pub(crate) layouts: RefCell<crate::layout::LayoutCache>,
+    /// Syntax highlighting, with its parse states and recently highlighted lines.
+    pub(crate) highlight: RefCell<Highlighter>,
+    /// The matches of the current search.
+    pub(crate) matches: RefCell<MatchCache>,
 }
 
 impl Model {
@@ -229,10 +289,12 @@ impl Model {
         keymap: Keymap,
         theme: Theme,
     ) -> Self {
-        let saved_version = doc.version();
+        let saved_version = Some(doc.version());
+        let file_name = file_name.into();
+        let highlight = RefCell::new(Highlighter::for_file(&file_name, &theme.syntax));
         Model {
             doc,
-            file_name: file_name.into(),
+            file_name,
             sel: Selection {
                 tail: Anchor::START,
                 head: Anchor::START,
@@ -241,6 +303,7 @@ impl Model {
             scroll: Scroll {
                 top: Anchor::START,
                 row: 0,
+                col: 0,
             },
             size: (80, 24),
             peers: BTreeMap::new(),
@@ -248,17 +311,26 @@ impl Model {
             clipboard: String::new(),
             undo: UndoHistory::default(),
             saved_version,
+            read_only: None,
+            settings: Settings::default(),
             mode: Mode::Edit,
+            search: search::Options::default(),
             last_search: None,
+            last_replacement: String::new(),
+            follow: None,
+            picked: None,
             message: None,
             sync: SyncState::default(),
             keymap,
             theme,
             quit: false,
             quit_after_save: false,
+            last_command: None,
             outbox: Vec::new(),
             reveal: false,
             layouts: Default::default(),
+            highlight,
+            matches: Default::default(),
         }
     }
 
@@ -306,7 +378,20 @@ impl Model {
 
     /// Whether the document differs from what was last written to the plain file.
     pub fn is_dirty(&self) -> bool {
-        self.doc.version() != self.saved_version
+        self.saved_version.as_ref() != Some(&self.doc.version())
+    }
+
+    /// Whether the syntax highlighting is still catching up with a far jump (the runtime
+    /// then sends [`crate::msg::Msg::Idle`] when nothing else waits).
+    pub fn highlight_is_behind(&self) -> bool {
+        self.highlight.borrow().is_behind()
+    }
+
+    /// Names the document's file anew (after Save as): the status line and the syntax
+    /// highlighting follow.
+    pub fn set_file_name(&mut self, name: impl Into<String>) {
+        self.file_name = name.into();
+        self.highlight = RefCell::new(Highlighter::for_file(&self.file_name, &self.theme.syntax));
     }
 
     /// This user's name, colour, cursor and selection, as the peers are shown them.
@@ -340,8 +425,12 @@ impl Model {
         usize::from(self.size.1).saturating_sub(chrome).max(1)
     }
 
-    /// Width of the line-number gutter, including its trailing space.
+    /// Width of the line-number gutter, including its trailing space (0 with line numbers
+    /// off).
     pub fn gutter_width(&self) -> usize {
+        if !self.settings.line_numbers {
+            return 0;
+        }
         let digits = self.doc.line_count().max(1).ilog10() as usize + 1;
         digits.max(3) + 1
     }
@@ -351,5 +440,14 @@ impl Model {
         usize::from(self.size.0)
             .saturating_sub(self.gutter_width())
             .max(2)
+    }
+
+    /// The width lines are laid out at: the text width with soft wrap, unbounded without.
+    pub fn wrap_width(&self) -> usize {
+        if self.settings.soft_wrap {
+            self.text_width()
+        } else {
+            usize::MAX
+        }
     }
 }

@@ -18,6 +18,9 @@ pub enum Msg {
     Resize(u16, u16),
     /// The periodic timer (a few times a second): status messages fade.
     Tick,
+    /// Nothing else is waiting: time for background work (syntax highlighting catching up
+    /// with a far jump).
+    Idle,
     /// News from the sync layer: peers, presence, the document's sync state, saving. Edits
     /// from peers are already in the document when this arrives.
     Sync(sync::Event),
@@ -37,6 +40,9 @@ pub enum Effect {
     /// Write it although it drops text the file held when duet found its store damaged (the
     /// user confirmed).
     SaveAnyway,
+    /// Save the document under another file name: write it there and move its store along
+    /// (the outcome comes back as `Moved` or `MoveFailed` in a [`Msg::Sync`]).
+    SaveAs(std::path::PathBuf),
     /// Copy text to the system clipboard (OSC 52).
     Clipboard(String),
     /// Stop the editor (the runtime flushes the store first).

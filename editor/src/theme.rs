@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 use serde::Deserialize;
 
 /// The default theme, embedded from `assets/theme.toml`.
@@ -22,6 +22,9 @@ pub struct Theme {
     pub gutter_current_fg: Color,
     /// This user's selection.
     pub selection_bg: Color,
+    /// Text on the selection, on other peers' selections and on search matches (over syntax
+    /// colours, so it stays readable).
+    pub selection_fg: Color,
     /// Status line text.
     pub status_fg: Color,
     /// Status line background.
@@ -34,8 +37,12 @@ pub struct Theme {
     pub prompt_fg: Color,
     /// Prompt text when the search found nothing.
     pub prompt_fail_fg: Color,
-    /// Search match highlight.
+    /// Search matches on screen.
     pub match_bg: Color,
+    /// The current search match.
+    pub match_current_bg: Color,
+    /// Text on the current search match.
+    pub match_current_fg: Color,
     /// Popup borders.
     pub popup_border: Color,
     /// Popup titles.
@@ -50,6 +57,35 @@ pub struct Theme {
     pub control_fg: Color,
     /// Colours for peers who did not choose one.
     pub palette: Vec<Color>,
+    /// Syntax colours, by scope selector (see [`crate::highlight`]).
+    pub syntax: Vec<SyntaxRule>,
+}
+
+/// How one kind of syntax is drawn: `"string" = "green"`, `"markup.heading" = "blue bold"`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SyntaxRule {
+    /// A scope selector (TextMate/Sublime style): `comment`, `entity.name.function`, …
+    pub scope: String,
+    /// The text colour (`None`: the terminal's).
+    pub fg: Option<Color>,
+    /// Bold, italic, underlined.
+    pub modifiers: Modifier,
+}
+
+/// Parses `colour [bold] [italic] [underlined]` (any order; the colour may be left out).
+fn parse_syntax_style(value: &str) -> Option<(Option<Color>, Modifier)> {
+    let mut fg = None;
+    let mut modifiers = Modifier::empty();
+    for word in value.split_whitespace() {
+        match word {
+            "bold" => modifiers |= Modifier::BOLD,
+            "italic" => modifiers |= Modifier::ITALIC,
+            "underlined" | "underline" => modifiers |= Modifier::UNDERLINED,
+            colour if fg.is_none() => fg = Some(parse_color(colour)?),
+            _ => return None,
+        }
+    }
+    Some((fg.filter(|c| *c != Color::Reset), modifiers))
 }
 
 /// A theme file could not be used.
@@ -66,6 +102,14 @@ pub enum ThemeError {
     /// An entry that is not a colour the theme has.
     #[error("{source_name}: unknown entry `{key}`")]
     Unknown {
+        /// Which file.
+        source_name: String,
+        /// The entry.
+        key: String,
+    },
+    /// A syntax entry whose scope selector does not parse.
+    #[error("{source_name}: `[syntax]` entry `{key}` is not a scope selector")]
+    Scope {
         /// Which file.
         source_name: String,
         /// The entry.
@@ -90,6 +134,8 @@ struct ThemeFile {
     ui: BTreeMap<String, String>,
     #[serde(default)]
     peers: Option<PeersFile>,
+    #[serde(default)]
+    syntax: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +153,7 @@ impl Theme {
             gutter_fg: Color::Reset,
             gutter_current_fg: Color::Reset,
             selection_bg: Color::Reset,
+            selection_fg: Color::Reset,
             status_fg: Color::Reset,
             status_bg: Color::Reset,
             status_offline_bg: Color::Reset,
@@ -114,6 +161,8 @@ impl Theme {
             prompt_fg: Color::Reset,
             prompt_fail_fg: Color::Reset,
             match_bg: Color::Reset,
+            match_current_bg: Color::Reset,
+            match_current_fg: Color::Reset,
             popup_border: Color::Reset,
             popup_title: Color::Reset,
             message_info: Color::Reset,
@@ -121,6 +170,7 @@ impl Theme {
             message_error: Color::Reset,
             control_fg: Color::Reset,
             palette: Vec::new(),
+            syntax: Vec::new(),
         };
         theme
             .merge_toml(DEFAULT_THEME, "assets/theme.toml")
@@ -135,6 +185,7 @@ impl Theme {
             "gutter_fg" => &mut self.gutter_fg,
             "gutter_current_fg" => &mut self.gutter_current_fg,
             "selection_bg" => &mut self.selection_bg,
+            "selection_fg" => &mut self.selection_fg,
             "status_fg" => &mut self.status_fg,
             "status_bg" => &mut self.status_bg,
             "status_offline_bg" => &mut self.status_offline_bg,
@@ -142,6 +193,8 @@ impl Theme {
             "prompt_fg" => &mut self.prompt_fg,
             "prompt_fail_fg" => &mut self.prompt_fail_fg,
             "match_bg" => &mut self.match_bg,
+            "match_current_bg" => &mut self.match_current_bg,
+            "match_current_fg" => &mut self.match_current_fg,
             "popup_border" => &mut self.popup_border,
             "popup_title" => &mut self.popup_title,
             "message_info" => &mut self.message_info,
@@ -178,6 +231,24 @@ impl Theme {
                 .iter()
                 .map(|v| parse_color(v).ok_or_else(|| bad("peers.palette", v)))
                 .collect::<Result<_, _>>()?;
+        }
+        for (scope, value) in &file.syntax {
+            if syntect::highlighting::ScopeSelectors::from_str(scope).is_err() {
+                return Err(ThemeError::Scope {
+                    source_name: source_name.into(),
+                    key: scope.clone(),
+                });
+            }
+            let (fg, modifiers) = parse_syntax_style(value).ok_or_else(|| bad(scope, value))?;
+            let rule = SyntaxRule {
+                scope: scope.clone(),
+                fg,
+                modifiers,
+            };
+            match next.syntax.iter_mut().find(|r| r.scope == *scope) {
+                Some(existing) => *existing = rule,
+                None => next.syntax.push(rule),
+            }
         }
         *self = next;
         Ok(())

@@ -58,3 +58,16 @@ fn help_says_how_to_keep_the_ticket_out_of_the_process_list() {
     assert!(help.contains("standard input"), "{help}");
     assert!(help.contains("process list"), "{help}");
 }
+
+#[test]
+fn without_a_terminal_duet_says_so_and_suggests_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    // Standard output is a pipe here: there is nothing to draw the editor on.
+    let out = duet(dir.path(), &["--offline", "notes.md"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("duet serve"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert!(!dir.path().join(".duet").exists(), "nothing was created");
+}

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use crdt_text::Anchor;
-use sync::Event;
 use sync::proto::Departure;
+use sync::{Event, PeerId};
 
 #[test]
 fn remote_insert_before_the_cursor_moves_it_along() {
@@ -198,4 +198,89 @@ fn randomized_concurrent_editing_converges_and_keeps_the_cursor_valid() {
             "seed {seed}: replicas converge"
         );
     }
+}
+
+#[test]
+fn go_to_a_peer_jumps_to_their_cursor_and_cycles_through_peers() {
+    let mut m = model("|one\ntwo\nthree");
+    press(&mut m, "alt-g");
+    assert!(
+        m.message
+            .as_ref()
+            .is_some_and(|msg| msg.text.contains("Nobody here"))
+    );
+    joins(&mut m, BOB, "bob");
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 6);
+    let carol = PeerId([0xca; 32]);
+    joins(&mut m, carol, "carol");
+    shows_cursor(&mut m, carol, "carol", 0x00ff00, 10);
+    press(&mut m, "alt-g");
+    assert_eq!(show(&m), "one\ntw|o\nthree", "bob first");
+    press(&mut m, "alt-g");
+    assert_eq!(show(&m), "one\ntwo\nth|ree", "then carol");
+    press(&mut m, "alt-g");
+    assert_eq!(show(&m), "one\ntw|o\nthree", "and around");
+}
+
+#[test]
+fn following_ends_on_a_key_and_when_the_peer_leaves() {
+    let mut m = model("|a\nb\nc");
+    joins(&mut m, BOB, "bob");
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 2);
+    press(&mut m, "alt-f");
+    assert_eq!(m.follow, Some(BOB));
+    // The first key only stops following when it is Esc; any other key also does its job.
+    press(&mut m, "right");
+    assert_eq!(m.follow, None);
+    assert_eq!(show(&m), "a|\nb\nc");
+    press(&mut m, "alt-f");
+    sync(
+        &mut m,
+        Event::PeerLeft {
+            doc: DOC,
+            peer: BOB,
+            why: Departure::Quit,
+        },
+    );
+    assert_eq!(m.follow, None);
+    assert!(
+        m.message
+            .as_ref()
+            .is_some_and(|msg| msg.text.contains("no longer following"))
+    );
+}
+
+/// A peers-panel row for `peer`, as the session reports it.
+fn panel_row(peer: PeerId, name: &str) -> sync::PeerView {
+    sync::PeerView {
+        id: peer,
+        name: Some(name.into()),
+        color: Some(0xff0000),
+        conn: Some(sync::proto::ConnId(1)),
+        link: None,
+        addrs: Vec::new(),
+        diverged: false,
+    }
+}
+
+#[test]
+fn the_peers_panel_picks_whom_to_go_to_or_follow_and_alt_f_toggles() {
+    let mut m = model("|a\nb\nc");
+    let carol = PeerId([0xca; 32]);
+    joins(&mut m, BOB, "bob");
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 2);
+    joins(&mut m, carol, "carol");
+    shows_cursor(&mut m, carol, "carol", 0x00ff00, 4);
+    m.sync.panel = vec![panel_row(BOB, "bob"), panel_row(carol, "carol")];
+    // The second row, f: follow carol (the cursor stays where it is).
+    press(&mut m, "ctrl-p down f");
+    assert_eq!(m.follow, Some(carol));
+    assert_eq!(show(&m), "|a\nb\nc");
+    // Alt-F again stops following, and does not start again.
+    press(&mut m, "alt-f");
+    assert_eq!(m.follow, None);
+    // The panel opens on the peer picked last (carol); up to bob, g: go to his cursor.
+    press(&mut m, "ctrl-p up g");
+    assert_eq!(show(&m), "a\n|b\nc");
+    assert_eq!(m.follow, None);
 }

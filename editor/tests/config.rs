@@ -3,7 +3,7 @@
 mod common;
 
 use common::key_event;
-use duet::commands::COMMANDS;
+use duet::commands::Command;
 use duet::keymap::{Keymap, KeymapError};
 use duet::theme::Theme;
 use ratatui::style::Color;
@@ -12,22 +12,34 @@ use ratatui::style::Color;
 fn builtin_keymap_binds_the_documented_keys() {
     let map = Keymap::builtin();
     for (key, command) in [
-        ("ctrl-s", "save"),
-        ("ctrl-q", "quit"),
-        ("ctrl-z", "undo"),
-        ("ctrl-y", "redo"),
-        ("ctrl-c", "copy"),
-        ("ctrl-x", "cut"),
-        ("ctrl-v", "paste"),
-        ("ctrl-a", "select_all"),
-        ("ctrl-f", "find"),
-        ("f3", "find_next"),
-        ("shift-f3", "find_prev"),
-        ("ctrl-g", "goto_line"),
-        ("ctrl-t", "show_ticket"),
-        ("ctrl-p", "show_peers"),
-        ("f1", "help"),
-        ("ctrl-shift-left", "select_word_left"),
+        ("ctrl-s", Command::Save),
+        ("ctrl-o", Command::SaveAs),
+        ("ctrl-q", Command::Quit),
+        ("ctrl-z", Command::Undo),
+        ("ctrl-y", Command::Redo),
+        ("ctrl-c", Command::Copy),
+        ("ctrl-x", Command::Cut),
+        ("ctrl-v", Command::Paste),
+        ("ctrl-a", Command::SelectAll),
+        ("ctrl-f", Command::Find),
+        ("ctrl-r", Command::Replace),
+        ("f3", Command::FindNext),
+        ("shift-f3", Command::FindPrev),
+        ("f15", Command::FindPrev),
+        ("alt-c", Command::ToggleCase),
+        ("alt-r", Command::ToggleRegex),
+        ("ctrl-g", Command::GotoLine),
+        ("ctrl-t", Command::ShowTicket),
+        ("ctrl-p", Command::ShowPeers),
+        ("alt-g", Command::GotoPeer),
+        ("alt-f", Command::FollowPeer),
+        ("alt-s", Command::ToggleSoftWrap),
+        ("alt-n", Command::ToggleLineNumbers),
+        ("f1", Command::Help),
+        ("ctrl-h", Command::DeleteBackward),
+        ("ctrl-backspace", Command::DeleteWordBackward),
+        ("alt-backspace", Command::DeleteWordBackward),
+        ("ctrl-shift-left", Command::SelectWordLeft),
     ] {
         assert_eq!(map.lookup(&key_event(key)), Some(command), "{key}");
     }
@@ -36,11 +48,12 @@ fn builtin_keymap_binds_the_documented_keys() {
 #[test]
 fn every_command_is_reachable_from_a_key() {
     let map = Keymap::builtin();
-    for cmd in COMMANDS {
-        assert!(
-            !map.keys_for(cmd.name).is_empty(),
-            "{} has no default key",
-            cmd.name
+    for cmd in Command::ALL {
+        assert!(!map.keys_for(*cmd).is_empty(), "{cmd} has no default key");
+        assert_eq!(
+            Command::from_name(cmd.name()),
+            Some(*cmd),
+            "names are unique"
         );
     }
 }
@@ -48,41 +61,101 @@ fn every_command_is_reachable_from_a_key() {
 #[test]
 fn user_overrides_rebind_and_unbind() {
     let mut map = Keymap::builtin();
-    map.merge_toml(
+    let problems = map.merge_toml(
         "[keys]\n\"ctrl-s\" = \"none\"\n\"alt-w\" = \"save\"\n",
         "user",
-    )
-    .unwrap();
+    );
+    assert_eq!(problems, []);
     assert_eq!(map.lookup(&key_event("ctrl-s")), None);
-    assert_eq!(map.lookup(&key_event("alt-w")), Some("save"));
+    assert_eq!(map.lookup(&key_event("alt-w")), Some(Command::Save));
     assert_eq!(
         map.lookup(&key_event("ctrl-q")),
-        Some("quit"),
+        Some(Command::Quit),
         "other defaults stay"
     );
 }
 
 #[test]
-fn keymap_mistakes_are_named_and_change_nothing() {
+fn a_bad_line_keeps_every_valid_binding_and_each_mistake_is_named_with_its_line() {
     let mut map = Keymap::builtin();
-    let err = map
-        .merge_toml("[keys]\n\"ctrl-s\" = \"sav\"\n", "keymap.toml")
-        .unwrap_err();
-    assert!(matches!(err, KeymapError::Command { .. }));
+    let file = "[keys]\n\
+                \"alt-w\" = \"save\"\n\
+                \"ctrl-s\" = \"sav\"\n\
+                \"hyper-s\" = \"save\"\n\
+                this line is not toml\n\
+                \"alt-q\" = \"quit\"\n\
+                [colours]\n\
+                red = 1\n";
+    let problems = map.merge_toml(file, "keymap.toml");
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 4, "{text:#?}");
+    assert!(matches!(problems[0], KeymapError::Command { line: 3, .. }));
     assert_eq!(
-        err.to_string(),
-        "keymap.toml: key `ctrl-s` is bound to unknown command `sav` (F1 lists the commands)"
+        text[0],
+        "keymap.toml:3: key `ctrl-s` is bound to unknown command `sav` (F1 lists the commands)"
     );
-    let err = map
-        .merge_toml("[keys]\n\"hyper-s\" = \"save\"\n", "keymap.toml")
-        .unwrap_err();
     assert!(
-        err.to_string().contains("unknown modifier `hyper`"),
-        "{err}"
+        text[1].starts_with("keymap.toml:4: key `hyper-s`: unknown modifier `hyper`"),
+        "{text:#?}"
     );
-    let err = map.merge_toml("[keys\n", "keymap.toml").unwrap_err();
-    assert!(err.to_string().starts_with("keymap.toml: "), "{err}");
-    assert_eq!(map.lookup(&key_event("ctrl-s")), Some("save"));
+    assert!(text[2].starts_with("keymap.toml:5: "), "{text:#?}");
+    assert!(
+        text[3].starts_with("keymap.toml:7: unknown section `colours`"),
+        "{text:#?}"
+    );
+    // The valid bindings before and after the bad lines are used; the bad ones change
+    // nothing.
+    assert_eq!(map.lookup(&key_event("alt-w")), Some(Command::Save));
+    assert_eq!(map.lookup(&key_event("alt-q")), Some(Command::Quit));
+    assert_eq!(map.lookup(&key_event("ctrl-s")), Some(Command::Save));
+}
+
+#[test]
+fn sections_other_than_keys_are_reported() {
+    let mut map = Keymap::builtin();
+    let problems = map.merge_toml(
+        "[keys]\n\"alt-w\" = \"save\"\n[colours]\nred = 1\n",
+        "k.toml",
+    );
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        ["k.toml:3: unknown section `colours` (bindings go under [keys])"]
+    );
+}
+
+#[test]
+fn the_config_directory_is_read_with_every_problem_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keymap.toml"),
+        "[keys]\n\"alt-w\" = \"save\"\n\"ctrl-k\" = \"kut\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("config.toml"), "tab_width = 2\n").unwrap();
+    std::fs::write(
+        dir.path().join("theme.toml"),
+        "[syntax]\ncomment = \"blurple\"\n",
+    )
+    .unwrap();
+    let loaded = duet::config::load_from(Some(dir.path()));
+    assert_eq!(
+        loaded.keymap.lookup(&key_event("alt-w")),
+        Some(Command::Save)
+    );
+    assert_eq!(loaded.problems.len(), 2, "{:#?}", loaded.problems);
+    assert!(
+        loaded.problems[0].contains("keymap.toml:3:"),
+        "{:?}",
+        loaded.problems
+    );
+    assert!(
+        loaded.problems[1].contains("blurple"),
+        "{:?}",
+        loaded.problems
+    );
+    let doc = crdt_text::Doc::new(crdt_text::ReplicaId::from(1));
+    assert_eq!(loaded.config.settings_for("a.txt", &doc).tab_width, 2);
 }
 
 #[test]
@@ -102,7 +175,7 @@ fn keys_parse_and_print_the_way_they_are_written() {
         crossterm::event::KeyCode::Char('Z'),
         crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::SHIFT,
     );
-    assert_eq!(map.lookup(&upper_z), Some("redo"));
+    assert_eq!(map.lookup(&upper_z), Some(Command::Redo));
 }
 
 #[test]

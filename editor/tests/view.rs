@@ -37,9 +37,22 @@ fn screen(m: &duet::model::Model) -> (String, (u16, u16)) {
 }
 
 fn cell_bg(m: &duet::model::Model, x: u16, y: u16) -> Color {
+    cell(m, x, y).bg
+}
+
+/// One cell of the screen as drawn.
+fn cell(m: &duet::model::Model, x: u16, y: u16) -> ratatui::buffer::Cell {
     let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
     term.draw(|f| view(m, f)).unwrap();
-    term.backend().buffer()[(x, y)].bg
+    term.backend().buffer()[(x, y)].clone()
+}
+
+/// A model of a file called `name`.
+fn named(name: &str, annotated: &str, width: u16, height: u16) -> duet::model::Model {
+    let mut m = model_sized(annotated, width, height);
+    m.set_file_name(name);
+    m.message = None;
+    m
 }
 
 fn join_bob(m: &mut duet::model::Model, at: usize) {
@@ -203,15 +216,179 @@ fn help_popup_lists_commands_with_their_keys() {
 }
 
 #[test]
-fn ticket_popup() {
-    let mut m = online(model_sized("|", 90, 14));
-    m.sync.ticket = Ok("duet1abcdefghijklmnopqrstuvwxyz234567".into());
+fn ticket_popup_shows_the_ticket_alone_on_full_width_rows() {
+    let mut m = online(model_sized("|", 60, 14));
+    let ticket = format!("duet2{}", "abcdefghijklmnopqrstuvwxyz234567".repeat(3));
+    m.sync.ticket = Ok(ticket.clone());
     let effects = press(&mut m, "ctrl-t");
-    assert!(effects.contains(&duet::msg::Effect::Clipboard(
-        "duet1abcdefghijklmnopqrstuvwxyz234567".into()
-    )));
+    assert!(effects.contains(&duet::msg::Effect::Clipboard(ticket.clone())));
     let (text, _) = screen(&m);
     insta::assert_snapshot!(text);
+    // The rows that hold the ticket hold nothing else: selecting them copies the ticket.
+    let area = ratatui::layout::Rect::new(0, 0, 60, 14);
+    let (y, rows) = duet::view::ticket_rows(area, &ticket);
+    let lines: Vec<&str> = text.lines().collect();
+    let joined: String = (y..y + rows)
+        .map(|r| lines[usize::from(r)].trim_end())
+        .collect();
+    assert_eq!(joined, ticket);
+}
+
+#[test]
+fn highlighted_code_with_a_remote_cursor_and_a_selection_on_top() {
+    let mut m = named(
+        "main.rs",
+        "// a comment\nfn [main|() {\n    let s = \"hi\";\n}",
+        40,
+        6,
+    );
+    join_bob(&mut m, 35);
+    m.message = None;
+    let (text, _) = screen(&m);
+    insta::assert_snapshot!(text);
+    let comment = cell(&m, 4, 0);
+    let keyword = cell(&m, 4, 1);
+    let string = cell(&m, 4 + 13, 2);
+    assert_eq!(comment.fg, Color::DarkGray, "comment");
+    assert_eq!(keyword.fg, Color::Magenta, "`fn`");
+    assert_eq!(string.fg, Color::Green, "string");
+    // The selection (`main`) and bob's cursor (on `=`) keep their own colours, with text
+    // that reads on them.
+    let selected = cell(&m, 7, 1);
+    assert_eq!(selected.bg, m.theme.selection_bg);
+    assert_eq!(selected.fg, m.theme.selection_fg);
+    let bob = cell(&m, 4 + 10, 2);
+    assert_eq!(bob.symbol(), "=");
+    assert_eq!((bob.bg, bob.fg), (Color::Rgb(0, 200, 0), Color::Black));
+}
+
+#[test]
+fn every_match_on_screen_is_marked_and_the_current_one_stands_out() {
+    let mut m = model_sized("|one two one\nthree one", 40, 5);
+    press(&mut m, "ctrl-f");
+    type_text(&mut m, "one");
+    press(&mut m, "enter");
+    let (text, _) = screen(&m);
+    insta::assert_snapshot!(text);
+    assert!(text.contains("Find: one  2 of 3"), "{text}");
+    let first = cell(&m, 4, 0);
+    let current = cell(&m, 4 + 8, 0);
+    let third = cell(&m, 4 + 6, 1);
+    assert_eq!(first.bg, m.theme.match_bg);
+    assert_eq!(third.bg, m.theme.match_bg);
+    assert_eq!(current.bg, m.theme.match_current_bg);
+    assert_ne!(current.bg, first.bg);
+    assert_eq!(cell(&m, 4 + 4, 0).bg, m.theme.text_bg, "`two` is no match");
+}
+
+#[test]
+fn the_status_line_says_whom_you_follow() {
+    let lines: Vec<String> = (1..=60).map(|i| format!("line {i}")).collect();
+    let mut m = online(model_sized(&format!("|{}", lines.join("\n")), 50, 6));
+    joins(&mut m, BOB, "bob");
+    let far = m.doc.line_to_char(40);
+    shows_cursor(&mut m, BOB, "bob", 0x00c800, far);
+    press(&mut m, "alt-f");
+    m.message = None;
+    let (text, _) = screen(&m);
+    insta::assert_snapshot!(text);
+    assert!(text.contains("following bob"), "{text}");
+    assert!(text.contains("line 41"), "the view went to bob: {text}");
+    // Bob moves on: the view goes along; a key press stops following.
+    let further = m.doc.line_to_char(55);
+    shows_cursor(&mut m, BOB, "bob", 0x00c800, further);
+    assert!(screen(&m).0.contains("line 56"));
+    press(&mut m, "esc");
+    assert!(m.follow.is_none());
+    m.message = None;
+    assert!(!screen(&m).0.contains("following"));
+    assert_eq!(m.cursor(), 0, "following never moved this user's cursor");
+}
+
+#[test]
+fn a_line_exactly_as_wide_as_the_view_takes_one_row() {
+    // 16 columns of text after a 4-column gutter.
+    let mut m = model_sized("abcdefghijklmnop|\nnext", 20, 4);
+    m.message = None;
+    let (text, cursor) = screen(&m);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "  1 abcdefghijklmnop");
+    assert_eq!(
+        rows[1].trim_end(),
+        "  2 next",
+        "no blank row between: {text}"
+    );
+    assert_eq!(
+        cursor,
+        (19, 0),
+        "the cursor at the end sits on the last cell"
+    );
+    press(&mut m, "down");
+    assert_eq!(show(&m), "abcdefghijklmnop\nnext|");
+}
+
+#[test]
+fn without_soft_wrap_the_view_scrolls_sideways_and_numbers_can_go() {
+    let mut m = model_sized(
+        "|short\nthis line is much longer than the view is wide",
+        20,
+        4,
+    );
+    press(&mut m, "alt-s alt-n");
+    m.message = None;
+    let (text, _) = screen(&m);
+    assert_eq!(text.lines().nth(1), Some("this line is much lo"));
+    press(&mut m, "down end");
+    let (text, cursor) = screen(&m);
+    assert!(
+        text.lines().nth(1).unwrap().trim_end().ends_with("is wide"),
+        "{text}"
+    );
+    assert_eq!(cursor.1, 1);
+}
+
+#[test]
+fn peer_names_on_the_status_line_are_chips_in_their_colour() {
+    let mut m = online(model_sized("hello|", 70, 4));
+    join_bob(&mut m, 0);
+    m.message = None;
+    let (text, _) = screen(&m);
+    let status = text.lines().last().unwrap();
+    let x = status.find("●bob").expect("bob on the status line") as u16;
+    let chip = cell(&m, x + 1, 3);
+    assert_eq!((chip.bg, chip.fg), (Color::Rgb(0, 200, 0), Color::Black));
+}
+
+#[test]
+fn a_long_status_message_is_cut_at_a_word() {
+    let mut m = online(model_sized("x|", 60, 3));
+    m.notify(
+        duet::model::Level::Warn,
+        "Cannot reach bob yet: no answer within 15000 ms from any of the addresses",
+    );
+    let (text, _) = screen(&m);
+    let status = text.lines().last().unwrap();
+    assert!(status.contains('…'), "{status}");
+    let shown = status.split('…').next().unwrap();
+    let last_word = shown.split_whitespace().last().unwrap();
+    assert!(
+        "Cannot reach bob yet: no answer within 15000 ms from any of the addresses"
+            .split_whitespace()
+            .any(|w| w == last_word),
+        "cut mid-word: {status}"
+    );
+}
+
+#[test]
+fn help_wraps_long_lines_in_a_narrow_terminal() {
+    let mut m = model_sized("|", 60, 200);
+    press(&mut m, "f1");
+    let (text, _) = screen(&m);
+    assert!(
+        !text.contains("Replace: type what to find, Enter, the replacement, Enter; then"),
+        "wrapped: {text}"
+    );
+    assert!(text.contains("Replace: type what to find"), "{text}");
 }
 
 #[test]
@@ -247,6 +424,10 @@ fn peers_popup() {
     press(&mut m, "ctrl-p");
     let (text, _) = screen(&m);
     insta::assert_snapshot!(text);
+    // Picking bob (the first row) and pressing g goes to his cursor.
+    press(&mut m, "g");
+    assert_eq!(m.mode, duet::model::Mode::Edit);
+    assert_eq!(m.picked, Some(BOB));
 }
 
 #[test]

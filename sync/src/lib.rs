@@ -13,4 +13,5 @@ pub mod store;
 pub mod ticket;
 
 pub use ids::{DocId, DocSecret, PeerId};
+pub use net::endpoint::error_chain;
 pub use session::{Event, Network, Opened, PeerView, Session, SessionConfig, SyncError, Wake};

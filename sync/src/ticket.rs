@@ -1,22 +1,26 @@
 //! Tickets: one copy-pasteable string that lets someone join a document.
 //!
 //! A [`DocTicket`] carries the document id, the document secret (whoever holds the ticket can
-//! read and edit the document: share it like a password) and how to reach the sharer: its iroh
-//! endpoint id, its direct socket addresses and optionally a relay URL.
+//! read and edit the document: share it like a password), how to reach the sharer (its iroh
+//! endpoint id, its direct socket addresses and optionally a relay URL) and the name of the
+//! sharer's file, so the joiner's copy gets the same name (and the same highlighting).
 //!
-//! # String format, version 1
-//! `duet1` followed by the payload in lowercase RFC 4648 base32 without padding. Parsing is
-//! case-insensitive and ignores surrounding whitespace. The single digit after `duet` is the
-//! ticket format version, so a ticket from a newer duet is recognised and reported as such.
+//! # String format, version 2
+//! `duet2` followed by the payload in lowercase RFC 4648 base32 without padding. Parsing is
+//! case-insensitive and ignores whitespace (a ticket copied across wrapped terminal rows may
+//! carry line breaks). The single digit after `duet` is the ticket format version, so a ticket
+//! from a newer duet is recognised and reported as such; version 1 tickets are still read.
 //!
 //! The payload is the postcard encoding of
 //! ```text
 //! doc: [u8; 32], secret: [u8; 32], endpoint: [u8; 32],   // ids and the ed25519 public key
 //! addrs: Vec<SocketAddr>,                                 // direct addresses of the sharer
 //! relay: Option<String>,                                  // relay URL, if the sharer uses one
+//! name: Option<String>,                                   // the sharer's file name (version 2)
 //! ```
 //! followed by 4 check bytes: the first 4 bytes of the blake3 hash of what precedes them, so
-//! a mistyped or mangled ticket is detected instead of dialing a wrong address.
+//! a mistyped or mangled ticket is detected instead of dialing a wrong address. Version 1 is
+//! the same without `name`.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -29,8 +33,12 @@ use crate::ids::{DocId, DocSecret};
 
 /// The prefix before the version digit.
 const PREFIX: &str = "duet";
-/// The ticket format version this code writes and reads.
-pub const TICKET_VERSION: u32 = 1;
+/// The ticket format version this code writes (it also reads version 1).
+pub const TICKET_VERSION: u32 = 2;
+/// The oldest ticket format version this code reads.
+const OLDEST_VERSION: u32 = 1;
+/// The longest file name a ticket carries (longer ones are left out).
+const MAX_NAME: usize = 255;
 /// Bytes of checksum after the payload.
 const CHECK_LEN: usize = 4;
 
@@ -43,6 +51,8 @@ pub struct DocTicket {
     pub secret: DocSecret,
     /// The sharer: endpoint id, direct addresses and optional relay URL.
     pub host: EndpointAddr,
+    /// The name of the sharer's file (a bare file name, never a path), if given.
+    pub name: Option<String>,
 }
 
 /// Why a string is not a usable ticket.
@@ -53,8 +63,8 @@ pub enum TicketError {
     NotATicket,
     /// A ticket of another format version.
     #[error(
-        "ticket format version {0} is not supported by this duet (it reads version {TICKET_VERSION}); \
-         use the same duet version as the sharer"
+        "ticket format version {0} is not supported by this duet (it reads versions \
+         {OLDEST_VERSION} to {TICKET_VERSION}); use the same duet version as the sharer"
     )]
     UnsupportedVersion(u32),
     /// A character that is not base32.
@@ -86,10 +96,45 @@ struct WireV1 {
     relay: Option<String>,
 }
 
+#[derive(Serialize, Deserialize)]
+struct WireV2 {
+    doc: [u8; 32],
+    secret: [u8; 32],
+    endpoint: [u8; 32],
+    addrs: Vec<SocketAddr>,
+    relay: Option<String>,
+    name: Option<String>,
+}
+
+/// `name` if it is a plain file name a joiner can use as it is: one path component, not `.`
+/// or `..`, no control characters, not too long.
+pub fn usable_file_name(name: &str) -> Option<&str> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.len() > MAX_NAME
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    (!bad).then_some(name)
+}
+
 impl DocTicket {
     /// A ticket for `doc` hosted at `host`.
     pub fn new(doc: DocId, secret: DocSecret, host: EndpointAddr) -> Self {
-        DocTicket { doc, secret, host }
+        DocTicket {
+            doc,
+            secret,
+            host,
+            name: None,
+        }
+    }
+
+    /// The same ticket carrying the sharer's file name (left out unless it is a usable
+    /// file name).
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = usable_file_name(name).map(str::to_owned);
+        self
     }
 
     /// The sharer's endpoint id.
@@ -109,12 +154,13 @@ impl DocTicket {
 
     /// The binary payload (checksum included), as described in the module docs.
     fn to_bytes(&self) -> Vec<u8> {
-        let wire = WireV1 {
+        let wire = WireV2 {
             doc: self.doc.0,
             secret: self.secret.0,
             endpoint: *self.host.id.as_bytes(),
             addrs: self.host.ip_addrs().copied().collect(),
             relay: self.relay().map(|r| r.to_string()),
+            name: self.name.clone(),
         };
         let mut bytes = postcard::to_stdvec(&wire).unwrap_or_default();
         let check = blake3::hash(&bytes);
@@ -122,8 +168,23 @@ impl DocTicket {
         bytes
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<Self, TicketError> {
-        let (wire, rest): (WireV1, &[u8]) = match postcard::take_from_bytes(bytes) {
+    fn from_bytes(bytes: &[u8], version: u32) -> Result<Self, TicketError> {
+        let taken = if version == 1 {
+            postcard::take_from_bytes::<WireV1>(bytes).map(|(w, rest)| {
+                let wire = WireV2 {
+                    doc: w.doc,
+                    secret: w.secret,
+                    endpoint: w.endpoint,
+                    addrs: w.addrs,
+                    relay: w.relay,
+                    name: None,
+                };
+                (wire, rest)
+            })
+        } else {
+            postcard::take_from_bytes::<WireV2>(bytes)
+        };
+        let (wire, rest) = match taken {
             Ok(v) => v,
             Err(postcard::Error::DeserializeUnexpectedEnd) => return Err(TicketError::Truncated),
             Err(_) => return Err(TicketError::Corrupted),
@@ -147,6 +208,7 @@ impl DocTicket {
             doc: DocId(wire.doc),
             secret: DocSecret(wire.secret),
             host: EndpointAddr::from_parts(id, addrs),
+            name: wire.name.filter(|n| usable_file_name(n).is_some()),
         })
     }
 }
@@ -174,9 +236,13 @@ impl FromStr for DocTicket {
     type Err = TicketError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let leading = s.len() - s.trim_start().len();
-        let s = s.trim();
-        let lower = s.to_ascii_lowercase();
+        // Whitespace anywhere is dropped (a ticket copied across wrapped rows); positions in
+        // errors count the characters that remain.
+        let lower: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
         let rest = lower.strip_prefix(PREFIX).ok_or(TicketError::NotATicket)?;
         // One digit: base32 bodies may themselves start with a digit (2-7).
         let version = rest
@@ -184,11 +250,11 @@ impl FromStr for DocTicket {
             .next()
             .and_then(|c| c.to_digit(10))
             .ok_or(TicketError::NotATicket)?;
-        if version != TICKET_VERSION {
+        if !(OLDEST_VERSION..=TICKET_VERSION).contains(&version) {
             return Err(TicketError::UnsupportedVersion(version));
         }
         let body = &rest[1..];
-        let body_start = leading + PREFIX.len() + 1;
+        let body_start = PREFIX.len() + 1;
         if let Some(i) = body
             .bytes()
             .position(|b| !matches!(b, b'a'..=b'z' | b'2'..=b'7'))
@@ -207,7 +273,7 @@ impl FromStr for DocTicket {
                     position: body_start + e.position,
                 },
             })?;
-        DocTicket::from_bytes(&bytes)
+        DocTicket::from_bytes(&bytes, version)
     }
 }
 
@@ -248,7 +314,7 @@ mod tests {
         for relay in [false, true] {
             let ticket = sample(relay);
             let s = ticket.to_string();
-            assert!(s.starts_with("duet1"), "{s}");
+            assert!(s.starts_with("duet2"), "{s}");
             assert!(
                 s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -295,7 +361,7 @@ mod tests {
     #[test]
     fn every_truncation_is_reported_as_truncated() {
         let s = sample(true).to_string();
-        for cut in "duet1".len() + 1..s.len() {
+        for cut in "duet2".len() + 1..s.len() {
             let err = s[..cut].parse::<DocTicket>().unwrap_err();
             assert_eq!(err, TicketError::Truncated, "cut at {cut} of {}", s.len());
         }
@@ -304,7 +370,7 @@ mod tests {
     #[test]
     fn a_changed_character_is_detected() {
         let s = sample(false).to_string();
-        for i in "duet1".len()..s.len() {
+        for i in "duet2".len()..s.len() {
             let mut b = s.clone().into_bytes();
             b[i] = if b[i] == b'a' { b'b' } else { b'a' };
             let altered = String::from_utf8(b).unwrap();
@@ -337,8 +403,8 @@ mod tests {
             TicketError::NotATicket
         );
         assert_eq!(
-            "duet2aaaa".parse::<DocTicket>().unwrap_err(),
-            TicketError::UnsupportedVersion(2)
+            "duet3aaaa".parse::<DocTicket>().unwrap_err(),
+            TicketError::UnsupportedVersion(3)
         );
         let s = sample(false).to_string();
         let with_bad = format!("{}!{}", &s[..10], &s[11..]);
@@ -346,8 +412,39 @@ mod tests {
             with_bad.parse::<DocTicket>().unwrap_err(),
             TicketError::BadCharacter { position: 10 }
         );
-        let msg = TicketError::UnsupportedVersion(2).to_string();
-        assert!(msg.contains("version 2"), "{msg}");
+        let msg = TicketError::UnsupportedVersion(3).to_string();
+        assert!(msg.contains("version 3"), "{msg}");
+    }
+
+    #[test]
+    fn the_file_name_travels_and_only_a_plain_name_is_kept() {
+        let t = sample(false).with_name("notes.md");
+        let back: DocTicket = t.to_string().parse().unwrap();
+        assert_eq!(back.name.as_deref(), Some("notes.md"));
+        for bad in ["../x", "/etc/passwd", "..", "a\nb", ""] {
+            assert_eq!(sample(false).with_name(bad).name, None, "{bad:?}");
+        }
+        // Wrapped across rows when copied: still the same ticket.
+        let s = t.to_string();
+        let wrapped = format!("{}\n{}\r\n  {}", &s[..40], &s[40..90], &s[90..]);
+        assert_eq!(wrapped.parse::<DocTicket>(), Ok(t));
+    }
+
+    #[test]
+    fn version_1_tickets_are_still_read() {
+        let t = sample(true);
+        let wire = WireV1 {
+            doc: t.doc.0,
+            secret: t.secret.0,
+            endpoint: *t.host.id.as_bytes(),
+            addrs: t.host.ip_addrs().copied().collect(),
+            relay: t.relay().map(|r| r.to_string()),
+        };
+        let mut bytes = postcard::to_stdvec(&wire).unwrap();
+        let check = blake3::hash(&bytes);
+        bytes.extend_from_slice(&check.as_bytes()[..CHECK_LEN]);
+        let s = format!("duet1{}", data_encoding::BASE32_NOPAD.encode(&bytes));
+        assert_eq!(s.parse::<DocTicket>(), Ok(t));
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod popup;
 mod status;
 mod text;
 
-pub use popup::help_lines;
+pub use popup::{help_lines, open_ticket, ticket_rows};
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;

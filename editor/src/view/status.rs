@@ -1,9 +1,9 @@
-//! The status line (file, saved state, peers, sync state, position, messages) and the
-//! one-line prompts (find, go to line).
+//! The status line (file, saved state, whom you follow, peers, sync state, position,
+//! messages) and the one-line prompts (find, replace, go to line, save as).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
@@ -15,6 +15,9 @@ use crate::model::{Level, Model, Prompt};
 /// `here`: peers connected for the document now.
 fn sync_text(model: &Model, here: usize) -> (String, bool) {
     let status = &model.sync.status;
+    if model.read_only.is_some() {
+        return ("read-only".into(), true);
+    }
     match &model.sync.network {
         Network::Off => ("offline".into(), true),
         Network::Unavailable(_) => ("no network".into(), true),
@@ -32,10 +35,37 @@ fn sync_text(model: &Model, here: usize) -> (String, bool) {
     }
 }
 
+/// A name on the status bar: on the peer's own colour with black text, readable on any
+/// status background (light or dark) whatever the colour.
+fn chip(text: String, color: Color) -> Span<'static> {
+    Span::styled(
+        text,
+        Style::default()
+            .bg(color)
+            .fg(Color::Black)
+            .add_modifier(Modifier::BOLD),
+    )
+}
+
+/// `text` cut to at most `room` cells at a word boundary, with `…` when cut.
+fn fit_words(text: &str, room: usize) -> String {
+    if text.width() <= room {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for word in text.split_inclusive(' ') {
+        if (out.clone() + word).trim_end().width() + 1 > room {
+            break;
+        }
+        out.push_str(word);
+    }
+    format!("{}…", out.trim_end())
+}
+
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
-    let offline = !matches!(model.sync.network, Network::On);
+    let offline = !matches!(model.sync.network, Network::On) && model.read_only.is_none();
     let bg = if offline {
         theme.status_offline_bg
     } else {
@@ -44,16 +74,24 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let base = Style::default().fg(theme.status_fg).bg(bg);
     buf.set_style(area, base);
 
-    // Left: the file and whether it is saved.
+    // Left: the file, whether it is saved, whom this user follows.
     let mut left = vec![Span::styled(
         format!(" {} ", model.file_name),
         base.add_modifier(Modifier::BOLD),
     )];
-    if model.is_dirty() {
+    if model.is_dirty() && model.read_only.is_none() {
         left.push(Span::styled(
             "[+] ",
             base.fg(theme.status_dirty_fg).add_modifier(Modifier::BOLD),
         ));
+    }
+    if let Some(peer) = model.follow {
+        let color = model.peers.get(&peer).map_or(Color::Gray, |p| p.color);
+        left.push(chip(
+            format!(" following {} ", model.peer_name(&peer)),
+            color,
+        ));
+        left.push(Span::styled(" ", base));
     }
 
     // Right: peers, sync state, position; on a narrow terminal the peer names go first,
@@ -63,12 +101,12 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let names: Vec<Span<'_>> = model
         .peers
         .values()
-        .map(|p| {
+        .flat_map(|p| {
             let mark = if p.here { "●" } else { "○" };
-            Span::styled(
-                format!("{mark}{} ", p.name),
-                base.fg(p.color).add_modifier(Modifier::BOLD),
-            )
+            [
+                chip(format!("{mark}{}", p.name), p.color),
+                Span::styled(" ", base),
+            ]
         })
         .collect();
     let count = match (model.peers.is_empty(), away) {
@@ -95,6 +133,9 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         ),
     ];
     let left_w = Line::from(left.clone()).width();
+    // A message takes room from the peer names and counts first (never from the position),
+    // and is cut at a word only when even that is not enough.
+    let message_w = model.message.as_ref().map_or(0, |m| m.text.width() + 3);
     let room = usize::from(area.width).saturating_sub(left_w + 1);
     let full: Vec<Span<'_>> = names
         .iter()
@@ -106,10 +147,14 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         .into_iter()
         .chain(tail.clone())
         .collect();
-    let right = [full, counted, tail.clone(), tail[1..].to_vec()]
-        .into_iter()
-        .find(|spans| Line::from(spans.clone()).width() <= room)
-        .unwrap_or_else(|| tail[1..].to_vec());
+    // Shorter and shorter right sides: a message (if any) takes room from the peer names,
+    // then the count, then the sync state, never from the position.
+    let candidates = [full, counted, tail.clone(), tail[1..].to_vec()];
+    let right = candidates
+        .iter()
+        .find(|spans| Line::from(spans.to_vec()).width() + message_w <= room)
+        .unwrap_or(&candidates[3])
+        .clone();
 
     let left = Line::from(left);
     let right = Line::from(right);
@@ -118,22 +163,102 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let right_x = area.right().saturating_sub(right_w).max(lx);
     buf.set_line(right_x, area.y, &right, area.right() - right_x);
 
-    // Middle: the latest message, in the space left.
+    // Middle: the latest message, in the space left (cut at a word, never mid-word).
     if let Some(message) = &model.message {
         let color = match message.level {
             Level::Info => theme.message_info,
             Level::Warn => theme.message_warn,
             Level::Error => theme.message_error,
         };
-        let room = right_x.saturating_sub(lx + 1);
-        if room > 3 {
+        let room = usize::from(right_x.saturating_sub(lx + 1));
+        if room > 4 {
             let style = Style::default()
                 .fg(color)
                 .bg(theme.status_fg)
                 .add_modifier(Modifier::BOLD);
-            let text = format!(" {} ", message.text);
-            let w = (text.width() as u16).min(room);
-            buf.set_stringn(lx + 1, area.y, &text, usize::from(w), style);
+            let text = format!(" {} ", fit_words(&message.text, room - 2));
+            buf.set_stringn(lx + 1, area.y, &text, room, style);
+        }
+    }
+}
+
+/// The prompt's label, its input, its hint, and whether to show the input as failed.
+fn prompt_parts(model: &Model, prompt: &Prompt) -> (String, String, String, bool) {
+    match prompt {
+        Prompt::Find(p) => {
+            let opts = format!(
+                "[{}{}]",
+                model.search.case.label(),
+                if model.search.regex { ", regex" } else { "" }
+            );
+            let (count, failed) = match_count(model, &p.query);
+            let keys = "Alt-C case · Alt-R regex · Esc";
+            match &p.replacement {
+                None => (
+                    "Find: ".into(),
+                    p.query.clone(),
+                    format!("  {count}{opts}  Enter/F3 next · Shift-Enter/↑ previous · {keys}"),
+                    failed,
+                ),
+                Some(r) if p.in_replacement => (
+                    format!("Replace {:?} with: ", p.query),
+                    r.clone(),
+                    format!("  {count}{opts}  Enter: go through the matches · Tab · {keys}"),
+                    false,
+                ),
+                Some(_) => (
+                    "Replace: ".into(),
+                    p.query.clone(),
+                    format!("  {count}{opts}  Enter/Tab: the replacement · {keys}"),
+                    failed,
+                ),
+            }
+        }
+        Prompt::Replace(r) => {
+            let (count, _) = match_count(model, &r.query);
+            (
+                format!("Replace with {:?}? ", r.replacement),
+                String::new(),
+                format!("{count} y: replace · n: skip · a: all the rest · Esc: stop"),
+                false,
+            )
+        }
+        Prompt::Goto { input } => (
+            "Go to line: ".into(),
+            input.clone(),
+            "  Enter go · Esc cancel".into(),
+            false,
+        ),
+        Prompt::SaveAs { input } => (
+            "Save as: ".into(),
+            input.clone(),
+            "  Enter save (the store moves along) · Esc cancel".into(),
+            false,
+        ),
+    }
+}
+
+/// "3 of 17 " for the current query (the selection's place among the matches), and whether
+/// the query fails (no match, or not a valid expression).
+fn match_count(model: &Model, query: &str) -> (String, bool) {
+    let Some(found) = model.found(query) else {
+        return (String::new(), false);
+    };
+    match &*found {
+        Err(e) => (format!("({e}) "), true),
+        Ok(f) if f.matches.is_empty() => ("no match ".into(), true),
+        Ok(f) => {
+            let total = if f.capped {
+                format!("{}+", f.matches.len())
+            } else {
+                f.matches.len().to_string()
+            };
+            let at = f.index_of(&model.selection_range());
+            let text = match at {
+                Some(i) => format!("{} of {total} ", i + 1),
+                None => format!("{total} matches "),
+            };
+            (text, false)
         }
     }
 }
@@ -143,20 +268,7 @@ pub fn render_prompt(model: &Model, prompt: &Prompt, area: Rect, buf: &mut Buffe
     let theme = &model.theme;
     let base = Style::default().fg(theme.prompt_fg);
     buf.set_style(area, base);
-    let (label, input, hint, failed) = match prompt {
-        Prompt::Find { query, failed, .. } => (
-            "Find: ",
-            query.as_str(),
-            "  Enter/F3 next · Shift-Enter/Shift-F3 previous · Esc close",
-            *failed,
-        ),
-        Prompt::Goto { input, .. } => (
-            "Go to line: ",
-            input.as_str(),
-            "  Enter go · Esc cancel",
-            false,
-        ),
-    };
+    let (label, input, hint, failed) = prompt_parts(model, prompt);
     let input_style = if failed {
         base.fg(theme.prompt_fail_fg)
     } else {
@@ -167,16 +279,11 @@ pub fn render_prompt(model: &Model, prompt: &Prompt, area: Rect, buf: &mut Buffe
         Span::styled(input, input_style),
     ]);
     let (x, _) = buf.set_line(area.x, area.y, &line, area.width);
-    let hint_text = if failed {
-        format!("  (no match){hint}")
-    } else {
-        hint.to_owned()
-    };
     if x < area.right() {
         buf.set_stringn(
             x,
             area.y,
-            hint_text,
+            hint,
             usize::from(area.right() - x),
             base.add_modifier(Modifier::DIM),
         );

@@ -1,14 +1,21 @@
-//! The text area: line numbers, soft-wrapped text, this user's selection, and the other
-//! peers' cursors, selections and names.
+//! The text area: line numbers, soft-wrapped (or sideways-scrolled) text in its syntax
+//! colours, search matches, this user's selection, and the other peers' cursors, selections
+//! and names.
+//!
+//! Layers, bottom to top: syntax colours; other peers' selections; search matches (the
+//! current one distinct); this user's selection; other peers' cursors. Every background
+//! layer sets a foreground that reads on it, so syntax colours never hide under a selection.
 
 use std::ops::Range;
+use std::rc::Rc;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::highlight::Highlighted;
 use crate::layout::Look;
-use crate::model::Model;
+use crate::model::{Mode, Model, Prompt};
 
 /// A remote peer's cursor as drawn.
 struct Remote<'a> {
@@ -26,6 +33,27 @@ fn dim(color: Color) -> Color {
     }
 }
 
+/// The search matches to mark: while a find or replace prompt is open, every match of its
+/// query that overlaps `visible`.
+fn visible_matches(model: &Model, visible: Range<usize>) -> Vec<Range<usize>> {
+    let open = matches!(
+        model.mode,
+        Mode::Prompt(Prompt::Find(_) | Prompt::Replace(_))
+    );
+    let Some(query) = model.current_query().filter(|_| open) else {
+        return Vec::new();
+    };
+    match model.found(&query).as_deref() {
+        Some(Ok(found)) => found
+            .within(visible)
+            .iter()
+            .filter(|m| !m.chars.is_empty())
+            .map(|m| m.chars.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Draws the visible part of the document; returns the screen position of this user's cursor
 /// if it is visible.
 pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
@@ -35,6 +63,7 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     let doc = &model.doc;
     let gutter = model.gutter_width() as u16;
     let width = model.text_width();
+    let hscroll = model.scroll.col;
     let cursor = model.cursor();
     let sel = model.selection_range();
     let remotes: Vec<Remote<'_>> = model
@@ -54,64 +83,91 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
         .collect();
     let cursor_line = doc.char_to_line(cursor);
     let (mut line, mut row) = model.top();
+    // At most one screen row per line: the visible chars end before this line.
+    let last_line = (line + usize::from(area.height)).min(doc.line_count());
+    let visible = doc.line_to_char(line)..doc.line_to_char(last_line);
+    let matches = visible_matches(model, visible);
+    let current_match = matches.iter().position(|m| *m == sel);
+    let mut highlight = model.highlight.borrow_mut();
+    let mut colours = highlight.view(doc, line);
     let mut screen_cursor = None;
     let mut y = area.y;
+    let x0 = area.x + gutter;
+    let right = area.right();
     while y < area.bottom() {
         if line >= doc.line_count() {
-            buf.set_string(
-                area.x,
-                y,
-                format!("{:>w$} ", "~", w = usize::from(gutter) - 1),
-                Style::default().fg(theme.gutter_fg),
-            );
+            if gutter > 0 {
+                buf.set_string(
+                    area.x,
+                    y,
+                    format!("{:>w$} ", "~", w = usize::from(gutter) - 1),
+                    Style::default().fg(theme.gutter_fg),
+                );
+            }
             y += 1;
             continue;
         }
         let start = doc.line_to_char(line);
         let laid = model.layout(line);
+        let syntax: Option<Rc<Highlighted>> = colours.as_mut().map(|c| c.next_line(&laid.text));
         let content = laid.text.as_str();
         let layout = &laid.layout;
         let end = start + layout.chars;
         let has_break = line + 1 < doc.line_count();
         while row < layout.rows && y < area.bottom() {
-            let number_style = if line == cursor_line {
-                Style::default()
-                    .fg(theme.gutter_current_fg)
-                    .add_modifier(Modifier::BOLD)
-            } else {
-                Style::default().fg(theme.gutter_fg)
-            };
-            let number = if row == 0 {
-                (line + 1).to_string()
-            } else {
-                String::new()
-            };
-            buf.set_stringn(
-                area.x,
-                y,
-                format!("{number:>w$} ", w = usize::from(gutter) - 1),
-                usize::from(gutter),
-                number_style,
-            );
-            let x0 = area.x + gutter;
-            let mut row_end_col = 0;
+            if gutter > 0 {
+                let number_style = if line == cursor_line {
+                    Style::default()
+                        .fg(theme.gutter_current_fg)
+                        .add_modifier(Modifier::BOLD)
+                } else {
+                    Style::default().fg(theme.gutter_fg)
+                };
+                let number = if row == 0 {
+                    (line + 1).to_string()
+                } else {
+                    String::new()
+                };
+                buf.set_stringn(
+                    area.x,
+                    y,
+                    format!("{number:>w$} ", w = usize::from(gutter) - 1),
+                    usize::from(gutter),
+                    number_style,
+                );
+            }
             for g in layout.row_glyphs(row) {
+                // Without soft wrap, glyphs left or right of the view are not drawn (nor one
+                // cut by the left edge).
+                if g.col < hscroll || g.col + g.width > hscroll + width {
+                    continue;
+                }
                 let pos = start + g.start;
                 let mut style = base;
+                if let Some(h) = &syntax {
+                    style = style.patch(h.style_at(g.bytes.0));
+                }
                 for r in &remotes {
                     if r.sel.contains(&pos) {
-                        style = style.bg(dim(r.color));
+                        style = style.bg(dim(r.color)).fg(theme.selection_fg);
                     }
                 }
-                if sel.contains(&pos) {
-                    style = style.bg(theme.selection_bg);
+                if let Some(i) = matches.iter().position(|m| m.contains(&pos)) {
+                    style = if Some(i) == current_match {
+                        style.bg(theme.match_current_bg).fg(theme.match_current_fg)
+                    } else {
+                        style.bg(theme.match_bg).fg(theme.selection_fg)
+                    };
+                }
+                if sel.contains(&pos) && current_match.is_none() {
+                    style = style.bg(theme.selection_bg).fg(theme.selection_fg);
                 }
                 for r in &remotes {
                     if r.head == pos {
                         style = style.bg(r.color).fg(Color::Black);
                     }
                 }
-                let x = x0 + g.col as u16;
+                let x = x0 + (g.col - hscroll) as u16;
                 match g.look {
                     Look::Text => {
                         buf.set_stringn(x, y, &content[g.bytes.0..g.bytes.1], g.width, style);
@@ -126,21 +182,25 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                 if pos == cursor {
                     screen_cursor = Some(Position { x, y });
                 }
-                row_end_col = g.col + g.width;
             }
             let is_last_row = row + 1 == layout.rows;
-            // The position at the end of the line is drawn on its last row.
+            // The position at the end of the line is drawn on its last row, after its text —
+            // on its last cell when the row is full (as a terminal shows it).
             let end_col = if is_last_row {
-                layout.position_of(layout.chars, width).1
+                layout.position_of(layout.chars).1
             } else {
-                row_end_col
+                layout.row_glyphs(row).last().map_or(0, |g| g.col + g.width)
             };
-            if is_last_row {
-                let x = x0 + end_col as u16;
+            let end_x = (x0 as usize + end_col.saturating_sub(hscroll)).min(usize::from(u16::MAX));
+            let end_x = end_x as u16;
+            if is_last_row && end_col >= hscroll {
                 if cursor == end {
-                    screen_cursor = Some(Position { x, y });
+                    screen_cursor = Some(Position {
+                        x: end_x.min(right.saturating_sub(1)),
+                        y,
+                    });
                 }
-                if x < area.right() {
+                if end_x < right {
                     // A selected line break shows as one highlighted cell.
                     let mut style = None;
                     if has_break && sel.contains(&end) {
@@ -152,20 +212,18 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                         }
                     }
                     if let Some(style) = style {
-                        buf.set_stringn(x, y, " ", 1, style);
+                        buf.set_stringn(end_x, y, " ", 1, style);
                     }
                 }
             }
             // Names of the peers whose cursor is on this row, after its text.
-            let mut label_x = x0 + end_col as u16 + 2;
+            let mut label_x = end_x.saturating_add(2);
             for r in &remotes {
-                let on_row = (start..=end).contains(&r.head) && {
-                    let off = r.head - start;
-                    layout.position_of(off, width).0 == row
-                };
-                if on_row && label_x < area.right() {
+                let on_row =
+                    (start..=end).contains(&r.head) && layout.position_of(r.head - start).0 == row;
+                if on_row && label_x < right {
                     let label = format!(" {} ", r.name);
-                    let room = usize::from(area.right() - label_x);
+                    let room = usize::from(right - label_x);
                     let (nx, _) = buf.set_stringn(
                         label_x,
                         y,

@@ -35,7 +35,7 @@ pub fn model_sized(annotated: &str, width: u16, height: u16) -> Model {
     };
     let mut m = Model::new(doc, "notes.md", me, Keymap::builtin(), Theme::builtin());
     m.size = (width, height);
-    m.saved_version = m.doc.version();
+    m.saved_version = Some(m.doc.version());
     let (head, tail) = marks(annotated);
     let head = head.expect("annotated text needs a | cursor");
     m.select(tail.unwrap_or(head)..head);

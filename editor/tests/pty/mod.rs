@@ -231,6 +231,22 @@ impl Duet {
             .collect()
     }
 
+    /// Where `text` (ASCII) first appears on screen: row and column.
+    pub fn find(&self, text: &str) -> Option<(u16, u16)> {
+        self.rows().iter().enumerate().find_map(|(row, line)| {
+            let col = line.find(text)?;
+            Some((u16::try_from(row).ok()?, u16::try_from(col).ok()?))
+        })
+    }
+
+    /// The foreground and background colours of the cell at `row`, `col`, as the terminal
+    /// shows them.
+    pub fn colours(&self, row: u16, col: u16) -> (vt100::Color, vt100::Color) {
+        let parser = self.screen.lock().unwrap();
+        let cell = parser.screen().cell(row, col).expect("a cell on screen");
+        (cell.fgcolor(), cell.bgcolor())
+    }
+
     /// The bottom row: file, status, peers, sync state and the latest message.
     pub fn status_line(&self) -> String {
         self.rows().pop().unwrap_or_default()

@@ -137,8 +137,9 @@ pub async fn bind(
     })
 }
 
-/// An error and its causes on one line ("a: b: c").
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line ("a: b: c"), each told once: a cause whose text the
+/// line already holds (an error that prints its source too) is left out.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

@@ -91,6 +91,20 @@ pub enum Event {
         /// Why.
         error: StoreError,
     },
+    /// Save as moved the document (and its store) to another file.
+    Moved {
+        /// The document.
+        doc: DocId,
+        /// Its plain file now.
+        file: std::path::PathBuf,
+    },
+    /// Save as failed; the document stays where it was.
+    MoveFailed {
+        /// The document.
+        doc: DocId,
+        /// Why.
+        error: StoreError,
+    },
     /// Another program changed the plain file; its changes were merged into the document as
     /// local edits (and sent to peers).
     OutsideEdits {
@@ -162,6 +176,8 @@ impl std::fmt::Display for Event {
             ),
             Event::Saved { .. } => f.write_str("saved"),
             Event::SaveFailed { error, .. } => write!(f, "could not save: {error}"),
+            Event::Moved { file, .. } => write!(f, "moved to {}", file.display()),
+            Event::MoveFailed { error, .. } => write!(f, "could not save as: {error}"),
             Event::OutsideEdits {
                 inserted, deleted, ..
             } => write!(

@@ -142,7 +142,20 @@ struct Entry {
     changed_since: Option<Instant>,
     /// When to read the plain file after it was touched.
     check_at: Option<Instant>,
-    _watcher: Option<watch::Watcher>,
+    /// Watches the plain file (restarted when Save as moves it).
+    watcher: Option<watch::Watcher>,
+}
+
+impl Entry {
+    /// The document's ticket for a sharer at `addr`, with the plain file's name.
+    fn ticket(&self, id: DocId, addr: iroh::EndpointAddr) -> DocTicket {
+        let name = self.file.file_name().map(|n| n.to_string_lossy());
+        let ticket = DocTicket::new(id, self.secret.clone(), addr);
+        match name {
+            Some(name) => ticket.with_name(&name),
+            None => ticket,
+        }
+    }
 }
 
 /// The protocol, transport and stores of one process. See the [module docs](self).
@@ -224,7 +237,7 @@ impl Session {
     pub fn ticket(&self, doc: &DocId) -> Result<DocTicket, SyncError> {
         let entry = self.docs.get(doc).ok_or(SyncError::Stopped)?;
         match (&self.transport, &self.network) {
-            (Some(t), _) => Ok(DocTicket::new(*doc, entry.secret.clone(), t.addr())),
+            (Some(t), _) => Ok(entry.ticket(*doc, t.addr())),
             (None, Network::Off) => Err(SyncError::Offline(
                 "duet runs with --offline; restart it without to share".into(),
             )),
@@ -351,6 +364,20 @@ impl Session {
         if let Some(entry) = self.docs.get_mut(&id) {
             entry.changed_since = None;
             let _ = entry.store.send(StoreCmd::Save {
+                text: doc.text(),
+                version: doc.version(),
+            });
+        }
+    }
+
+    /// Save as: moves `doc`'s store to the store folder of `file` (beside it) and writes the
+    /// text there; the old file stays. The outcome arrives as [`Event::Moved`] (then
+    /// [`Event::Saved`]) or [`Event::MoveFailed`].
+    pub fn save_as(&mut self, id: DocId, doc: &Doc, file: PathBuf) {
+        if let Some(entry) = self.docs.get_mut(&id) {
+            entry.changed_since = None;
+            let _ = entry.store.send(StoreCmd::SaveAs {
+                file,
                 text: doc.text(),
                 version: doc.version(),
             });
@@ -501,6 +528,20 @@ impl Session {
             }
             StoreNews::Saved(version) => events.push(Event::Saved { doc: id, version }),
             StoreNews::SaveFailed(error) => events.push(Event::SaveFailed { doc: id, error }),
+            StoreNews::Moved(Ok(file)) => {
+                if let Some(e) = self.docs.get_mut(&id) {
+                    if e.watcher.is_some() {
+                        e.watcher = watch::Watcher::start(&file, id, self.touched_tx.clone());
+                    }
+                    e.file = file.clone();
+                    if let Some(t) = &self.transport {
+                        let ticket = e.ticket(id, t.addr()).to_string();
+                        let _ = e.store.send(StoreCmd::PublishTicket(ticket));
+                    }
+                }
+                events.push(Event::Moved { doc: id, file });
+            }
+            StoreNews::Moved(Err(error)) => events.push(Event::MoveFailed { doc: id, error }),
             StoreNews::PlainChanged { change, resave } => {
                 let Some(doc) = docs.get(&id) else {
                     return;
@@ -569,7 +610,7 @@ impl Session {
         }
         inputs.push(Input::LocalAddrs(addrs));
         for (id, entry) in &self.docs {
-            let ticket = DocTicket::new(*id, entry.secret.clone(), t.addr());
+            let ticket = entry.ticket(*id, t.addr());
             let _ = entry
                 .store
                 .send(StoreCmd::PublishTicket(ticket.to_string()));

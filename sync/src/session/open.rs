@@ -72,6 +72,9 @@ pub struct Opened {
     /// When opening found a problem with the store (damage, loss, a copy): the whole story,
     /// for a popup.
     pub report: Option<RecoveryReport>,
+    /// Whether the plain file holds the document's text (as duet last wrote or read it):
+    /// false after quitting without saving edits, which the store kept.
+    pub saved: bool,
 }
 
 impl Session {
@@ -133,6 +136,7 @@ impl Session {
             followups: Vec::new(),
         };
         let report = store.report.clone();
+        let saved = store.store.plain_holds(&store.doc.text());
         let (id, doc, warnings) = session.adopt(store, config.join.as_ref(), config.watch)?;
         Ok(Opened {
             session,
@@ -140,6 +144,7 @@ impl Session {
             doc,
             warnings,
             report,
+            saved,
         })
     }
 
@@ -173,7 +178,10 @@ impl Session {
         let file = store.plain_file().to_path_buf();
         let known = store.known_peers().to_vec();
         if let Some(t) = &self.transport {
-            let ticket = DocTicket::new(id, secret.clone(), t.addr());
+            let mut ticket = DocTicket::new(id, secret.clone(), t.addr());
+            if let Some(name) = file.file_name() {
+                ticket = ticket.with_name(&name.to_string_lossy());
+            }
             if let Err(e) = store.publish_ticket(&ticket.to_string()) {
                 tracing::warn!("cannot publish the ticket of {}: {e}", file.display());
             }
@@ -201,7 +209,7 @@ impl Session {
                 file,
                 changed_since: None,
                 check_at: None,
-                _watcher: watcher,
+                watcher,
             },
         );
         let mut inputs: Vec<Input> = known

@@ -42,6 +42,15 @@ pub(crate) enum StoreCmd {
         /// The document version it is the text of.
         version: VersionVector,
     },
+    /// Save as: move the store to the store folder of another file, then save the text there.
+    SaveAs {
+        /// The new plain file.
+        file: std::path::PathBuf,
+        /// The text.
+        text: String,
+        /// The document version it is the text of.
+        version: VersionVector,
+    },
     /// Check whether the plain file differs from what duet last wrote or merged.
     CheckPlain,
     /// A change to the plain file was merged into the document (its text is the file's as of
@@ -74,6 +83,9 @@ pub(crate) enum StoreNews {
     Saved(VersionVector),
     /// Saving failed.
     SaveFailed(StoreError),
+    /// Save as moved the store: the document's plain file is now this one (canonical); or
+    /// why nothing moved.
+    Moved(Result<std::path::PathBuf, StoreError>),
     /// Another program changed the plain file: merge this change (then save again if a save
     /// was asked for: `resave`).
     PlainChanged {
@@ -254,6 +266,17 @@ impl Worker {
                 }
             }
             StoreCmd::Save { text, version } => self.save(&text, version),
+            StoreCmd::SaveAs {
+                file,
+                text,
+                version,
+            } => match self.store.move_to(&file) {
+                Ok(()) => {
+                    self.tell(StoreNews::Moved(Ok(self.store.plain_file().to_path_buf())));
+                    self.save(&text, version);
+                }
+                Err(e) => self.tell(StoreNews::Moved(Err(e))),
+            },
             StoreCmd::SaveAnyway { text, version } => {
                 self.store.confirm_drop();
                 self.save(&text, version);

@@ -157,6 +157,22 @@ pub enum StoreError {
         /// Lines of that text they touch.
         lines: usize,
     },
+    /// Save as: a file or a store already has the new name.
+    #[error("{path} already exists; save under another name (duet does not overwrite it)")]
+    TargetExists {
+        /// The file or store folder in the way.
+        path: PathBuf,
+    },
+    /// Save as: the new name is on another file system, where the store cannot be moved in
+    /// one step.
+    #[error(
+        "{path} is on another file system than the document's store; save into the same \
+         file system, or copy the folder (store included) and open the copy"
+    )]
+    OtherFileSystem {
+        /// The new file.
+        path: PathBuf,
+    },
     /// An op is too large for a log frame (only a single edit larger than the frame limit).
     #[error("an edit of {bytes} bytes is larger than the store's limit of {limit} bytes")]
     OpTooLarge {

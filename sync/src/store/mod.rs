@@ -12,7 +12,8 @@
 //! second document in the same folder gets its own store, and nothing about a document hides
 //! in a per-user directory the user does not know to back up. A copy is recognised and
 //! continues under fresh ids (see `home.rs`). Renaming the file alone starts a new document:
-//! rename `.duet/OLD` to `.duet/NEW` as well to keep its history.
+//! rename `.duet/OLD` to `.duet/NEW` as well to keep its history ([`Store::move_to`], the
+//! editor's Save as, moves the store to a new name in one atomic rename).
 //!
 //! | file | holds | written |
 //! |---|---|---|
@@ -77,6 +78,7 @@ mod paths;
 mod plain;
 mod rebase;
 mod recover;
+mod rename;
 mod report;
 mod save;
 mod snapshot;
@@ -114,6 +116,16 @@ pub const MAX_KNOWN_PEERS: usize = 64;
 /// nothing.
 pub fn is_open_elsewhere(file: &Path) -> Result<bool, StoreError> {
     Lock::is_held(&Paths::new(file)?.lock)
+}
+
+/// The document whose store `file` has, if it has one (read from the store's identity;
+/// nothing is created or locked).
+pub fn stored_document(file: &Path) -> Option<DocId> {
+    let paths = Paths::new(file).ok()?;
+    meta::read_identity(&paths.identity)
+        .ok()
+        .flatten()
+        .map(|(doc, _)| doc)
 }
 
 /// The ticket published by the duet process that has the document of `file` open, if one
@@ -430,6 +442,18 @@ impl Store {
             .sort_by_key(|p| std::cmp::Reverse(p.last_seen_unix));
         self.state.peers.truncate(MAX_KNOWN_PEERS);
         meta::write_state(&self.paths.state, &self.doc_id, &self.state)
+    }
+
+    /// Whether the plain file holds `text` as duet last wrote or read it (the hash recorded
+    /// then matches `text` in the file's encoding). A document never exported is held when
+    /// empty. Costs one hash of the text: for opening, not for every keystroke.
+    pub fn plain_holds(&self, text: &str) -> bool {
+        match &self.state.plain {
+            Some(p) => {
+                *blake3::hash(&plain::render(text, p.line_ending, p.bom)).as_bytes() == p.hash
+            }
+            None => text.is_empty(),
+        }
     }
 
     /// Exports the visible text to the plain file, in the file's line endings, keeping its

@@ -1,0 +1,103 @@
+//! Going to another peer's cursor, and following a peer: the view tracks their cursor as
+//! they move and type, until this user presses a key.
+
+use sync::PeerId;
+
+use crate::model::{Level, Model};
+
+impl Model {
+    /// Whether `peer` is here and shows a cursor.
+    pub fn shows_cursor(&self, peer: &PeerId) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|p| p.here && p.selection.is_some())
+    }
+
+    /// The next peer showing a cursor after `after` (in a stable order, wrapping), or the
+    /// first.
+    pub fn next_peer(&self, after: Option<PeerId>) -> Option<PeerId> {
+        let shown: Vec<PeerId> = self
+            .peers
+            .keys()
+            .filter(|p| self.shows_cursor(p))
+            .copied()
+            .collect();
+        let next = after
+            .and_then(|a| shown.iter().position(|p| *p == a))
+            .map_or(0, |i| i + 1);
+        shown.get(next).or_else(|| shown.first()).copied()
+    }
+
+    /// The name this user knows `peer` by.
+    pub fn peer_name(&self, peer: &PeerId) -> String {
+        self.peers
+            .get(peer)
+            .map_or_else(|| peer.short(), |p| p.name.clone())
+    }
+
+    /// Where `peer`'s cursor is, if they show one.
+    fn peer_cursor(&self, peer: &PeerId) -> Option<usize> {
+        let p = self.peers.get(peer).filter(|p| p.here)?;
+        p.selection.map(|s| self.doc.resolve(&s.head))
+    }
+
+    /// Moves this user's cursor to `peer`'s and centres the view there.
+    pub fn go_to_peer(&mut self, peer: PeerId) {
+        let Some(pos) = self.peer_cursor(&peer) else {
+            let name = self.peer_name(&peer);
+            self.notify(Level::Info, format!("{name} shows no cursor here"));
+            return;
+        };
+        self.picked = Some(peer);
+        self.move_to(pos, false);
+        self.reveal = false;
+        self.center_on(pos);
+        let name = self.peer_name(&peer);
+        self.notify(Level::Info, format!("At {name}'s cursor"));
+    }
+
+    /// Starts following `peer`: the view goes to their cursor and stays with it.
+    pub fn start_following(&mut self, peer: PeerId) {
+        let Some(pos) = self.peer_cursor(&peer) else {
+            let name = self.peer_name(&peer);
+            self.notify(Level::Info, format!("{name} shows no cursor here"));
+            return;
+        };
+        self.picked = Some(peer);
+        self.follow = Some(peer);
+        self.center_on(pos);
+        let name = self.peer_name(&peer);
+        self.notify(Level::Info, format!("Following {name}: any key stops"));
+    }
+
+    /// Stops following (a key was pressed, or the peer left).
+    pub fn stop_following(&mut self) {
+        if let Some(peer) = self.follow.take() {
+            let name = self.peer_name(&peer);
+            self.notify(Level::Info, format!("Stopped following {name}"));
+        }
+    }
+
+    /// While following: keeps the followed peer's cursor in view (centred when it jumps
+    /// off screen), or stops if they left.
+    pub fn track_followed(&mut self) {
+        let Some(peer) = self.follow else { return };
+        match self.peer_cursor(&peer) {
+            Some(pos) if self.is_near(pos) => self.reveal_pos(pos),
+            Some(pos) => self.center_on(pos),
+            None => {
+                self.follow = None;
+                let name = self.peer_name(&peer);
+                self.notify(Level::Info, format!("{name} left: no longer following"));
+            }
+        }
+    }
+
+    /// Whether `pos` is on or near the screen (near enough to scroll to rather than jump).
+    fn is_near(&self, pos: usize) -> bool {
+        let line = self.doc.char_to_line(pos);
+        let (top, _) = self.top();
+        let h = self.text_height();
+        line + h >= top && line <= top + 2 * h
+    }
+}
