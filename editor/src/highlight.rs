@@ -685,17 +685,17 @@ mod tests {
     fn a_comment_opened_above_recolours_below_and_closing_it_restores() {
         let mut doc = Doc::new(ReplicaId::from(1));
         let code: String = (0..200).map(|i| format!("let x{i} = {i};\n")).collect();
-        doc.insert(0, &code);
+        let _ = doc.insert(0, &code);
         let mut hl = Highlighter::for_file("a.rs", &rules());
         let before = styles_of(&mut hl, &doc, 150);
-        doc.insert(doc.line_to_char(3), "/*\n");
+        let _ = doc.insert(doc.line_to_char(3), "/*\n");
         let commented = styles_of(&mut hl, &doc, 151);
         assert_ne!(
             before, commented,
             "line 150 (now 151) is inside the comment"
         );
         assert_eq!(commented.len(), 1, "one comment run: {commented:?}");
-        doc.delete(doc.line_to_char(3), 3);
+        let _ = doc.delete(doc.line_to_char(3), 3);
         assert_eq!(styles_of(&mut hl, &doc, 150), before);
     }
 
@@ -704,7 +704,7 @@ mod tests {
         let mut doc = Doc::new(ReplicaId::from(1));
         let mut code = String::from("/*\n");
         code.extend((0..2000).map(|i| format!("let x{i} = {i};\n")));
-        doc.insert(0, &code);
+        let _ = doc.insert(0, &code);
         let mut hl = Highlighter::for_file("a.rs", &rules());
         let guessed = {
             let mut view = hl.view(&doc, 1500).unwrap();

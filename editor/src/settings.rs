@@ -207,7 +207,7 @@ mod tests {
 
     fn doc(text: &str) -> Doc {
         let mut d = Doc::new(crdt_text::ReplicaId::from(1));
-        d.insert(0, text);
+        let _ = d.insert(0, text);
         d
     }
 

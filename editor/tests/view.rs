@@ -494,3 +494,57 @@ fn mouse_click_places_the_cursor_and_wheel_scrolls() {
         "wheel scrolls without moving the cursor (clamped to the last line)"
     );
 }
+
+#[test]
+fn in_a_big_room_the_status_line_names_the_peers_nearest_the_cursor_and_counts_the_rest() {
+    // 40 lines; this user on line 20; 30 peers, peer k's cursor on line k.
+    let text: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    let at = text.find("line 20").unwrap();
+    let annotated = format!("{}|{}", &text[..at], &text[at..]);
+    let mut m = online(model_sized(&annotated, 120, 6));
+    for k in 0..30u8 {
+        let peer = PeerId([k + 1; 32]);
+        let name = format!("p{k:02}");
+        joins(&mut m, peer, &name);
+        let line_start = text.find(&format!("line {k}\n")).unwrap();
+        shows_cursor(&mut m, peer, &name, 0x40_80_c0, line_start);
+    }
+    m.message = None;
+    let (screen_text, _) = screen(&m);
+    let status = screen_text.lines().last().unwrap();
+    for near in ["p20", "p19", "p21"] {
+        assert!(status.contains(near), "{near} is nearest: {status}");
+    }
+    for far in ["p00", "p05", "p29"] {
+        assert!(!status.contains(far), "{far} is far away: {status}");
+    }
+    assert!(status.contains("+27"), "the others are counted: {status}");
+    assert!(status.contains("(30 here)"), "{status}");
+}
+
+#[test]
+fn the_peers_panel_of_a_big_room_scrolls_to_the_picked_peer() {
+    let mut m = online(model_sized("|", 96, 12));
+    m.sync.panel = (0..60u8)
+        .map(|k| sync::PeerView {
+            id: PeerId([k + 1; 32]),
+            name: Some(format!("peer-{k:02}")),
+            color: Some(0x40_80_c0),
+            conn: None,
+            link: None,
+            addrs: Vec::new(),
+            diverged: false,
+        })
+        .collect();
+    m.message = None;
+    press(&mut m, "ctrl-p");
+    for _ in 0..50 {
+        press(&mut m, "down");
+    }
+    let (text, _) = screen(&m);
+    let picked = text
+        .lines()
+        .find(|l| l.contains("▶"))
+        .unwrap_or_else(|| panic!("the picked row is on screen:\n{text}"));
+    assert!(picked.contains("peer-50"), "{text}");
+}

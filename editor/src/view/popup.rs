@@ -184,8 +184,12 @@ fn render_peers(model: &Model, selected: usize, area: Rect, buf: &mut Buffer) {
         lines.push(Line::from(spans));
     }
     let rect = centered(area, 96, lines.len() as u16 + 2);
+    // A big room does not fit: scroll so that the picked row (after "You") stays in view.
+    let inner = usize::from(rect.height.saturating_sub(2)).max(1);
+    let scroll = (selected + 2).saturating_sub(inner);
     Clear.render(rect, buf);
     Paragraph::new(lines)
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
         .block(frame(
             model,
             "Peers — ↑↓ pick, g go to their cursor, f follow them, any other key closes",

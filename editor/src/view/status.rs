@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use sync::Network;
 
-use crate::model::{Level, Model, Prompt};
+use crate::model::{Level, Model, Peer, Prompt};
 
 /// What the status line says about sharing, and whether it is a problem to point out.
 /// `here`: peers connected for the document now.
@@ -62,6 +62,32 @@ fn fit_words(text: &str, room: usize) -> String {
     format!("{}…", out.trim_end())
 }
 
+/// With more peers than this, the status line names only the nearest to the cursor.
+const NAMED_PEERS: usize = 3;
+
+/// The peers the status line names: all of a small group; of a big room, the
+/// [`NAMED_PEERS`] here whose cursors are nearest to this user's (by lines), nearest first.
+fn named_peers(model: &Model) -> Vec<&Peer> {
+    if model.peers.len() <= NAMED_PEERS + 1 {
+        return model.peers.values().collect();
+    }
+    let line = model.doc.char_to_line(model.cursor());
+    let mut near: Vec<(usize, &Peer)> = model
+        .peers
+        .values()
+        .filter(|p| p.here)
+        .map(|p| {
+            let distance = p.selection.as_ref().map_or(usize::MAX, |s| {
+                let head = model.doc.resolve(&s.head);
+                model.doc.char_to_line(head).abs_diff(line)
+            });
+            (distance, p)
+        })
+        .collect();
+    near.sort_by(|(a, p), (b, q)| a.cmp(b).then_with(|| p.name.cmp(&q.name)));
+    near.into_iter().take(NAMED_PEERS).map(|(_, p)| p).collect()
+}
+
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
@@ -98,9 +124,10 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     // then the peer count, so the sync state and position stay visible.
     let online = model.peers.values().filter(|p| p.here).count();
     let away = model.peers.len() - online;
-    let names: Vec<Span<'_>> = model
-        .peers
-        .values()
+    let shown = named_peers(model);
+    let unnamed = model.peers.len() - shown.len();
+    let mut names: Vec<Span<'_>> = shown
+        .into_iter()
         .flat_map(|p| {
             let mark = if p.here { "●" } else { "○" };
             [
@@ -109,6 +136,9 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
             ]
         })
         .collect();
+    if unnamed > 0 {
+        names.push(Span::styled(format!("+{unnamed} "), base));
+    }
     let count = match (model.peers.is_empty(), away) {
         (true, _) => String::new(),
         (false, 0) => format!("({online} here) "),

@@ -123,7 +123,7 @@ impl Peer {
     }
 
     /// Every (connection, document) pair that is live.
-    fn live_chans(&self) -> impl Iterator<Item = (ConnId, DocId)> + '_ {
+    pub(super) fn live_chans(&self) -> impl Iterator<Item = (ConnId, DocId)> + '_ {
         self.conns
             .values()
             .flat_map(|c| c.live_docs().map(move |d| (c.id, d)))
@@ -170,7 +170,7 @@ impl Peer {
         }
     }
 
-    fn send_ack(&mut self, id: ConnId, doc: DocId) {
+    pub(super) fn send_ack(&mut self, id: ConnId, doc: DocId) {
         let Some(durable) = self.docs.get(&doc).map(|d| d.durable.clone()) else {
             return;
         };

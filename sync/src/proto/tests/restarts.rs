@@ -137,3 +137,22 @@ fn a_connection_to_ourselves_is_refused_and_said_so() {
         })
     )));
 }
+
+#[test]
+fn a_peer_that_quits_right_after_receiving_acknowledges_what_it_keeps() {
+    let mut net = Net::new(2);
+    net.connect(1, 0);
+    net.run();
+    net.advance(1_000);
+    // Peer 0 types twice; peer 1 acknowledged the first at once, so it holds back the
+    // acknowledgement of the second (rate limit) and quits before the delay is up.
+    net.type_text(0, 0, "first ");
+    let op = net.type_text(0, 6, "typed just before the other quit");
+    assert!(net.docs[1][&DOC].version().contains(op.id));
+    net.input(1, Input::Shutdown);
+    let acked = net.peers[0].acked(&DOC).expect("the document");
+    assert!(
+        acked.contains(op.id),
+        "peer 0 counts as unsent what peer 1 keeps: {acked:?}"
+    );
+}
