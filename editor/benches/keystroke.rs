@@ -434,7 +434,7 @@ fn replace_all(runs: usize) {
     let mut ops = 0;
     for _ in 0..runs {
         let mut doc = Doc::new(ReplicaId::from(1));
-        doc.insert(0, &text);
+        let _ = doc.insert(0, &text);
         let mut model = Model::new(
             doc,
             "big.rs",

@@ -481,7 +481,8 @@ async fn view_only(file: &Path, why: &str, opts: &Opts) -> anyhow::Result<()> {
     // Never stored or sent: any replica id does.
     let mut doc = crdt_text::Doc::new(crdt_text::ReplicaId::from(1));
     if !text.is_empty() {
-        doc.insert(0, &text);
+        // A read-only view: the op is never sent.
+        let _ = doc.insert(0, &text);
     }
     let (mut model, problems) = model_for(doc, file, opts)?;
     model.read_only = Some(why.to_owned());
