@@ -320,19 +320,7 @@ impl Peer {
             Input::Shutdown => {
                 // Acknowledge what is durable before saying goodbye, so that peers do not
                 // count as unsent what we already keep.
-                let stale: Vec<(ConnId, DocId)> = self
-                    .live_chans()
-                    .filter(|(id, doc)| {
-                        let durable = &self.docs[doc].durable;
-                        self.conns[id].chans[doc]
-                            .ack_sent
-                            .as_ref()
-                            .is_none_or(|(v, _)| v != durable)
-                    })
-                    .collect();
-                for (id, doc) in stale {
-                    self.send_ack(id, doc);
-                }
+                self.send_stale_acks(0);
                 self.leave_rooms();
                 let ids: Vec<ConnId> = self.conns.keys().copied().collect();
                 for id in ids {

@@ -123,7 +123,7 @@ impl Peer {
     }
 
     /// Every (connection, document) pair that is live.
-    pub(super) fn live_chans(&self) -> impl Iterator<Item = (ConnId, DocId)> + '_ {
+    fn live_chans(&self) -> impl Iterator<Item = (ConnId, DocId)> + '_ {
         self.conns
             .values()
             .flat_map(|c| c.live_docs().map(move |d| (c.id, d)))
@@ -170,7 +170,26 @@ impl Peer {
         }
     }
 
-    pub(super) fn send_ack(&mut self, id: ConnId, doc: DocId) {
+    /// Acknowledges our durable version on every live channel whose last acknowledgement is
+    /// older than it and was sent at least `min_gap_ms` ago (0: at once, as when quitting).
+    pub(super) fn send_stale_acks(&mut self, min_gap_ms: u64) {
+        let now = self.now;
+        let stale: Vec<(ConnId, DocId)> = self
+            .live_chans()
+            .filter(|(id, doc)| {
+                let durable = &self.docs[doc].durable;
+                self.conns[id].chans[doc]
+                    .ack_sent
+                    .as_ref()
+                    .is_none_or(|(v, at)| v != durable && now.since(*at) >= min_gap_ms)
+            })
+            .collect();
+        for (id, doc) in stale {
+            self.send_ack(id, doc);
+        }
+    }
+
+    fn send_ack(&mut self, id: ConnId, doc: DocId) {
         let Some(durable) = self.docs.get(&doc).map(|d| d.durable.clone()) else {
             return;
         };
@@ -238,20 +257,7 @@ impl Peer {
                 self.send_doc(id, doc, DocMessage::Ops(batch));
             }
         }
-        let delay = self.cfg.timers.ack_delay_ms;
-        let stale: Vec<(ConnId, DocId)> = self
-            .live_chans()
-            .filter(|(id, doc)| {
-                let durable = &self.docs[doc].durable;
-                self.conns[id].chans[doc]
-                    .ack_sent
-                    .as_ref()
-                    .is_none_or(|(v, at)| v != durable && now.since(*at) >= delay)
-            })
-            .collect();
-        for (id, doc) in stale {
-            self.send_ack(id, doc);
-        }
+        self.send_stale_acks(self.cfg.timers.ack_delay_ms);
         // Big rooms dial only whom their swarm asks for; small groups dial everyone.
         let docs_now = &self.docs;
         let needed = |id: &PeerId| {
