@@ -48,7 +48,7 @@ async fn thirty_two_peers_converge_in_a_room_with_few_connections_each() {
         // Spare channels (everyone first dials the ticket's host) are left within seconds:
         // each peer keeps its swarm neighbours and little more.
         let looks = wait_for_nodes(&all, "bounded connections", Duration::from_secs(60), |ls| {
-            ls.iter().all(|l| l.connections <= 12)
+            ls.iter().all(|l| l.connections <= 8)
         })
         .await;
         let most = looks.iter().map(|l| l.connections).max().unwrap();

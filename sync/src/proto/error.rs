@@ -42,6 +42,9 @@ pub enum ProtoError {
     /// The connection carried no document for too long.
     #[error("no document open on the connection for {0} ms")]
     Idle(u64),
+    /// A big room no longer needs the connection (it carried only that room's document).
+    #[error("the room no longer needs this connection")]
+    Unneeded,
     /// Too many connections are open (overall, or not yet verified from one address).
     #[error("too many connections: {0}")]
     TooManyConnections(String),
@@ -165,7 +168,7 @@ impl ProtoError {
             ProtoError::Superseded => GoodbyeCode::Superseded,
             ProtoError::TooManyConnections(_) => GoodbyeCode::TooManyConnections,
             ProtoError::TooSlow { .. } => GoodbyeCode::TooSlow,
-            ProtoError::Idle(_) => GoodbyeCode::Idle,
+            ProtoError::Idle(_) | ProtoError::Unneeded => GoodbyeCode::Idle,
             _ => GoodbyeCode::Violation,
         }
     }
@@ -178,6 +181,7 @@ impl ProtoError {
                 | ProtoError::Shutdown
                 | ProtoError::Superseded
                 | ProtoError::Idle(_)
+                | ProtoError::Unneeded
                 | ProtoError::Remote {
                     code: GoodbyeCode::Duplicate
                         | GoodbyeCode::Shutdown

@@ -32,6 +32,10 @@ const HEARTBEATS_MISSED: u64 = 3;
 const REJOIN_MS: u64 = 20_000;
 /// How soon a member without a single neighbour tries again.
 const LONELY_REJOIN_MS: u64 = 3_000;
+/// Swarm messages for a peer we could not open a channel to within this long are dropped, and
+/// the swarm is told the peer is gone (it picks another): a peer that refuses us or never
+/// answers must not hold our place in the overlay.
+const WAITING_MS: u64 = 15_000;
 
 /// A peer heard through the swarm.
 #[derive(Clone, Debug)]
@@ -198,7 +202,17 @@ impl Peer {
             .map(|c| c.id)
             .collect();
         for id in ids {
-            self.leave_chan(id, doc, &ProtoError::Shutdown);
+            self.leave_room_chan(id, doc);
+        }
+    }
+
+    /// Leaves `doc`'s channel on `id` for its room, and closes the connection at once if it
+    /// carried nothing else: a room's connections come and go with its swarm, and idle ones
+    /// waiting out their timeout would hold far more connections than the swarm uses.
+    fn leave_room_chan(&mut self, id: ConnId, doc: DocId) {
+        self.leave_chan(id, doc, &ProtoError::Shutdown);
+        if self.conns.get(&id).is_some_and(|c| c.chans.is_empty()) {
+            self.close(id, ProtoError::Unneeded);
         }
     }
 
@@ -283,6 +297,22 @@ impl Peer {
     /// Handles the broadcasts received during this step, and the room's timers.
     pub(super) fn room_step(&mut self, docs: &mut dyn Docs, doc: DocId) {
         let now = self.now;
+        let Some(room) = self.room_mut(doc) else {
+            return;
+        };
+        let stale: Vec<PeerId> = room
+            .waiting
+            .iter()
+            .filter(|(_, (since, _))| now.since(*since) >= WAITING_MS)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in stale {
+            tracing::debug!(%doc, %peer, "no channel for the swarm's messages: giving up on it");
+            if let Some(room) = self.room_mut(doc) {
+                room.waiting.remove(&peer);
+            }
+            self.room_channel_down(doc, peer);
+        }
         let outs = match self.room_mut(doc) {
             Some(room) => room.swarm.expire(now),
             None => return,
@@ -504,7 +534,7 @@ impl Peer {
             }
         }
         for (id, doc) in spare {
-            self.leave_chan(id, doc, &ProtoError::Shutdown);
+            self.leave_room_chan(id, doc);
         }
     }
 
@@ -566,7 +596,18 @@ impl Peer {
                     .values()
                     .map(|h| h.at.plus(heartbeat * HEARTBEATS_MISSED))
                     .min();
-                [r.swarm.next_timer(), presence, expiry, Some(r.rejoin_at)]
+                let waiting = r
+                    .waiting
+                    .values()
+                    .map(|(since, _)| since.plus(WAITING_MS))
+                    .min();
+                [
+                    r.swarm.next_timer(),
+                    presence,
+                    expiry,
+                    waiting,
+                    Some(r.rejoin_at),
+                ]
             })
             .flatten()
             .min()
