@@ -331,6 +331,9 @@ async fn join_with_history(dir: &Path, n: usize) {
     )
     .await;
     let caught = t.elapsed();
+    if std::env::var_os("ROOM_BENCH_DETAIL").is_some() {
+        println!("the late joiner's news: {:#?}", got[0].news);
+    }
     let mut from: Vec<(String, u64)> = got[0]
         .received_from
         .iter()

@@ -238,6 +238,10 @@ pub struct Look {
     pub arrivals: Vec<(std::time::Instant, u64)>,
     /// Bytes received from each connected peer.
     pub received_from: Vec<(duet_sync::PeerId, u64)>,
+    /// Peers known for the document.
+    pub known: usize,
+    /// The last few arrivals, departures and refusals, for the report of a wait that failed.
+    pub news: Vec<String>,
 }
 
 impl Node {
@@ -256,6 +260,8 @@ impl Node {
         tokio::spawn(async move {
             let mut watched: Option<crdt_text::ReplicaId> = None;
             let mut arrivals = Vec::new();
+            let started = std::time::Instant::now();
+            let mut news: std::collections::VecDeque<String> = Default::default();
             loop {
                 tokio::select! {
                     cmd = rx.recv() => match cmd {
@@ -281,6 +287,8 @@ impl Node {
                                     .iter()
                                     .filter_map(|p| Some((p.id, p.link.as_ref()?.received)))
                                     .collect(),
+                                known: session.peers(&id).len(),
+                                news: news.iter().cloned().collect(),
                             };
                             let _ = reply.send(look);
                         }
@@ -292,7 +300,16 @@ impl Node {
                         None => return,
                     },
                     wake = session.next() => {
-                        session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
+                        let events = session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
+                        for e in events.iter().filter(|e| matches!(e,
+                            Event::PeerJoined { .. } | Event::PeerLeft { .. }
+                            | Event::Refused { .. } | Event::Unreachable { .. }))
+                        {
+                            news.push_back(format!("{} ms: {e:?}", started.elapsed().as_millis()));
+                            if news.len() > 16 {
+                                news.pop_front();
+                            }
+                        }
                         if let Some(replica) = watched {
                             let have = doc.version().get(replica);
                             if arrivals.last().is_none_or(|&(_, n)| have > n) {
@@ -357,10 +374,13 @@ pub async fn wait_for_nodes(
                 .iter()
                 .map(|l| {
                     format!(
-                        "{:?} conns={} len={}",
+                        "{:?} conns={} known={} room={} len={} news={:#?}",
                         l.status,
                         l.connections,
-                        l.text.len()
+                        l.known,
+                        l.in_room,
+                        l.text.len(),
+                        l.news
                     )
                 })
                 .collect();
