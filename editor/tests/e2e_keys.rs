@@ -8,6 +8,7 @@
 mod pty;
 
 use std::fs;
+use std::path::Path;
 
 use pty::{Duet, Scratch, User, key, ticket_of};
 use vt100::Color;
@@ -212,13 +213,19 @@ fn a_read_only_folder_opens_the_file_as_a_view() {
     fs::write(dir.join("look.md"), "# look\n").unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).unwrap();
     let home = scratch.dir("home");
-    if fs::write(dir.join("probe"), "").is_ok() {
-        // Running as root: permissions are not enforced, so there is nothing to test.
-        eprintln!("skipped: this user may write to a 0555 folder");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        return;
-    }
-    let mut duet = Duet::spawn_as(&User::new("viewer", &home), &dir, &["--offline", "look.md"]);
+    let user = User::new("viewer", &home);
+    let mut duet = if fs::write(dir.join("probe"), "").is_ok() {
+        // Root may write anywhere: run duet as `nobody`, for whom the folder is read-only.
+        fs::remove_file(dir.join("probe")).unwrap();
+        let Some(setpriv) = as_nobody(scratch.path(), &home) else {
+            eprintln!("skipped: running as root, and cannot run duet as nobody");
+            return;
+        };
+        let args = [&setpriv[..], &[pty::duet_bin(), "--offline", "look.md"]].concat();
+        Duet::spawn_program(&user, &dir, "setpriv", &args)
+    } else {
+        Duet::spawn_as(&user, &dir, &["--offline", "look.md"])
+    };
     duet.wait_for("the file", |s| s.contains("# look"));
     duet.wait_for_status("read-only", |s| s.contains("read-only"));
     duet.type_str("x");
@@ -227,6 +234,23 @@ fn a_read_only_folder_opens_the_file_as_a_view() {
     assert!(duet.wait_exit());
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     assert!(!dir.join(".duet").exists());
+    assert_eq!(fs::read_to_string(dir.join("look.md")).unwrap(), "# look\n");
+}
+
+/// `setpriv` arguments that run a program as `nobody`, after opening `scratch` to it and
+/// giving it `home`; `None` if that is impossible here (no `setpriv`, or `nobody` cannot run
+/// the duet binary).
+fn as_nobody(scratch: &Path, home: &Path) -> Option<Vec<&'static str>> {
+    use std::os::unix::fs::PermissionsExt;
+    const SETPRIV: [&str; 4] = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    fs::set_permissions(scratch, fs::Permissions::from_mode(0o755)).ok()?;
+    fs::set_permissions(home, fs::Permissions::from_mode(0o777)).ok()?;
+    let probe = std::process::Command::new("setpriv")
+        .args(SETPRIV)
+        .args([pty::duet_bin(), "--version"])
+        .output()
+        .ok()?;
+    probe.status.success().then(|| SETPRIV.to_vec())
 }
 
 #[test]
