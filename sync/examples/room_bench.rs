@@ -323,6 +323,7 @@ async fn join_with_history(dir: &Path, n: usize) {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let t = Instant::now();
     let late = Node::start(config(dir, n, Some(ticket), false)).await;
+    let opened = t.elapsed();
     let got = wait_for_nodes(
         &[&late],
         "the late joiner to catch up",
@@ -332,7 +333,11 @@ async fn join_with_history(dir: &Path, n: usize) {
     .await;
     let caught = t.elapsed();
     if std::env::var_os("ROOM_BENCH_DETAIL").is_some() {
-        println!("the late joiner's news: {:#?}", got[0].news);
+        println!(
+            "the late joiner opened its session in {:.0} ms; its news: {:#?}",
+            ms(opened),
+            got[0].news
+        );
     }
     let mut from: Vec<(String, u64)> = got[0]
         .received_from

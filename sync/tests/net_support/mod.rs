@@ -240,7 +240,8 @@ pub struct Look {
     pub received_from: Vec<(duet_sync::PeerId, u64)>,
     /// Peers known for the document.
     pub known: usize,
-    /// The last few arrivals, departures and refusals, for the report of a wait that failed.
+    /// The first arrivals, departures, refusals and dial failures (what went wrong first),
+    /// for the report of a wait that failed.
     pub news: Vec<String>,
 }
 
@@ -261,7 +262,7 @@ impl Node {
             let mut watched: Option<crdt_text::ReplicaId> = None;
             let mut arrivals = Vec::new();
             let started = std::time::Instant::now();
-            let mut news: std::collections::VecDeque<String> = Default::default();
+            let mut news: Vec<String> = Vec::new();
             loop {
                 tokio::select! {
                     cmd = rx.recv() => match cmd {
@@ -288,7 +289,7 @@ impl Node {
                                     .filter_map(|p| Some((p.id, p.link.as_ref()?.received)))
                                     .collect(),
                                 known: session.peers(&id).len(),
-                                news: news.iter().cloned().collect(),
+                                news: news.clone(),
                             };
                             let _ = reply.send(look);
                         }
@@ -305,9 +306,9 @@ impl Node {
                             Event::PeerJoined { .. } | Event::PeerLeft { .. }
                             | Event::Refused { .. } | Event::Unreachable { .. }))
                         {
-                            news.push_back(format!("{} ms: {e:?}", started.elapsed().as_millis()));
-                            if news.len() > 16 {
-                                news.pop_front();
+                            if news.len() < 24 {
+                                let ms = started.elapsed().as_millis();
+                                news.push(format!("{ms} ms: {e:?}"));
                             }
                         }
                         if let Some(replica) = watched {
