@@ -69,6 +69,7 @@
 #![deny(missing_docs)]
 
 mod anchor;
+mod author;
 mod codec;
 mod decode;
 mod derive;
@@ -84,9 +85,10 @@ mod version;
 mod wire;
 
 pub use anchor::{Anchor, Bias};
+pub use author::{Author, AuthorId, MAX_AUTHOR_FIELD, OpMeta, TIME_GRAIN};
 pub use codec::{DecodeError, FORMAT_VERSION};
 pub use decode::UpdateApplied;
-pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
+pub use doc::{Blame, BlameRun, DEFAULT_PENDING_LIMIT, Doc, LineBlame, SESSION_GAP, Session, Who};
 pub use id::{OpId, ReplicaId};
 pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Rejected};
 pub use parts::{Patches, Targets, Text};
