@@ -63,6 +63,27 @@ pub fn home_dir() -> Result<PathBuf, IdentityError> {
         .ok_or(IdentityError::NoHome)
 }
 
+/// The stable author id of the user whose identity key is `key`: derived from its public
+/// half, so all their replicas (every document, every store, after a crash) are one author,
+/// and the secret never leaves the key file.
+pub fn author_id(key: &SecretKey) -> crdt_text::AuthorId {
+    let hash = blake3::derive_key("duet author id v1", key.public().as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash[..16]);
+    crdt_text::AuthorId(id)
+}
+
+/// The user's author for recorded history: the identity in `home` (created if missing),
+/// `name` and an optional `email`.
+pub fn author(
+    home: &Path,
+    name: &str,
+    email: Option<&str>,
+) -> Result<crdt_text::Author, IdentityError> {
+    let key = load_or_create(home)?;
+    Ok(crdt_text::Author::new(author_id(&key), name, email))
+}
+
 /// Loads the identity stored in `home`, creating (and persisting) a fresh one if there is none.
 pub fn load_or_create(home: &Path) -> Result<SecretKey, IdentityError> {
     let path = home.join(FILE_NAME);
