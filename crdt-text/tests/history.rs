@@ -254,6 +254,22 @@ fn a_deletion_inside_a_line_is_its_last_change() {
     assert_eq!(lines[1].authors, [Who::Author(AuthorId([1; 16]))]);
 }
 
+#[test]
+fn a_deleted_whole_line_changes_no_other_line_but_a_deleted_word_does() {
+    let mut a = doc(1, Some(&alice()));
+    let mut b = doc(2, Some(&bob()));
+    a.set_time(T0);
+    send(&mut b, &[a.insert(0, "one\ntwo\nthree\n")]);
+    b.set_time(T0 + 50);
+    send(&mut a, &[b.delete(0, 4)]); // "one\n"
+    let times: Vec<_> = a.blame().lines.iter().map(|l| l.time - T0).collect();
+    assert_eq!(times, [0, 0]);
+    b.set_time(T0 + 90);
+    send(&mut a, &[b.delete(4, 2)]); // "th" of "three": the line's start
+    let times: Vec<_> = a.blame().lines.iter().map(|l| l.time - T0).collect();
+    assert_eq!(times, [0, 90]);
+}
+
 /// Documents written in format 2 (before history) load: every time unknown, every edit its
 /// replica's.
 #[test]

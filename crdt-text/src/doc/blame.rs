@@ -258,11 +258,19 @@ impl Doc {
         let mut line = LineState::default();
         for span in self.tree.spans() {
             if span.deleted() {
-                for lv in span.lv()..span.end() {
-                    let d = deleted_by[lv as usize];
-                    if d != NIL {
-                        let r = self.hist.replicas.run_of(d).replica;
-                        line.change(whos[r as usize], key(d), 0);
+                // Deleted characters change the line they were in; those before the line's
+                // first character up to a deleted newline were whole lines, gone: no change.
+                let mut lv = span.lv();
+                for piece in self.hist.text_pieces(span.lv(), span.len()) {
+                    for c in piece.chars() {
+                        let d = deleted_by[lv as usize];
+                        if line.chars == 0 && c == '\n' {
+                            line.before = None;
+                        } else if d != NIL {
+                            let r = self.hist.replicas.run_of(d).replica;
+                            line.change(whos[r as usize], key(d), 0);
+                        }
+                        lv += 1;
                     }
                 }
                 continue;
@@ -310,6 +318,9 @@ impl Doc {
 struct LineState {
     /// The latest change: (time, id, who); ids break ties alike on every copy.
     last: Option<(u64, OpId, Who)>,
+    /// The latest deletion before the line's first character (after any deleted newline):
+    /// counts once the line has a character.
+    before: Option<(u64, OpId, Who)>,
     /// Characters per author.
     by: Vec<(Who, usize)>,
     chars: usize,
@@ -318,10 +329,20 @@ struct LineState {
 impl LineState {
     /// A change by `who` at `time` (op `id`), inserting `chars` characters of the line.
     fn change(&mut self, who: Who, (time, id): (u64, OpId), chars: u32) {
-        if self.last.is_none_or(|(t, i, _)| (time, id) > (t, i)) {
-            self.last = Some((time, id, who));
+        let slot = if chars == 0 && self.chars == 0 {
+            &mut self.before
+        } else {
+            &mut self.last
+        };
+        if slot.is_none_or(|(t, i, _)| (time, id) > (t, i)) {
+            *slot = Some((time, id, who));
         }
         if chars > 0 {
+            if let Some(b) = self.before.take()
+                && self.last.is_none_or(|l| (b.0, b.1) > (l.0, l.1))
+            {
+                self.last = Some(b);
+            }
             self.chars += chars as usize;
             match self.by.iter_mut().find(|(w, _)| *w == who) {
                 Some((_, n)) => *n += chars as usize,
