@@ -57,10 +57,15 @@ pub fn parse_at<Tz: TimeZone>(given: &str, tz: &Tz) -> Result<At, AtError> {
             .map(At::Time)
             .map_err(|_| AtError::NoSuchTime(given.into()));
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .ok_or_else(|| AtError::Unparsable(given.into()))?;
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .ok_or_else(|| AtError::Unparsable(given.into()))?;
     let local = tz
         .from_local_datetime(&naive)
         .earliest()
@@ -173,7 +178,12 @@ where
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let num = blame.lines.len().to_string().len();
     let mut out = String::new();
-    for (i, (line, text)) in blame.lines.iter().zip(text.split_inclusive('\n')).enumerate() {
+    for (i, (line, text)) in blame
+        .lines
+        .iter()
+        .zip(text.split_inclusive('\n'))
+        .enumerate()
+    {
         let text = text.strip_suffix('\n').unwrap_or(text);
         let _ = writeln!(
             out,
@@ -232,7 +242,10 @@ mod tests {
     fn a_session_that_does_not_exist_says_which_do() {
         let doc = Doc::new(crdt_text::ReplicaId::from(1));
         let e = show(&doc, At::Session(1)).unwrap_err();
-        assert_eq!(e.to_string(), "there is no session 1: the document has no history yet");
+        assert_eq!(
+            e.to_string(),
+            "there is no session 1: the document has no history yet"
+        );
         assert!(show(&doc, At::Session(0)).is_err());
     }
 }

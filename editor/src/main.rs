@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand};
 use chrono::Local;
-use duet::{app, history};
+use clap::{Args, Parser, Subcommand};
 use duet::model::{Identity, Level, Model};
+use duet::{app, history};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sync::net::NetConfig;

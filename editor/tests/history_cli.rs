@@ -17,7 +17,11 @@ use sync::store::Store;
 const T0: u64 = 1_795_000_000;
 
 fn alice() -> Author {
-    Author::new(AuthorId([0xa1; 16]), "Alice Liddell", Some("alice@example.org"))
+    Author::new(
+        AuthorId([0xa1; 16]),
+        "Alice Liddell",
+        Some("alice@example.org"),
+    )
 }
 
 fn bob() -> Author {
@@ -155,16 +159,30 @@ fn the_binary_reads_history_while_a_duet_has_the_document_open() {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !sync::store::is_open_elsewhere(&file).unwrap() {
-        assert!(Instant::now() < deadline, "duet serve did not open the document");
+        assert!(
+            Instant::now() < deadline,
+            "duet serve did not open the document"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
     let out = run(dir.path(), &["log", "list.md"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), history::log(&doc, &Utc));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        history::log(&doc, &Utc)
+    );
 
     let out = run(dir.path(), &["show", "list.md", "--at", "2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "# Shopping\n- milk\n- rye bread\n- eggs\n- apples\n"
@@ -172,7 +190,11 @@ fn the_binary_reads_history_while_a_duet_has_the_document_open() {
     // Local time (TZ=UTC here) and RFC 3339 name the same moment.
     for at in ["2026-11-18 11:06:50", "2026-11-18T12:06:50+01:00"] {
         let out = run(dir.path(), &["show", "list.md", "--at", at]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
             "# Shopping\n- milk\n- bread\n"
@@ -180,7 +202,10 @@ fn the_binary_reads_history_while_a_duet_has_the_document_open() {
     }
 
     let out = run(dir.path(), &["blame", "list.md"]);
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), history::blame(&doc, &Utc));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        history::blame(&doc, &Utc)
+    );
     let out = run(dir.path(), &["authors", "list.md"]);
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),

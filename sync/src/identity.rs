@@ -174,6 +174,17 @@ fn write_new(path: &Path, key: &SecretKey) -> Result<(), IdentityError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn one_identity_is_one_author_for_every_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = author(dir.path(), "Ann", Some("ann@example.org")).unwrap();
+        let b = author(dir.path(), "Ann B.", None).unwrap();
+        assert_eq!(a.id, b.id, "the id comes from the key, not the name");
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(author(other.path(), "Ann", None).unwrap().id, a.id);
+        assert_eq!(a.email.as_deref(), Some("ann@example.org"));
+    }
+
     fn temp_home(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("duet-identity-test-{name}-{}", std::process::id()));

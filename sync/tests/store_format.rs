@@ -25,7 +25,11 @@ const FIXTURE_PEER: u8 = 0xab;
 const FIXTURE_TIME: u64 = 1_795_000_000;
 
 fn fixture_author(n: u8, name: &str) -> crdt_text::Author {
-    crdt_text::Author::new(crdt_text::AuthorId([n; 16]), name, Some("someone@example.org"))
+    crdt_text::Author::new(
+        crdt_text::AuthorId([n; 16]),
+        name,
+        Some("someone@example.org"),
+    )
 }
 
 /// The guest's replica id in the fixture.

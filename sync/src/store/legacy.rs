@@ -43,7 +43,11 @@ impl From<OpV1> for Op {
                 targets: targets.into(),
             },
         };
-        Op { meta: None, id: op.id, kind }
+        Op {
+            meta: None,
+            id: op.id,
+            kind,
+        }
     }
 }
 

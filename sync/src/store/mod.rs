@@ -95,8 +95,8 @@ pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;
-pub use peek::read_document;
 pub use paths::{STORE_DIR, store_dir_of};
+pub use peek::read_document;
 pub use plain::{Imported, LineEnding, MAX_PLAIN_FILE, PlainText};
 pub use report::{Recovered, RecoveryReport};
 

@@ -74,3 +74,53 @@ fn checksum(read: &SnapshotRead) -> Option<[u8; 32]> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use crdt_text::{Author, AuthorId};
+
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn the_history_reads_while_the_store_is_open_through_compactions_and_torn_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.md");
+        assert!(read_document(&file).unwrap().is_none(), "no store yet");
+        assert!(
+            !dir.path().join(".duet").exists(),
+            "reading created nothing"
+        );
+        let mut o = Store::open(&file).unwrap();
+        o.doc
+            .set_author(Author::new(AuthorId([5; 16]), "Ann", None));
+        o.doc.set_time(1_795_000_000);
+        let op = o.doc.insert(0, "before the snapshot\n");
+        o.store.append(&[op]).unwrap();
+        o.store.sync().unwrap();
+        o.store.snapshot_now(&o.doc).unwrap();
+        let op = o.doc.insert(0, "after it\n");
+        o.store.append(&[op]).unwrap();
+        o.store.sync().unwrap();
+        // A frame being written right now: not whole yet.
+        let log = o.store.dir().join("log");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(&[200, 0, 0, 0, 1, 2, 3])
+            .unwrap();
+
+        let read = read_document(&file).unwrap().unwrap();
+        assert_eq!(read.text(), o.doc.text());
+        assert_eq!(read.blame(), o.doc.blame());
+        assert_eq!(read.sessions(), o.doc.sessions());
+        assert_eq!(
+            read.author(read.blame().chars[0].who)
+                .map(|a| a.name.as_str()),
+            Some("Ann")
+        );
+    }
+}
