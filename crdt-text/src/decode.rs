@@ -62,6 +62,8 @@ struct Body<'a> {
     authors: Vec<(u32, Author)>,
     /// `(body version, time)`, ascending (format 3; see `History::times`).
     times: Vec<(Lv, u64)>,
+    /// Whether the body records history (format 3 on): its ops' times are known.
+    recorded: bool,
     /// What follows the history (a document's order).
     rest: Reader<'a>,
 }
@@ -303,6 +305,7 @@ fn parse_body(body: &[u8], is_doc: bool, version: u8) -> Result<Body<'_>, Decode
         content,
         authors,
         times,
+        recorded: version != V1 && version != V2,
         rest: r,
     })
 }
@@ -647,7 +650,7 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
         .chain(std::iter::once(text.len()));
     let mut byte = chars.next().unwrap_or(0);
     let mut ops = Vec::with_capacity(body.entries.len());
-    let has_history = !(body.times.is_empty() && body.authors.is_empty());
+    let has_history = body.recorded;
     // Per replica index: the time its previous op in the update had (`None`: no op yet).
     let mut last: Vec<Option<u64>> = vec![None; body.ids.len()];
     let mut times = body.times.iter().peekable();

@@ -38,7 +38,7 @@ fn two_author_document(dir: &Path) -> PathBuf {
     o.doc.set_time(T0);
     let ops = vec![o.doc.insert(0, "# Shopping\n- milk\n- bread\n")];
     o.store.append(&ops).unwrap();
-    o.doc.set_time(T0 + 30);
+    o.doc.set_time(T0 + 90);
     let at = o.doc.len();
     let ops = vec![o.doc.insert(at, "- eggs\n")];
     o.store.append(&ops).unwrap();
