@@ -31,6 +31,15 @@
 //! [`Doc::encode`] stores the history and the order; [`Doc::decode`] rebuilds the tree from
 //! the order directly instead of replaying the history.
 //!
+//! # Recorded history
+//!
+//! Each replica records once who it edits for ([`Doc::set_author`]: an [`Author`] with a
+//! stable [`AuthorId`], so two replicas of one person are one author), and local edits are
+//! dated by the clock the caller sets ([`Doc::set_time`], coarse: a stamp at most every
+//! [`TIME_GRAIN`] seconds). Both ride on the ops that need them ([`OpMeta`]) and in the
+//! encodings. The queries are pure: [`Doc::sessions`], [`Doc::text_after`],
+//! [`Doc::text_at_time`], [`Doc::blame`].
+//!
 //! # Two peers
 //!
 //! ```
