@@ -1,10 +1,10 @@
 //! The binary container for documents ([`Doc::encode`](crate::Doc::encode)) and updates
 //! ([`Doc::encode_since`](crate::Doc::encode_since)), and its primitives.
 //!
-//! # Format (version 2)
+//! # Format (version 3)
 //!
 //! ```text
-//! container  "DUET" | format version: u8 = 2 | kind: u8 (0 document, 1 update)
+//! container  "DUET" | format version: u8 = 3 | kind: u8 (0 document, 1 update)
 //!            | CRC-32 of the body: u32 little-endian | body
 //! body       replicas: varint n, n × u64 little-endian ReplicaId
 //!            runs:     varint n, n × (varint replica index, varint first counter, varint len)
@@ -20,9 +20,16 @@
 //!                      first target = op start − 1 − d. Updates: a ref.
 //!            content:  varint byte length n, varint packed length p, then p bytes: the UTF-8
 //!                      text of every insert in order, as one LZ4 block (p = 0: n plain bytes)
+//!            history:  (version 3) authors: varint n, n × (varint replica index, author);
+//!                      times: varint n, then two columns: per entry varint (first version it
+//!                      dates − the previous entry's), zigzag varint (Unix seconds − the
+//!                      previous entry's); versions before the first entry: time unknown.
+//!                      Documents: every replica's author; updates: those of the replicas in
+//!                      the body, and an entry at the start of every range of the body.
 //!            order:    (documents only) varint n, then two columns (`varint byte length,
 //!                      bytes`): per span varint len << 1 | deleted; per span zigzag varint
 //!                      (first version − end of the previous span). The document order.
+//! author     16 id bytes | varint name length, name | varint email length + 1 (0: none), email
 //! ref        varint 0: none; 2k + 1: the op (op start − 1 − k) of this body;
 //!            2 (updates only): an op outside the body: varint replica index, varint counter
 //! ```
@@ -31,7 +38,7 @@
 //! `derive.rs`); for histories without concurrency every origin is derived, so inserts cost
 //! their length and no origin at all. Varints are unsigned LEB128. The CRC catches accidental
 //! damage; every length, index and reference is checked as well, so no input makes decoding
-//! panic. Version 1 (still read) had no CRC, a flags byte per insert instead of the `derived`
+//! panic. Version 2 (still read) had no history section. Version 1 (still read) had no CRC, a flags byte per insert instead of the `derived`
 //! exceptions, plain content, and the whole body deflated (zlib).
 //!
 //! # Why no general-purpose compressor
@@ -43,17 +50,18 @@
 //! with LZ4, which packs ~350 MB/s and unpacks several GB/s on this machine's cores: encoding
 //! got ~10× faster and decoding no longer inflates anything, for a size that differs from the
 //! deflated one by the ratio of LZ4 to deflate on prose. (Diamond Types makes the same choice
-//! for its text.) The kind byte and the version byte leave room for more sections (authors,
-//! timestamps) in a later version.
+//! for its text.) Authors and times (version 3) are a few bytes per author and per time stamp.
 
 use std::borrow::Cow;
 
 /// The container's magic bytes.
 pub(crate) const MAGIC: &[u8; 4] = b"DUET";
 /// The encoding's format version (written; version 1 is still read).
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 /// The first format: no CRC, the whole body deflated.
 pub(crate) const V1: u8 = 1;
+/// The format before authors and times (same container as version 3).
+pub(crate) const V2: u8 = 2;
 pub(crate) const KIND_DOC: u8 = 0;
 pub(crate) const KIND_UPDATE: u8 = 1;
 /// Largest body (version 1, inflated) or content (unpacked) accepted.
@@ -167,6 +175,19 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl<'a> crate::author::Source<'a> for Reader<'a> {
+    type Error = DecodeError;
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        Reader::varint(self)
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        Reader::bytes(self, n)
+    }
+    fn bad(why: &'static str) -> DecodeError {
+        DecodeError::Corrupt(why)
+    }
+}
+
 /// Header bytes of a version 2 container: magic, version, kind, CRC.
 const HEADER: usize = 10;
 
@@ -251,7 +272,7 @@ pub(crate) fn open(bytes: &[u8]) -> Result<(u8, u8, Cow<'_, [u8]>), DecodeError>
     let (version, kind) = (bytes[4], bytes[5]);
     match version {
         V1 => inflate_v1(bytes).map(|body| (kind, version, Cow::Owned(body))),
-        FORMAT_VERSION => {
+        V2 | FORMAT_VERSION => {
             let crc = bytes.get(6..HEADER).ok_or(DecodeError::Truncated)?;
             let body = &bytes[HEADER..];
             if crc32fast::hash(body).to_le_bytes() != crc {

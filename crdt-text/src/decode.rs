@@ -2,12 +2,17 @@
 
 use std::borrow::Cow;
 
-use crate::codec::{DecodeError, KIND_DOC, KIND_UPDATE, Reader, V1, open, read_content, unzigzag};
+use crate::codec::{
+    DecodeError, KIND_DOC, KIND_UPDATE, Reader, V1, V2, open, read_content, unzigzag,
+};
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
 use crate::history::{DelRun, History, InsRun};
 use crate::tree::{MAX_SPAN, NIL, Span, Tree};
-use crate::{Applied, DeleteSpan, Lv, Op, OpId, OpKind, Patch, Rejected, ReplicaId, Targets, Text};
+use crate::{
+    Applied, Author, DeleteSpan, Lv, Op, OpId, OpKind, OpMeta, Patch, Rejected, ReplicaId, Targets,
+    Text,
+};
 
 /// The outcome of [`Doc::apply_update`].
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
@@ -53,8 +58,52 @@ struct Body<'a> {
     total: Lv,
     entries: Vec<Entry>,
     content: Cow<'a, str>,
-    /// What follows the content (a document's order).
+    /// Authors by replica index (format 3).
+    authors: Vec<(u32, Author)>,
+    /// `(body version, time)`, ascending (format 3; see `History::times`).
+    times: Vec<(Lv, u64)>,
+    /// Whether the body records history (format 3 on): its ops' times are known.
+    recorded: bool,
+    /// What follows the history (a document's order).
     rest: Reader<'a>,
+}
+
+/// Reads the history section (format 3) of a body with `replicas` replicas and `total` ops.
+#[allow(clippy::type_complexity)]
+fn read_history(
+    r: &mut Reader<'_>,
+    replicas: usize,
+    total: Lv,
+) -> Result<(Vec<(u32, Author)>, Vec<(Lv, u64)>), DecodeError> {
+    let n = r.count()?;
+    let mut authors = Vec::with_capacity(n);
+    for _ in 0..n {
+        let i = r.u32()?;
+        if i as usize >= replicas || authors.last().is_some_and(|&(j, _)| j >= i) {
+            return Err(DecodeError::Corrupt("author of no replica"));
+        }
+        authors.push((i, crate::author::read_author(r)?));
+    }
+    let n = r.count()?;
+    let (mut at, mut when) = (r.column()?, r.column()?);
+    let mut times: Vec<(Lv, u64)> = Vec::with_capacity(n);
+    let (mut lv, mut time) = (0u64, 0u64);
+    for _ in 0..n {
+        let d = at.varint()?;
+        if d == 0 && !times.is_empty() {
+            return Err(DecodeError::Corrupt("times out of order"));
+        }
+        lv = lv.saturating_add(d);
+        if lv >= u64::from(total) {
+            return Err(DecodeError::Corrupt("time of no op"));
+        }
+        time = time.wrapping_add(unzigzag(when.varint()?) as u64);
+        times.push((lv as Lv, time));
+    }
+    if !(at.is_done() && when.is_done()) {
+        return Err(DecodeError::Corrupt("time columns"));
+    }
+    Ok((authors, times))
 }
 
 fn read_ref(r: &mut Reader<'_>, cur: Lv, ids: &[ReplicaId]) -> Result<Ref, DecodeError> {
@@ -243,12 +292,20 @@ fn parse_body(body: &[u8], is_doc: bool, version: u8) -> Result<Body<'_>, Decode
         return Err(DecodeError::Corrupt("ops do not match runs"));
     }
     let content = read_content(&mut r, version)?;
+    let (authors, times) = if version == V1 || version == V2 {
+        (Vec::new(), Vec::new())
+    } else {
+        read_history(&mut r, ids.len(), total)?
+    };
     Ok(Body {
         ids,
         runs,
         total,
         entries,
         content,
+        authors,
+        times,
+        recorded: version != V1 && version != V2,
         rest: r,
     })
 }
@@ -284,7 +341,9 @@ impl Doc {
         let (kind, version, raw) = open(bytes)?;
         if kind == KIND_DOC {
             if self.version().is_empty() && self.pending_len() == 0 {
+                let (author, clock) = self.local_history();
                 *self = Doc::decode(bytes, self.replica())?;
+                self.restore_local_history(author, clock);
                 let len = self.len();
                 let patches = if len == 0 {
                     Vec::new()
@@ -440,6 +499,11 @@ fn build_history(
     }
     hist.next_lv = body.total;
     fill_content(&mut hist, std::mem::take(&mut body.content))?;
+    for (r, author) in body.authors.drain(..) {
+        hist.replicas.authors[r as usize] = Some(author);
+    }
+    hist.times = std::mem::take(&mut body.times);
+    hist.fill_last_times();
     Ok(hist)
 }
 
@@ -586,6 +650,42 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
         .chain(std::iter::once(text.len()));
     let mut byte = chars.next().unwrap_or(0);
     let mut ops = Vec::with_capacity(body.entries.len());
+    let has_history = body.recorded;
+    // Per replica index: the time its previous op in the update had (`None`: no op yet).
+    let mut last: Vec<Option<u64>> = vec![None; body.ids.len()];
+    let mut times = body.times.iter().peekable();
+    let mut time = 0;
+    let mut meta_of = |lv: Lv| -> Result<Option<Box<OpMeta>>, DecodeError> {
+        while let Some(&(_, t)) = times.next_if(|&&(a, _)| a <= lv) {
+            time = t;
+        }
+        let i = starts.partition_point(|&(a, _, _, n)| a + n <= lv);
+        let r = body
+            .runs
+            .get(i)
+            .ok_or(DecodeError::Corrupt("reference out of range"))?
+            .0 as usize;
+        if !has_history {
+            return Ok(None);
+        }
+        let first = last[r].is_none();
+        let stamp = (last[r] != Some(time)).then_some(time);
+        last[r] = Some(time);
+        let author = if first {
+            body.authors
+                .iter()
+                .find(|&&(i, _)| i as usize == r)
+                .map(|(_, a)| a.clone())
+        } else {
+            None
+        };
+        Ok((stamp.is_some() || author.is_some()).then(|| {
+            Box::new(OpMeta {
+                time: stamp,
+                author,
+            })
+        }))
+    };
     for e in &body.entries {
         match *e {
             Entry::Ins {
@@ -599,6 +699,7 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
                     .nth(len as usize - 1)
                     .ok_or(DecodeError::Corrupt("content length"))?;
                 ops.push(Op {
+                    meta: meta_of(lv)?,
                     id: id_of(lv)?,
                     kind: OpKind::Insert {
                         origin_left: to_id(left)?,
@@ -616,6 +717,7 @@ fn update_ops(body: &Body<'_>) -> Result<Vec<Op>, DecodeError> {
                 let first = to_id(target)?.ok_or(DecodeError::Corrupt("delete of nothing"))?;
                 let targets = split_targets(first, len, backward, &starts)?;
                 ops.push(Op {
+                    meta: meta_of(lv)?,
                     id: id_of(lv)?,
                     kind: OpKind::Delete { targets },
                 });

@@ -1,13 +1,14 @@
 //! Writing documents and updates in the format described in `codec.rs`.
 
+use crate::author::put_author;
 use crate::codec::{
     KIND_DOC, KIND_UPDATE, put_column, put_content, put_varint, seal, start, zigzag,
 };
 use crate::derive::older_neighbours;
 use crate::doc::Doc;
-use crate::history::{History, Kind};
+use crate::history::{History, Kind, LvRun};
 use crate::tree::NIL;
-use crate::{Lv, VersionVector};
+use crate::{Author, Lv, VersionVector};
 
 /// Writes references to ops relative to the body's own numbering.
 struct Refs<'a> {
@@ -205,6 +206,12 @@ impl Doc {
             let mut lv = start;
             while lv < end {
                 let cur = refs.body_lv(lv).unwrap_or(lv);
+                // An update's ops carry their times: cut them where the time changes.
+                let end = if whole {
+                    end
+                } else {
+                    end.min(hist.next_time_change(lv))
+                };
                 match kinds.of(hist, lv) {
                     Some(Kind::Ins(i)) => {
                         let run = hist.ins[i];
@@ -270,5 +277,56 @@ impl Doc {
             put_column(body, column);
         }
         put_content(body, if whole { &hist.content } else { &content });
+        self.put_history(body, ranges, &refs, &runs);
+    }
+
+    /// Appends the history section (format 3): the authors of the body's replicas and the
+    /// times of its ops (see `codec.rs`).
+    fn put_history(
+        &self,
+        body: &mut Vec<u8>,
+        ranges: &[(Lv, u32)],
+        refs: &Refs<'_>,
+        runs: &[LvRun],
+    ) {
+        let reps = &self.hist.replicas;
+        let mut present = vec![refs.ranges.is_none(); reps.ids.len()];
+        for run in runs {
+            present[run.replica as usize] = true;
+        }
+        let authors: Vec<(usize, &Author)> = reps
+            .authors
+            .iter()
+            .enumerate()
+            .filter_map(|(r, a)| Some((r, a.as_ref().filter(|_| present[r])?)))
+            .collect();
+        put_varint(body, authors.len() as u64);
+        for (r, a) in authors {
+            put_varint(body, r as u64);
+            put_author(body, a);
+        }
+        let (mut at, mut when) = (Vec::new(), Vec::new());
+        let (mut prev_lv, mut prev_time, mut n) = (0u64, 0u64, 0u64);
+        let mut entry = |b: Lv, t: u64| {
+            if t == prev_time {
+                return;
+            }
+            put_varint(&mut at, u64::from(b) - prev_lv);
+            put_varint(&mut when, zigzag(t.wrapping_sub(prev_time) as i64));
+            (prev_lv, prev_time) = (u64::from(b), t);
+            n += 1;
+        };
+        let times = &self.hist.times;
+        for &(lv, len) in ranges {
+            let body_lv = |v: Lv| refs.body_lv(v).unwrap_or(v);
+            entry(body_lv(lv), self.hist.time_of(lv));
+            let i = times.partition_point(|&(a, _)| a <= lv);
+            for &(a, t) in times[i..].iter().take_while(|&&(a, _)| a < lv + len) {
+                entry(body_lv(a), t);
+            }
+        }
+        put_varint(body, n);
+        put_column(body, &at);
+        put_column(body, &when);
     }
 }

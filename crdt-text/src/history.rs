@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::tree::NIL;
-use crate::{Lv, OpId, ReplicaId, VersionVector};
+use crate::{Author, Lv, OpId, ReplicaId, VersionVector};
 
 /// A run of local versions of one replica with consecutive counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,10 @@ pub(crate) struct Replicas {
     runs: Vec<Vec<IdRun>>,
     /// All runs in local-version order.
     pub(crate) by_lv: Vec<LvRun>,
+    /// Per replica, the author it edits for, if known.
+    pub(crate) authors: Vec<Option<Author>>,
+    /// Per replica, the time of its last op (0: unknown): its next op without a stamp has it.
+    pub(crate) last_time: Vec<u64>,
 }
 
 impl Replicas {
@@ -51,6 +55,8 @@ impl Replicas {
         if i == next {
             self.ids.push(id);
             self.runs.push(Vec::new());
+            self.authors.push(None);
+            self.last_time.push(0);
         }
         i
     }
@@ -199,6 +205,13 @@ impl Replicas {
                 .map(|r| r.capacity() * std::mem::size_of::<IdRun>() + 24)
                 .sum::<usize>()
             + self.by_lv.capacity() * std::mem::size_of::<LvRun>()
+            + self.authors.capacity() * std::mem::size_of::<Option<Author>>()
+            + self.last_time.capacity() * 8
+    }
+
+    /// The replica's last local version, if it has any.
+    pub(crate) fn last_lv(&self, r: u32) -> Option<Lv> {
+        self.runs[r as usize].last().map(|run| run.lv + run.len - 1)
     }
 }
 
@@ -281,6 +294,10 @@ pub(crate) struct History {
     pub(crate) marks: Vec<(Lv, u32)>,
     /// The next local version.
     pub(crate) next_lv: Lv,
+    /// `(lv, time)`: versions from `lv` on were made at `time` (Unix seconds of their
+    /// author's clock; 0: unknown), until the next entry. Ascending, no two equal times in a
+    /// row; empty: every time unknown.
+    pub(crate) times: Vec<(Lv, u64)>,
 }
 
 /// What a local version is.
@@ -449,6 +466,38 @@ impl History {
         })
     }
 
+    /// Records that the versions from `lv` on, made by replica `r`, were made at `time`.
+    #[inline]
+    pub(crate) fn stamp(&mut self, r: u32, lv: Lv, time: u64) {
+        self.replicas.last_time[r as usize] = time;
+        if self.times.last().map_or(0, |&(_, t)| t) != time {
+            self.times.push((lv, time));
+        }
+    }
+
+    /// When version `lv` was made (0: unknown).
+    pub(crate) fn time_of(&self, lv: Lv) -> u64 {
+        let i = self.times.partition_point(|&(a, _)| a <= lv);
+        i.checked_sub(1).map_or(0, |i| self.times[i].1)
+    }
+
+    /// The first version after `lv` whose time may differ from `lv`'s (`NIL`: none).
+    pub(crate) fn next_time_change(&self, lv: Lv) -> Lv {
+        let i = self.times.partition_point(|&(a, _)| a <= lv);
+        self.times.get(i).map_or(NIL, |&(a, _)| a)
+    }
+
+    /// Sets every replica's last time from the recorded times (after decoding).
+    pub(crate) fn fill_last_times(&mut self) {
+        for r in 0..self.replicas.ids.len() {
+            let t = self
+                .replicas
+                .last_lv(r as u32)
+                .map_or(0, |lv| self.time_of(lv));
+            self.replicas.last_time[r] = t;
+        }
+    }
+
     pub(crate) fn origin_id(&self, lv: Lv) -> Option<OpId> {
         (lv != NIL).then(|| self.replicas.id_of(lv))
     }
@@ -460,6 +509,7 @@ impl History {
             + self.content.capacity()
             + self.newlines.capacity() * 4
             + self.marks.capacity() * 8
+            + self.times.capacity() * 16
     }
 }
 

@@ -31,6 +31,15 @@
 //! [`Doc::encode`] stores the history and the order; [`Doc::decode`] rebuilds the tree from
 //! the order directly instead of replaying the history.
 //!
+//! # Recorded history
+//!
+//! Each replica records once who it edits for ([`Doc::set_author`]: an [`Author`] with a
+//! stable [`AuthorId`], so two replicas of one person are one author), and local edits are
+//! dated by the clock the caller sets ([`Doc::set_time`], coarse: a stamp at most every
+//! [`TIME_GRAIN`] seconds). Both ride on the ops that need them ([`OpMeta`]) and in the
+//! encodings. The queries are pure: [`Doc::sessions`], [`Doc::text_after`],
+//! [`Doc::text_at_time`], [`Doc::blame`].
+//!
 //! # Two peers
 //!
 //! ```
@@ -69,6 +78,7 @@
 #![deny(missing_docs)]
 
 mod anchor;
+mod author;
 mod codec;
 mod decode;
 mod derive;
@@ -84,9 +94,10 @@ mod version;
 mod wire;
 
 pub use anchor::{Anchor, Bias};
+pub use author::{Author, AuthorId, MAX_AUTHOR_FIELD, OpMeta, TIME_GRAIN};
 pub use codec::{DecodeError, FORMAT_VERSION};
 pub use decode::UpdateApplied;
-pub use doc::{DEFAULT_PENDING_LIMIT, Doc};
+pub use doc::{Blame, BlameRun, DEFAULT_PENDING_LIMIT, Doc, LineBlame, SESSION_GAP, Session, Who};
 pub use id::{OpId, ReplicaId};
 pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Rejected};
 pub use parts::{Patches, Targets, Text};

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{OpId, Patches, Targets, Text};
+use crate::{Author, OpId, OpMeta, Patches, Targets, Text};
 
 /// One operation on the wire. Serialize it with any serde format (duet uses postcard): binary
 /// formats get a compact byte string, human-readable ones the fields (see `wire.rs`).
@@ -16,6 +16,8 @@ pub struct Op {
     pub id: OpId,
     /// What the operation does.
     pub kind: OpKind,
+    /// Recorded history, when the op carries any (boxed: most ops carry none).
+    pub meta: Option<Box<OpMeta>>,
 }
 
 /// The two kinds of operation.
@@ -66,6 +68,25 @@ impl DeleteSpan {
 }
 
 impl Op {
+    /// An op without recorded history.
+    pub fn new(id: OpId, kind: OpKind) -> Op {
+        Op {
+            id,
+            kind,
+            meta: None,
+        }
+    }
+
+    /// The op's time stamp (Unix seconds), if it carries one.
+    pub fn time(&self) -> Option<u64> {
+        self.meta.as_ref().and_then(|m| m.time)
+    }
+
+    /// The author of the op's replica, if the op carries it.
+    pub fn author(&self) -> Option<&Author> {
+        self.meta.as_ref().and_then(|m| m.author.as_ref())
+    }
+
     /// How many counter values (characters inserted or deleted) this op consumes.
     pub fn len(&self) -> u64 {
         match &self.kind {

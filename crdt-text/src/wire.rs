@@ -1,13 +1,15 @@
 //! How an [`Op`] is serialized: a compact byte string for binary formats (the wire and the op
 //! log use postcard), the plain struct for human-readable ones (JSON, for debugging).
 //!
-//! # Binary form (version 1)
+//! # Binary form (version 2)
 //!
 //! One serde byte string (postcard: varint length, then the bytes):
 //!
 //! ```text
-//! op       replica: varint | counter: varint | head: u8 | body
-//! head     bit 0: 0 insert, 1 delete
+//! op       replica: varint | counter: varint | head: u8 | [time: varint] | [author] | body
+//! head     bit 0: 0 insert, 1 delete; bit 6: a time stamp follows (Unix seconds);
+//!          bit 7: the replica's author follows (16 id bytes, varint name length, name,
+//!          varint email length + 1 or 0 for none, email)
 //! insert   head bit 1: a left origin follows; bit 2: it is the op's own replica (no replica
 //!          follows); bit 3: it is the op's own previous counter (nothing follows)
 //!          head bit 4: a right origin follows; bit 5: it is the op's own replica
@@ -17,6 +19,7 @@
 //!          | [replica: varint] | counter: varint | len: varint
 //! ```
 //!
+//! Version 1 (duet protocol 3, store format 3) had no bits 6 and 7: it reads unchanged.
 //! Varints are unsigned LEB128. A keystroke that continues the author's own typing costs its
 //! id, one head byte, its right origin's counter (if any) and its text: origins that repeat
 //! the op's 64-bit replica id, the commonest case, cost no replica bytes. Decoding is one
@@ -28,8 +31,9 @@ use std::fmt;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::author::{Source, put_author, read_author};
 use crate::codec::put_varint;
-use crate::{DeleteSpan, Op, OpId, OpKind, ReplicaId, Targets, Text};
+use crate::{DeleteSpan, Op, OpId, OpKind, OpMeta, ReplicaId, Targets, Text};
 
 const DELETE: u8 = 1;
 const HAS_LEFT: u8 = 1 << 1;
@@ -37,6 +41,8 @@ const LEFT_SAME_REPLICA: u8 = 1 << 2;
 const LEFT_PREVIOUS: u8 = 1 << 3;
 const HAS_RIGHT: u8 = 1 << 4;
 const RIGHT_SAME_REPLICA: u8 = 1 << 5;
+const HAS_TIME: u8 = 1 << 6;
+const HAS_AUTHOR: u8 = 1 << 7;
 const SPAN_BACKWARD: u8 = 1;
 const SPAN_SAME_REPLICA: u8 = 1 << 1;
 
@@ -45,6 +51,19 @@ fn encode(op: &Op, out: &mut Vec<u8>) {
     let me = op.id.replica;
     put_varint(out, me.as_u64());
     put_varint(out, op.id.counter);
+    let meta_at = out.len();
+    let mut meta_head = 0;
+    if let Some(meta) = &op.meta {
+        out.push(0);
+        if let Some(t) = meta.time {
+            meta_head |= HAS_TIME;
+            put_varint(out, t);
+        }
+        if let Some(a) = &meta.author {
+            meta_head |= HAS_AUTHOR;
+            put_author(out, a);
+        }
+    }
     match &op.kind {
         OpKind::Insert {
             origin_left,
@@ -52,9 +71,13 @@ fn encode(op: &Op, out: &mut Vec<u8>) {
             text,
         } => {
             // The head byte goes first; its flags are known once the origins are written.
-            let at = out.len();
-            out.push(0);
-            let mut head = 0;
+            let at = if op.meta.is_some() {
+                meta_at
+            } else {
+                out.push(0);
+                out.len() - 1
+            };
+            let mut head = meta_head;
             if let Some(left) = origin_left {
                 head |= HAS_LEFT;
                 if left.replica == me {
@@ -81,7 +104,11 @@ fn encode(op: &Op, out: &mut Vec<u8>) {
             out.extend_from_slice(text.as_bytes());
         }
         OpKind::Delete { targets } => {
-            out.push(DELETE);
+            if op.meta.is_some() {
+                out[meta_at] = DELETE | meta_head;
+            } else {
+                out.push(DELETE);
+            }
             for span in targets {
                 let same = span.start.replica == me;
                 out.push(
@@ -139,12 +166,32 @@ impl<'a> Bytes<'a> {
         }
     }
 
+    fn take(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
+        let end = self.pos.checked_add(n).ok_or("truncated op")?;
+        let s = self.buf.get(self.pos..end).ok_or("truncated op")?;
+        self.pos = end;
+        Ok(s)
+    }
+
     fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
 
     fn is_done(&self) -> bool {
         self.pos >= self.buf.len()
+    }
+}
+
+impl<'a> Source<'a> for Bytes<'a> {
+    type Error = &'static str;
+    fn varint(&mut self) -> Result<u64, &'static str> {
+        Bytes::varint(self)
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], &'static str> {
+        self.take(n)
+    }
+    fn bad(why: &'static str) -> &'static str {
+        why
     }
 }
 
@@ -155,12 +202,23 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
     let counter = r.varint()?;
     let id = OpId::new(me, counter);
     let head = r.byte()?;
+    let meta = if head & (HAS_TIME | HAS_AUTHOR) != 0 {
+        let time = if head & HAS_TIME != 0 {
+            Some(r.varint()?)
+        } else {
+            None
+        };
+        let author = if head & HAS_AUTHOR != 0 {
+            Some(read_author(&mut r)?)
+        } else {
+            None
+        };
+        Some(Box::new(OpMeta { time, author }))
+    } else {
+        None
+    };
+    let head = head & !(HAS_TIME | HAS_AUTHOR);
     let kind = if head & DELETE == 0 {
-        if head & !(HAS_LEFT | LEFT_SAME_REPLICA | LEFT_PREVIOUS | HAS_RIGHT | RIGHT_SAME_REPLICA)
-            != 0
-        {
-            return Err("unknown insert flags");
-        }
         let origin_left = if head & HAS_LEFT != 0 {
             let replica = r.replica(head & LEFT_SAME_REPLICA != 0, me)?;
             let counter = if head & LEFT_PREVIOUS != 0 {
@@ -214,7 +272,7 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
         }
         OpKind::Delete { targets }
     };
-    Ok(Op { id, kind })
+    Ok(Op { meta, id, kind })
 }
 
 /// An [`Op`] field by field: what human-readable formats (JSON, for debugging) show.
@@ -223,6 +281,10 @@ fn decode(bytes: &[u8]) -> Result<Op, &'static str> {
 struct OpFields {
     id: OpId,
     kind: OpKindFields,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    author: Option<crate::Author>,
 }
 
 /// [`OpKind`] field by field (see [`OpFields`]).
@@ -255,7 +317,12 @@ impl From<&Op> for OpFields {
                 targets: targets.to_vec(),
             },
         };
-        OpFields { id: op.id, kind }
+        OpFields {
+            id: op.id,
+            kind,
+            time: op.time(),
+            author: op.author().cloned(),
+        }
     }
 }
 
@@ -275,7 +342,17 @@ impl From<OpFields> for Op {
                 targets: targets.into(),
             },
         };
-        Op { id: op.id, kind }
+        let meta = (op.time.is_some() || op.author.is_some()).then(|| {
+            Box::new(OpMeta {
+                time: op.time,
+                author: op.author,
+            })
+        });
+        Op {
+            meta,
+            id: op.id,
+            kind,
+        }
     }
 }
 
@@ -342,6 +419,7 @@ mod tests {
 
     fn insert(at: OpId, left: Option<OpId>, right: Option<OpId>, text: &str) -> Op {
         Op {
+            meta: None,
             id: at,
             kind: OpKind::Insert {
                 origin_left: left,
@@ -371,12 +449,14 @@ mod tests {
                 &"long ".repeat(40),
             ),
             Op {
+                meta: None,
                 id: id(me, 100),
                 kind: OpKind::Delete {
                     targets: [span(me, 99, 1, false)].into(),
                 },
             },
             Op {
+                meta: None,
                 id: id(other, u64::MAX - 1),
                 kind: OpKind::Delete {
                     targets: Targets::from([
@@ -387,10 +467,39 @@ mod tests {
                 },
             },
             Op {
+                meta: None,
                 id: id(0, 0),
                 kind: OpKind::Delete {
                     targets: Targets::new(),
                 },
+            },
+            Op {
+                meta: Some(Box::new(OpMeta {
+                    time: Some(1_795_000_000),
+                    author: Some(crate::Author::new(
+                        crate::AuthorId([7; 16]),
+                        "Zoë",
+                        Some("zoe@example.org"),
+                    )),
+                })),
+                ..insert(id(me, 4), Some(id(me, 3)), Some(id(other, 1)), "stamped")
+            },
+            Op {
+                meta: Some(Box::new(OpMeta {
+                    time: Some(0),
+                    author: None,
+                })),
+                id: id(me, 5),
+                kind: OpKind::Delete {
+                    targets: [span(other, 2, 3, true)].into(),
+                },
+            },
+            Op {
+                meta: Some(Box::new(OpMeta {
+                    time: None,
+                    author: Some(crate::Author::new(crate::AuthorId([0; 16]), "", None)),
+                })),
+                ..insert(id(me, 0), None, None, "")
             },
         ]
     }
@@ -433,8 +542,9 @@ mod tests {
             }
         }
         assert_eq!(decode(&[]), Err("truncated op"));
-        assert_eq!(decode(&[1, 0, 0x80]), Err("unknown insert flags"));
-        assert_eq!(decode(&[1, 0, 0x41]), Err("unknown delete flags"));
+        assert_eq!(decode(&[1, 0, HAS_AUTHOR]), Err("truncated op"));
+        assert_eq!(decode(&[1, 0, HAS_TIME | DELETE]), Err("truncated op"));
+        assert_eq!(decode(&[1, 0, 0x03]), Err("unknown delete flags"));
         assert_eq!(decode(&[1, 0, 0, 0xff]), Err("text is not UTF-8"));
         assert_eq!(
             decode(&[1, 0, LEFT_PREVIOUS]),

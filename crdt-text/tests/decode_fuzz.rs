@@ -269,7 +269,11 @@ fn malicious_ops_are_held_or_rejected_without_damage() {
                     .collect(),
             }
         };
-        let op = Op { id, kind };
+        let op = Op {
+            meta: None,
+            id,
+            kind,
+        };
         let (text, version) = (doc.text(), doc.version());
         match doc.apply(&op) {
             Err(_) | Ok(Applied::Pending | Applied::Duplicate) => {
@@ -282,6 +286,7 @@ fn malicious_ops_are_held_or_rejected_without_damage() {
     }
     // Ops with absurd sizes.
     let huge = Op {
+        meta: None,
         id: OpId::new(ReplicaId::from(1), u64::MAX - 1),
         kind: OpKind::Delete {
             targets: [DeleteSpan {

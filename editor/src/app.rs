@@ -91,6 +91,8 @@ async fn drive(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Edits made now are recorded at this time (the document keeps it coarse).
+        model.doc.set_time(sync::store::unix_now());
         // Handle everything that is ready before drawing once.
         while let Some(msg) = pending.pop_front() {
             let effects = update(model, msg);

@@ -10,6 +10,7 @@ pub mod edit;
 mod find;
 mod follow;
 pub mod highlight;
+pub mod history;
 pub mod keymap;
 pub mod layout;
 pub mod model;

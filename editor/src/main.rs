@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chrono::Local;
 use clap::{Args, Parser, Subcommand};
-use duet::app;
 use duet::model::{Identity, Level, Model};
+use duet::{app, history};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sync::net::NetConfig;
@@ -70,6 +71,34 @@ enum Command {
         #[arg(long, value_name = "TICKET")]
         join: Option<String>,
     },
+    /// The editing sessions of a document, newest first: number (1 = the oldest; numbers
+    /// never change), start and end, author, characters inserted (+) and deleted (-).
+    /// Reads the store without opening it: works while a duet has the document open.
+    Log {
+        /// The document's file.
+        file: PathBuf,
+    },
+    /// Every line of a document with the time and author of its last change, then who else
+    /// wrote characters of it.
+    Blame {
+        /// The document's file.
+        file: PathBuf,
+    },
+    /// A document's text as it was, on standard output.
+    Show {
+        /// The document's file.
+        file: PathBuf,
+        /// A session number from `duet log` (the text just after it), or a moment: RFC 3339
+        /// (`2026-11-30T10:15:00Z`) or local `YYYY-MM-DD HH:MM[:SS]`.
+        #[arg(long, value_name = "N|TIME")]
+        at: String,
+    },
+    /// `Co-authored-by:` lines for everyone who wrote text still in the document, ready for a
+    /// git commit message.
+    Authors {
+        /// The document's file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -77,6 +106,9 @@ struct Opts {
     /// Your name, shown beside your cursor on the others' screens.
     #[arg(long, env = "DUET_NAME", global = true)]
     name: Option<String>,
+    /// Your email, recorded with your edits (shown by `duet log` and `duet authors`).
+    #[arg(long, env = "DUET_EMAIL", global = true)]
+    email: Option<String>,
     /// Your colour: a name (red, green…), 0-255, or #rrggbb.
     #[arg(long, env = "DUET_COLOR", global = true)]
     color: Option<String>,
@@ -132,7 +164,20 @@ impl Opts {
         let mut config = SessionConfig::new(file);
         config.join = join;
         config.net = self.net()?;
+        config.name = user_name(self);
+        config.author = self.author(&config.name);
         Ok(config)
+    }
+
+    /// Who the user is in recorded history: their name and email, and an id derived from
+    /// their identity key. Without a usable identity, edits are recorded under the replica.
+    fn author(&self, name: &str) -> Option<crdt_text::Author> {
+        let home = sync::identity::home_dir()
+            .inspect_err(|e| tracing::warn!("no author for recorded history: {e}"))
+            .ok()?;
+        sync::identity::author(&home, name, self.email.as_deref().filter(|e| !e.is_empty()))
+            .inspect_err(|e| tracing::warn!("no author for recorded history: {e}"))
+            .ok()
     }
 }
 
@@ -243,6 +288,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let join = join.map(|t| parse_ticket(Some(t))).transpose()?;
             serve(&file, join, &cli.opts).await
         }
+        Some(Command::Log { file }) => print(&history::log(&stored(&file)?, &Local)),
+        Some(Command::Blame { file }) => print(&history::blame(&stored(&file)?, &Local)),
+        Some(Command::Show { file, at }) => {
+            let at = history::parse_at(&at, &Local)?;
+            print(&history::show(&stored(&file)?, at)?)
+        }
+        Some(Command::Authors { file }) => print(&history::authors(&stored(&file)?)),
+    }
+}
+
+/// The document stored for `file`, read without opening its store.
+fn stored(file: &Path) -> anyhow::Result<crdt_text::Doc> {
+    sync::store::read_document(file)
+        .with_context(|| format!("cannot read the history of {}", file.display()))?
+        .with_context(|| {
+            format!(
+                "{} is not a duet document: it has no history (open it with `duet {}` first)",
+                file.display(),
+                file.display()
+            )
+        })
+}
+
+/// Writes `text` to standard output (a closed pipe, as with `| head`, is not an error).
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
@@ -438,8 +513,7 @@ fn tell_at_start(model: &mut Model, report: Option<String>, problems: &[String],
 }
 
 async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
-    let mut config = opts.session(file, join.clone())?;
-    config.name = user_name(opts);
+    let config = opts.session(file, join.clone())?;
     let opened = match open(config, file).await {
         Ok(opened) => opened,
         Err(e) if join.is_none() && is_permission_error(&e) => {
@@ -546,7 +620,6 @@ async fn ticket(file: &Path, opts: &Opts) -> anyhow::Result<()> {
 async fn serve(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Result<()> {
     let mut config = opts.session(file, join)?;
     config.autosave = Some(Duration::from_millis(500));
-    config.name = user_name(opts);
     let Opened {
         mut session,
         id,

@@ -63,6 +63,27 @@ pub fn home_dir() -> Result<PathBuf, IdentityError> {
         .ok_or(IdentityError::NoHome)
 }
 
+/// The stable author id of the user whose identity key is `key`: derived from its public
+/// half, so all their replicas (every document, every store, after a crash) are one author,
+/// and the secret never leaves the key file.
+pub fn author_id(key: &SecretKey) -> crdt_text::AuthorId {
+    let hash = blake3::derive_key("duet author id v1", key.public().as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&hash[..16]);
+    crdt_text::AuthorId(id)
+}
+
+/// The user's author for recorded history: the identity in `home` (created if missing),
+/// `name` and an optional `email`.
+pub fn author(
+    home: &Path,
+    name: &str,
+    email: Option<&str>,
+) -> Result<crdt_text::Author, IdentityError> {
+    let key = load_or_create(home)?;
+    Ok(crdt_text::Author::new(author_id(&key), name, email))
+}
+
 /// Loads the identity stored in `home`, creating (and persisting) a fresh one if there is none.
 pub fn load_or_create(home: &Path) -> Result<SecretKey, IdentityError> {
     let path = home.join(FILE_NAME);
@@ -152,6 +173,17 @@ fn write_new(path: &Path, key: &SecretKey) -> Result<(), IdentityError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_identity_is_one_author_for_every_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = author(dir.path(), "Ann", Some("ann@example.org")).unwrap();
+        let b = author(dir.path(), "Ann B.", None).unwrap();
+        assert_eq!(a.id, b.id, "the id comes from the key, not the name");
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(author(other.path(), "Ann", None).unwrap().id, a.id);
+        assert_eq!(a.email.as_deref(), Some("ann@example.org"));
+    }
 
     fn temp_home(name: &str) -> PathBuf {
         let dir =

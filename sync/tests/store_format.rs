@@ -21,6 +21,16 @@ use duet_sync::store::{FORMAT_VERSION, KnownPeer, Store, StoreWarning};
 
 const FIXTURE_TEXT: &str = "Shared notes\nline from the host\nline from a guest\n";
 const FIXTURE_PEER: u8 = 0xab;
+/// When the fixture's edits were made (format 4 on).
+const FIXTURE_TIME: u64 = 1_795_000_000;
+
+fn fixture_author(n: u8, name: &str) -> crdt_text::Author {
+    crdt_text::Author::new(
+        crdt_text::AuthorId([n; 16]),
+        name,
+        Some("someone@example.org"),
+    )
+}
 
 /// The guest's replica id in the fixture.
 fn guest_replica() -> ReplicaId {
@@ -112,8 +122,8 @@ fn header_version(path: &Path) -> u16 {
 }
 
 #[test]
-fn a_version_3_store_still_opens() {
-    let (dir, o) = open_fixture(3);
+fn a_version_4_store_still_opens_with_its_recorded_history() {
+    let (dir, o) = open_fixture(4);
     // Recorded where it was made: this copy is recognised as one.
     assert!(
         matches!(
@@ -125,8 +135,28 @@ fn a_version_3_store_still_opens() {
     );
     assert!(o.store.log_tail_len() > 0);
     assert_eq!(
-        FORMAT_VERSION, 3,
+        FORMAT_VERSION, 4,
         "new format version: add a fixture for it"
+    );
+    let (host, guest) = (fixture_author(1, "Host"), fixture_author(2, "Guest"));
+    // The imported first line (dated when the fixture was made), the host's line and the
+    // guest's line, with their authors.
+    let blame: Vec<_> = o
+        .doc
+        .blame()
+        .chars
+        .iter()
+        .map(|r| (r.len, o.doc.author(r.who).cloned(), r.time))
+        .collect();
+    assert_eq!(blame.len(), 3, "{blame:?}");
+    assert!(blame[0].2 > FIXTURE_TIME);
+    assert_eq!(
+        blame,
+        [
+            (13, Some(host.clone()), blame[0].2),
+            (19, Some(host), FIXTURE_TIME),
+            (18, Some(guest), FIXTURE_TIME + 60)
+        ]
     );
     let (text, replica, endpoint) = (o.doc.text(), o.store.replica(), o.store.endpoint_secret());
     drop(o);
@@ -137,6 +167,22 @@ fn a_version_3_store_still_opens() {
         (again.store.replica(), again.store.endpoint_secret()),
         (replica, endpoint)
     );
+}
+
+#[test]
+fn a_version_3_store_opens_and_is_upgraded() {
+    let (dir, o) = open_fixture(3);
+    // Before recorded history: every edit is its replica's, at an unknown time.
+    assert!(o.doc.blame().chars.iter().all(|r| r.time == 0));
+    let store = dir.path().join(".duet/notes.txt");
+    for name in ["log", "snapshot"] {
+        assert_eq!(header_version(&store.join(name)), FORMAT_VERSION, "{name}");
+    }
+    let text = o.doc.text();
+    o.store.close().unwrap();
+    let again = Store::open(&dir.path().join("notes.txt")).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.doc.text(), text);
 }
 
 #[test]
@@ -205,6 +251,8 @@ fn write_fixture() {
     let file = dir.join("notes.txt");
     fs::write(&file, "Shared notes\r\n").unwrap();
     let mut o = Store::open(&file).unwrap();
+    o.doc.set_author(fixture_author(1, "Host"));
+    o.doc.set_time(FIXTURE_TIME);
     let end = o.doc.len();
     let op = o.doc.insert(end, "line from the host\n");
     o.store.append(&[op]).unwrap();
@@ -214,6 +262,8 @@ fn write_fixture() {
     for op in o.doc.ops_since(&guest.version()) {
         guest.apply(&op).unwrap();
     }
+    guest.set_author(fixture_author(2, "Guest"));
+    guest.set_time(FIXTURE_TIME + 60);
     let op = guest.insert(guest.len(), "line from a guest\n");
     o.doc.apply(&op).unwrap();
     o.store.append(&[op]).unwrap();

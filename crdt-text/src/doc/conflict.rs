@@ -73,6 +73,8 @@ impl Doc {
             return false;
         }
         let mut held = Vec::new();
+        // Only the edits are compared: no authors needed.
+        let mut announced = vec![true; self.hist.replicas.ids.len()];
         let mut counter = from;
         while counter < to {
             let id = OpId::new(op.id.replica, counter);
@@ -80,7 +82,7 @@ impl Doc {
                 return true;
             };
             let take = room.min(to - counter);
-            self.ops_in(lv, lv + take as Lv, &mut held);
+            self.ops_in(lv, lv + take as Lv, &mut held, &mut announced);
             counter += take;
         }
         let mut theirs = Vec::new();
@@ -123,6 +125,7 @@ mod tests {
         let more = a.insert(3, "def");
         // The same six characters as one run: known for its first half, new for the rest.
         let run = crate::Op {
+            meta: None,
             id: first.id,
             kind: OpKind::Insert {
                 origin_left: None,
@@ -134,6 +137,7 @@ mod tests {
         assert_eq!(b.text(), "abcdef");
         assert!(matches!(b.apply(&more), Ok(crate::Applied::Duplicate)));
         let forged = crate::Op {
+            meta: None,
             id: first.id,
             kind: OpKind::Insert {
                 origin_left: None,

@@ -16,13 +16,38 @@ impl Doc {
     }
 
     /// Exactly the ops that a replica at `version` lacks, in an order that applies cleanly
-    /// (every op after the ops it depends on).
+    /// (every op after the ops it depends on), with their recorded history (each replica's
+    /// author on its first op, a time stamp wherever its time changes).
     pub fn ops_since(&self, version: &VersionVector) -> Vec<Op> {
         let mut ops: Vec<Op> = Vec::new();
+        let mut announced = vec![false; self.hist.replicas.ids.len()];
         for (lv, len) in self.lv_ranges_since(version) {
-            self.ops_in(lv, lv + len, &mut ops);
+            self.ops_in(lv, lv + len, &mut ops, &mut announced);
         }
         ops
+    }
+
+    /// The recorded history the op with id `id` at version `lv` carries: the author of its
+    /// replica `r` if not `announced` yet in this batch, its time if it differs from the time
+    /// of the replica's previous op (which the receiver has, and assumes).
+    fn meta_of(&self, r: u32, id: OpId, lv: Lv, announced: &mut [bool]) -> Option<Box<OpMeta>> {
+        let time = self.hist.time_of(lv);
+        let before = match id.counter.checked_sub(1) {
+            Some(c) => self
+                .hist
+                .replicas
+                .lv_of(OpId::new(id.replica, c))
+                .map_or(0, |p| self.hist.time_of(p)),
+            None => 0,
+        };
+        let author = if announced[r as usize] {
+            None
+        } else {
+            announced[r as usize] = true;
+            self.hist.replicas.authors[r as usize].clone()
+        };
+        let time = (time != before).then_some(time);
+        (time.is_some() || author.is_some()).then(|| Box::new(OpMeta { time, author }))
     }
 
     /// The local-version ranges a replica at `version` lacks, ascending.
@@ -36,16 +61,21 @@ impl Doc {
         ranges
     }
 
-    /// Appends the ops for local versions `lv .. end` (one replica, consecutive counters).
-    pub(super) fn ops_in(&self, mut lv: Lv, end: Lv, ops: &mut Vec<Op>) {
+    /// Appends the ops for local versions `lv .. end` (one replica, consecutive counters),
+    /// cut where their time changes.
+    pub(super) fn ops_in(&self, mut lv: Lv, end: Lv, ops: &mut Vec<Op>, announced: &mut [bool]) {
         while lv < end {
             let id = self.hist.replicas.id_of(lv);
+            let r = self.hist.replicas.run_of(lv).replica;
+            let end = end.min(self.hist.next_time_change(lv));
+            let meta = self.meta_of(r, id, lv, announced);
             match self.hist.kind_of(lv) {
                 Some(Kind::Ins(i)) => {
                     let run = self.hist.ins[i];
                     let take = end.min(run.end()) - lv;
                     let (left, right) = run.origins_of(lv);
                     ops.push(Op {
+                        meta,
                         id,
                         kind: OpKind::Insert {
                             origin_left: self.hist.origin_id(left),
@@ -66,13 +96,16 @@ impl Doc {
                         Some(Op {
                             id: last,
                             kind: OpKind::Delete { targets },
-                        }) if last.replica == id.replica
+                            ..
+                        }) if meta.is_none()
+                            && last.replica == id.replica
                             && last.counter + targets.iter().map(|s| s.len).sum::<u64>()
                                 == id.counter =>
                         {
                             targets.extend(spans)
                         }
                         _ => ops.push(Op {
+                            meta,
                             id,
                             kind: OpKind::Delete { targets: spans },
                         }),

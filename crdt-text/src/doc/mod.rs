@@ -1,5 +1,6 @@
 //! [`Doc`]: one replica of a text document.
 
+mod blame;
 mod conflict;
 mod history_ops;
 mod place;
@@ -9,12 +10,14 @@ mod undo;
 
 use std::ops::Range;
 
+pub use blame::{Blame, BlameRun, LineBlame, SESSION_GAP, Session, Who};
+
 use crate::history::{History, Kind};
 use crate::pending::Pending;
 use crate::tree::{Cursor, MAX_SPAN, NIL, Span, Tree};
 use crate::{
-    Anchor, Applied, ApplyError, Bias, DeleteSpan, Lv, Op, OpId, OpKind, Patch, Patches, ReplicaId,
-    Targets, Text, VersionVector,
+    Anchor, Applied, ApplyError, Author, Bias, DeleteSpan, Lv, Op, OpId, OpKind, OpMeta, Patch,
+    Patches, ReplicaId, TIME_GRAIN, Targets, Text, VersionVector,
 };
 
 /// How many ops a document holds back waiting for their dependencies, by default.
@@ -39,6 +42,10 @@ pub struct Doc {
     typing: Option<Typing>,
     /// Reused buffer for the runs a local delete removes.
     scratch: Vec<(Lv, u32)>,
+    /// The wall clock for local edits (Unix seconds; 0: unknown), see [`Doc::set_time`].
+    clock: u64,
+    /// This replica's author was set and no op carried it yet.
+    author_news: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +88,9 @@ impl Doc {
 
     pub(crate) fn from_parts(replica: ReplicaId, mut hist: History, tree: Tree) -> Doc {
         let me = hist.replicas.intern(replica);
+        // A reloaded replica tells its author again with its next op: whoever receives only
+        // live ops may have missed the op that told it first.
+        let author_news = hist.replicas.authors[me as usize].is_some();
         Doc {
             replica,
             me,
@@ -90,7 +100,73 @@ impl Doc {
             siblings: place::Siblings::default(),
             typing: None,
             scratch: Vec::new(),
+            clock: 0,
+            author_news,
         }
+    }
+
+    /// Records who this replica edits for. The next local op carries it to the other
+    /// replicas (and [`Doc::encode`] keeps it); two replicas with the same
+    /// [`AuthorId`](crate::AuthorId) count as one author.
+    pub fn set_author(&mut self, author: Author) {
+        let slot = &mut self.hist.replicas.authors[self.me as usize];
+        if slot.as_ref() != Some(&author) {
+            *slot = Some(author);
+            self.author_news = true;
+        }
+    }
+
+    /// This replica's author and clock (kept when the document is replaced by a decoded one).
+    pub(crate) fn local_history(&self) -> (Option<Author>, u64) {
+        (
+            self.hist.replicas.authors[self.me as usize].clone(),
+            self.clock,
+        )
+    }
+
+    pub(crate) fn restore_local_history(&mut self, author: Option<Author>, clock: u64) {
+        if let Some(author) = author {
+            self.set_author(author);
+        }
+        self.clock = clock;
+    }
+
+    /// The author replica `replica` edits for, if known.
+    pub fn author_of(&self, replica: ReplicaId) -> Option<&Author> {
+        let r = self.hist.replicas.index_of(replica)?;
+        self.hist.replicas.authors[r as usize].as_ref()
+    }
+
+    /// Sets the wall clock (Unix seconds) that the following local edits are recorded at.
+    /// Call it before editing, as often as convenient: edits get a new time stamp only when
+    /// the clock moved [`TIME_GRAIN`] seconds or more (or backwards). Without it, local edits
+    /// have no known time.
+    pub fn set_time(&mut self, unix_seconds: u64) {
+        self.clock = unix_seconds;
+    }
+
+    /// Records the time of a local edit whose first version is `lv`; the op's recorded
+    /// history, if it must carry any.
+    #[inline]
+    fn stamp_local(&mut self, lv: Lv) -> Option<Box<OpMeta>> {
+        let me = self.me as usize;
+        let last = self.hist.replicas.last_time[me];
+        let clock = self.clock;
+        let fresh = clock != 0 && (last == 0 || clock < last || clock - last >= TIME_GRAIN);
+        self.hist
+            .stamp(self.me, lv, if fresh { clock } else { last });
+        if !fresh && !self.author_news {
+            return None;
+        }
+        let author = if std::mem::take(&mut self.author_news) {
+            self.hist.replicas.authors[me].clone()
+        } else {
+            None
+        };
+        Some(Box::new(OpMeta {
+            time: fresh.then_some(clock),
+            author,
+        }))
     }
 
     /// The replica this document edits as.
@@ -153,9 +229,11 @@ impl Doc {
             Some(t) if t.right == right => t.right_id,
             _ => self.hist.origin_id(right),
         };
+        let mut meta = None;
         if n > 0 {
             let n = n as u32;
             let (lv, lines) = self.hist.push_insert(self.me, text, n, left, right);
+            meta = self.stamp_local(lv);
             self.siblings.added(left, right, self.replica, lv);
             let span = Span::new(lv, n, false);
             let after = self.tree.insert(c, span, lines, &self.hist.newlines);
@@ -168,6 +246,7 @@ impl Doc {
             );
         }
         Op {
+            meta,
             id,
             kind: OpKind::Insert {
                 origin_left,
@@ -224,11 +303,18 @@ impl Doc {
     fn record_local_delete(&mut self, runs: &[(Lv, u32)]) -> Op {
         let id = self.next_id();
         let mut targets = Targets::new();
+        let first = self.hist.next_lv;
         for &(lv, n) in runs {
             self.hist.push_delete(self.me, lv, n, false);
             self.wire_targets(lv, n, false, &mut targets);
         }
+        let meta = if runs.is_empty() {
+            None
+        } else {
+            self.stamp_local(first)
+        };
         Op {
+            meta,
             id,
             kind: OpKind::Delete { targets },
         }

@@ -66,7 +66,31 @@ impl Doc {
         self.pending.set_limit(limit);
     }
 
+    /// Tries one op and records the history it carries (or inherits).
     fn try_apply(&mut self, op: &Op, patches: &mut Patches) -> Result<Step, ApplyError> {
+        let lv = self.hist.next_lv;
+        let step = self.try_apply_op(op, patches)?;
+        if let Step::Pending(_) = step {
+            return Ok(step);
+        }
+        let Some(r) = self.hist.replicas.index_of(op.id.replica) else {
+            return Ok(step);
+        };
+        if let Some(author) = op.author()
+            && r != self.me
+        {
+            self.hist.replicas.authors[r as usize] = Some(author.clone());
+        }
+        if self.hist.next_lv > lv {
+            let time = op
+                .time()
+                .unwrap_or(self.hist.replicas.last_time[r as usize]);
+            self.hist.stamp(r, lv, time);
+        }
+        Ok(step)
+    }
+
+    fn try_apply_op(&mut self, op: &Op, patches: &mut Patches) -> Result<Step, ApplyError> {
         let len = op.len();
         if len == 0 {
             return Ok(Step::Duplicate);
@@ -293,6 +317,7 @@ mod tests {
         let deleted = a.delete(0, 1);
         // Names a's deletion (counter 2) as its left origin: held until that id is known.
         let forged = Op {
+            meta: None,
             id: OpId::new(ReplicaId::from(2), 0),
             kind: OpKind::Insert {
                 origin_left: Some(OpId::new(ReplicaId::from(1), 2)),

@@ -58,4 +58,6 @@ pub const ALPN: &[u8] = b"duet/sync/1";
 /// Version 2: ops travel in crdt-text's compact byte-string form.
 /// Version 3: one connection carries several documents (`Join`/`Leave`, `Doc` frames), a
 /// process session in `Hello`, and text digests.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// Version 4: ops may carry recorded history (their replica's author, a time stamp: crdt-text's
+/// op form 2) and catch-up updates are crdt-text format 3.
+pub const PROTOCOL_VERSION: u32 = 4;

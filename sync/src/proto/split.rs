@@ -15,14 +15,21 @@ pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Upper bound on an op's postcard size.
 fn estimate(op: &Op) -> usize {
-    match &op.kind {
-        OpKind::Insert { text, .. } => 64 + text.len(),
-        OpKind::Delete { targets } => 32 + 32 * targets.len(),
-    }
+    let history = op.meta.as_ref().map_or(0, |_| HISTORY_BYTES);
+    history
+        + match &op.kind {
+            OpKind::Insert { text, .. } => 64 + text.len(),
+            OpKind::Delete { targets } => 32 + 32 * targets.len(),
+        }
 }
 
+/// Upper bound on the recorded history an op carries: a time and an author.
+pub(crate) const HISTORY_BYTES: usize = 10 + 16 + 2 * (2 + crdt_text::MAX_AUTHOR_FIELD);
+
 /// Splits `op` into runs of at most `max_text` bytes of text or `max_spans` delete spans.
+/// The first piece carries the op's recorded history; the others inherit its time.
 pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
+    let mut meta = op.meta;
     match op.kind {
         OpKind::Insert {
             origin_left,
@@ -45,6 +52,7 @@ pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
                     Some(OpId::new(op.id.replica, counter - 1))
                 };
                 pieces.push(Op {
+                    meta: meta.take(),
                     id: OpId::new(op.id.replica, counter),
                     kind: OpKind::Insert {
                         origin_left: left,
@@ -63,6 +71,7 @@ pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
                 .chunks(max_spans.max(1))
                 .map(|spans: &[DeleteSpan]| {
                     let piece = Op {
+                        meta: meta.take(),
                         id: OpId::new(op.id.replica, counter),
                         kind: OpKind::Delete {
                             targets: spans.into(),
@@ -73,7 +82,11 @@ pub(crate) fn split_op(op: Op, max_text: usize, max_spans: usize) -> Vec<Op> {
                 })
                 .collect()
         }
-        kind => vec![Op { id: op.id, kind }],
+        kind => vec![Op {
+            meta,
+            id: op.id,
+            kind,
+        }],
     }
 }
 
@@ -110,6 +123,7 @@ mod tests {
 
     fn insert(counter: u64, text: &str) -> Op {
         Op {
+            meta: None,
             id: OpId::new(ReplicaId::from(7), counter),
             kind: OpKind::Insert {
                 origin_left: Some(OpId::new(ReplicaId::from(1), 3)),
@@ -164,6 +178,7 @@ mod tests {
             })
             .collect();
         let op = Op {
+            meta: None,
             id: OpId::new(ReplicaId::from(2), 100),
             kind: OpKind::Delete {
                 targets: targets.into(),

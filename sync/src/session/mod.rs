@@ -176,6 +176,8 @@ pub struct Session {
     /// Store commands to send after the protocol's outputs (they must follow its appends).
     after: Vec<(DocId, StoreCmd)>,
     followups: Vec<Input>,
+    /// Who this user is in recorded history (set on every document opened).
+    author: Option<crdt_text::Author>,
 }
 
 impl Session {

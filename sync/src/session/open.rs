@@ -30,6 +30,9 @@ pub struct SessionConfig {
     pub net: Option<NetConfig>,
     /// The name this user goes by, told to every peer.
     pub name: String,
+    /// Who this user is in the documents' recorded history (see [`crate::identity::author`]);
+    /// `None`: edits are recorded under the replica only.
+    pub author: Option<crdt_text::Author>,
     /// For headless peers (`duet serve`): write the plain file at most this long after the
     /// document changed. `None`: the file is written only on [`Session::save`].
     pub autosave: Option<Duration>,
@@ -50,6 +53,7 @@ impl SessionConfig {
             join: None,
             net: Some(NetConfig::default()),
             name: String::new(),
+            author: None,
             autosave: None,
             watch: true,
             limits: proto::Limits::default(),
@@ -134,6 +138,7 @@ impl Session {
             next_refresh: Instant::now(),
             after: Vec::new(),
             followups: Vec::new(),
+            author: config.author.clone(),
         };
         let report = store.report.clone();
         let saved = store.store.plain_holds(&store.doc.text());
@@ -173,6 +178,9 @@ impl Session {
             warnings,
             ..
         } = opened;
+        if let Some(author) = &self.author {
+            doc.set_author(author.clone());
+        }
         let id = *store.doc_id();
         let secret = store.secret().clone();
         let file = store.plain_file().to_path_buf();

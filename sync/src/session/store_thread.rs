@@ -311,6 +311,7 @@ mod tests {
 
     fn op(replica: u64, counter: u64, len: usize) -> Op {
         Op {
+            meta: None,
             id: OpId::new(ReplicaId::from(replica), counter),
             kind: OpKind::Insert {
                 origin_left: None,

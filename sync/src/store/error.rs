@@ -87,6 +87,23 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Reading the history without opening the store found a damaged file.
+    #[error(
+        "cannot read the history in {file}: {reason}. Open the document with duet once: it \
+         recovers what the store holds"
+    )]
+    Damaged {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading the history without opening the store kept meeting a compaction.
+    #[error("{file} kept changing while it was read (a running duet compacts it); try again")]
+    Busy {
+        /// The snapshot file.
+        file: PathBuf,
+    },
     /// The store has history but its identity file is missing.
     #[error(
         "{path} is missing although the store has history; it holds the document's secret, \

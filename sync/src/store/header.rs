@@ -1,7 +1,7 @@
 //! The header every store file starts with, and how a damaged header is told apart from a file
 //! that is not this document's.
 //!
-//! # Layout (format version 3, 52 bytes)
+//! # Layout (format versions 3 and 4, 52 bytes)
 //!
 //! | bytes | field |
 //! |---|---|
@@ -38,7 +38,11 @@ use super::StoreError;
 ///   the store lives; `state` always exists; the lock file's clean-close record lists what
 ///   the store holds; the `floor` file. Older files are read and rewritten as version 3 when
 ///   their store opens.
-pub const FORMAT_VERSION: u16 = 3;
+/// - 4: recorded history — log frames' ops may carry their author and time (crdt-text's op
+///   form 2) and the snapshot is crdt-text format 3. Version 3 stores are read and upgraded
+///   on open (their log folded into a snapshot); duet builds that know only version 3 refuse
+///   a version 4 store with [`StoreError::UnsupportedVersion`] instead of misreading it.
+pub const FORMAT_VERSION: u16 = 4;
 
 /// Length of a version 3 header.
 pub const HEADER_LEN: usize = 52;

@@ -43,7 +43,11 @@ impl From<OpV1> for Op {
                 targets: targets.into(),
             },
         };
-        Op { id: op.id, kind }
+        Op {
+            meta: None,
+            id: op.id,
+            kind,
+        }
     }
 }
 
@@ -63,6 +67,7 @@ mod tests {
     fn version_1_payloads_decode_to_the_same_ops() {
         let r = ReplicaId::from(0x1234_5678_9abc);
         let op = Op {
+            meta: None,
             id: OpId::new(r, 5),
             kind: OpKind::Insert {
                 origin_left: Some(OpId::new(r, 4)),

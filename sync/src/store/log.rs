@@ -1,14 +1,14 @@
 //! The op log: an append-only file of checksummed frames, each a batch of ops.
 //!
-//! # Format (`log`, format version 3)
+//! # Format (`log`, format version 4)
 //!
 //! ```text
 //! header   52 bytes   magic "duet-log", version, document id, check (see `header.rs`;
 //!                     44 bytes without the check before version 3)
 //! frame*   len        u32 little-endian: payload length in bytes (≤ MAX_FRAME)
 //!          payload    postcard encoding of Vec<crdt_text::Op> (each op a byte string in
-//!                     crdt-text's compact form; version 1: the derived serde form, read by
-//!                     `legacy.rs`)
+//!                     crdt-text's compact form, which may carry author and time since
+//!                     version 4; version 1: the derived serde form, read by `legacy.rs`)
 //!          check      8 bytes: BLAKE3 keyed with the document id, over `len ‖ payload`,
 //!                     truncated to 8 bytes
 //! ```
@@ -67,10 +67,16 @@ fn checksum(doc: &DocId, len: &[u8], payload: &[u8]) -> [u8; CHECK_BYTES] {
 /// counter and origins as varints of at most 10 bytes, a head byte; then its text, or 31
 /// bytes per delete span).
 fn encoded_bound(op: &Op) -> usize {
-    match &op.kind {
-        OpKind::Insert { text, .. } => 71 + text.len(),
-        OpKind::Delete { targets } => 31 + 31 * targets.len(),
-    }
+    // Recorded history: a time varint and an author (id, name, email with their lengths).
+    let history = op
+        .meta
+        .as_ref()
+        .map_or(0, |_| 10 + 16 + 2 * (2 + crdt_text::MAX_AUTHOR_FIELD));
+    history
+        + match &op.kind {
+            OpKind::Insert { text, .. } => 71 + text.len(),
+            OpKind::Delete { targets } => 31 + 31 * targets.len(),
+        }
 }
 
 /// Appends the frames for `ops` to `out`, cut so that each payload stays within
@@ -376,6 +382,7 @@ mod tests {
 
     fn op(counter: u64, text: &str) -> Op {
         Op {
+            meta: None,
             id: OpId::new(ReplicaId::from(7), counter),
             kind: OpKind::Insert {
                 origin_left: None,

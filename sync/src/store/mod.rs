@@ -75,6 +75,7 @@ mod log;
 mod meta;
 mod open;
 mod paths;
+mod peek;
 mod plain;
 mod rebase;
 mod recover;
@@ -95,6 +96,7 @@ pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;
 pub use paths::{STORE_DIR, store_dir_of};
+pub use peek::read_document;
 pub use plain::{Imported, LineEnding, MAX_PLAIN_FILE, PlainText};
 pub use report::{Recovered, RecoveryReport};
 
@@ -111,6 +113,13 @@ pub const MIN_COMPACT_TAIL: u64 = 8 << 10;
 
 /// At most this many peers are remembered (the least recently seen are forgotten).
 pub const MAX_KNOWN_PEERS: usize = 64;
+
+/// The wall clock in Unix seconds (0 if the clock is before 1970): what edits are dated with.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// Whether a duet process has the document of `file` open (holds its store's lock). Creates
 /// nothing.

@@ -155,6 +155,8 @@ pub enum Merge {
 /// ([`Merge::Replace`]) or holds all of `target` as well as all of its own text
 /// ([`Merge::Union`]).
 pub fn import_diff(doc: &mut Doc, target: &str, merge: Merge) -> Imported {
+    // Recorded history: an outside edit is dated when duet finds it.
+    doc.set_time(super::unix_now());
     let mut out = Imported::default();
     if doc.is_empty() {
         // Nothing to diff against; a large file is not copied into a char vector.

@@ -1,6 +1,6 @@
 //! Merging outside edits into a document that changed since the plain file was written.
 
-use crdt_text::{DeleteSpan, Doc, Op, OpId, OpKind, ReplicaId, VersionVector};
+use crdt_text::{DeleteSpan, Doc, Op, OpId, OpKind, OpMeta, ReplicaId, VersionVector};
 
 use super::meta::PlainState;
 use super::plain;
@@ -60,7 +60,15 @@ pub fn import_onto_export(
                     .collect(),
             },
         };
+        // The time stamp stays (the author is this replica's own).
+        let meta = op.time().map(|time| {
+            Box::new(OpMeta {
+                time: Some(time),
+                author: None,
+            })
+        });
         ops.push(Op {
+            meta,
             id: restamp(op.id),
             kind,
         });

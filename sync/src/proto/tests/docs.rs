@@ -140,6 +140,7 @@ fn an_op_reusing_known_ids_for_other_text_closes_the_connection() {
     raw.receive(Raw::doc_msg(DocMessage::Ops(vec![op.clone()])));
     assert_eq!(raw.text(), "abc");
     let forged = Op {
+        meta: None,
         id: op.id,
         kind: OpKind::Insert {
             origin_left: None,
@@ -167,6 +168,7 @@ fn a_held_op_that_turns_out_invalid_closes_the_connection_that_sent_it() {
     // Names the deletion (counter 2) as its left origin: held until that id arrives, then
     // invalid — no replica inserts next to a deletion.
     let forged = Op {
+        meta: None,
         id: OpId::new(ReplicaId::from(60), 0),
         kind: OpKind::Insert {
             origin_left: Some(OpId::new(ReplicaId::from(50), 2)),

@@ -271,6 +271,7 @@ fn an_invalid_op_closes_the_connection_and_leaves_the_document_alone() {
         text: "x".into(),
     };
     let bad = Op {
+        meta: None,
         id: OpId::new(ReplicaId::from(50), 0),
         kind,
     };
