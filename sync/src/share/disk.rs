@@ -1,0 +1,299 @@
+//! The folder on disk: picking up what other programs changed ([`FolderSession::rescan`]) and
+//! writing what peers changed ([`FolderSession::materialise`]).
+//!
+//! The store records each file as duet last wrote or read it (path and hash). A file whose
+//! bytes differ from that record was changed by another program: it is imported, never
+//! overwritten. So:
+//!
+//! - a file deleted by a peer is removed from disk only if it still holds what duet wrote;
+//!   otherwise it stays, and the next scan shares it again as a new file;
+//! - a file is written (atomically) only over bytes duet knows; a file of another program in
+//!   the way is left alone and reported;
+//! - a rename moves the file on disk when it holds what duet wrote, else writes the new path
+//!   and leaves the old file to be shared again.
+
+use std::collections::BTreeMap;
+
+use crdt_text::Doc;
+
+use super::{FolderEvent, FolderSession};
+use crate::folder::scan::{ScanConfig, read_text, scan};
+use crate::folder::{FileId, ManifestDelta};
+use crate::proto::{DocConfig, Input};
+use crate::store::{FolderStore, OnDisk, file_doc_id};
+
+/// Temporary files of atomic writes (ours and the store's): never shared.
+fn is_temp(path: &str) -> bool {
+    path.ends_with(".duet-tmp") || path.ends_with(".tmp") && path.contains("/.duet")
+}
+
+fn hash(bytes: &[u8]) -> [u8; 32] {
+    *blake3::hash(bytes).as_bytes()
+}
+
+impl FolderSession {
+    /// Scans the folder and shares what changed on disk since duet last wrote or read it:
+    /// one manifest delta and one batch of text ops. Returns the inputs for the protocol.
+    pub(super) fn rescan(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
+        let root = self.store.root().to_path_buf();
+        let cfg = ScanConfig::default();
+        let found = match scan(&root, &cfg) {
+            Ok(found) => found,
+            Err(e) => {
+                events.push(FolderEvent::Problem(e.to_string()));
+                return Vec::new();
+            }
+        };
+        let scanned: BTreeMap<String, [u8; 32]> = found
+            .files
+            .iter()
+            .filter(|f| !is_temp(&f.path))
+            .map(|f| (f.path.clone(), f.hash))
+            .collect();
+        let tree = self.manifest.tree().clone();
+        let recorded: BTreeMap<String, FileId> = self
+            .store
+            .state()
+            .on_disk
+            .iter()
+            .map(|(id, r)| (r.path.clone(), *id))
+            .collect();
+        let mut inputs = Vec::new();
+        let mut delta = ManifestDelta::default();
+        let (mut created, mut edited, mut renamed, mut deleted) = (0, 0, 0, 0);
+        let mut missing: Vec<FileId> = Vec::new();
+        for (file, shown) in tree.files() {
+            let record = self.store.state().on_disk.get(&file).cloned();
+            match scanned.get(&shown.path) {
+                Some(h) => {
+                    let known = record.as_ref().is_some_and(|r| r.path == shown.path && r.hash == *h);
+                    if known {
+                        continue;
+                    }
+                    let Ok(text) = read_text(&root.join(&shown.path), &cfg) else {
+                        continue;
+                    };
+                    let doc_id = file_doc_id(&self.folder, file);
+                    let Some(doc) = self.docs.get_mut(&doc_id) else {
+                        continue;
+                    };
+                    if doc.text() != text {
+                        let ops = FolderStore::import_text(doc, &text);
+                        if !ops.is_empty() {
+                            edited += 1;
+                            inputs.push(Input::Local { doc: doc_id, ops });
+                        }
+                    }
+                    let path = shown.path.clone();
+                    self.record(file, path, hash(text.as_bytes()));
+                }
+                None => {
+                    let exists = std::fs::symlink_metadata(root.join(&shown.path)).is_ok();
+                    if !exists && record.is_some_and(|r| r.path == shown.path) {
+                        missing.push(file);
+                    }
+                }
+            }
+        }
+        // Files on disk that the tree does not have (and that no file waits to be moved
+        // from): renames of missing files (same content) or new files.
+        for (path, h) in &scanned {
+            if tree.file_at(path).is_some() || recorded.contains_key(path) {
+                continue;
+            }
+            let moved = missing
+                .iter()
+                .position(|f| self.store.state().on_disk.get(f).is_some_and(|r| r.hash == *h));
+            if let Some(at) = moved {
+                let file = missing.remove(at);
+                match self.manifest.rename(file, path) {
+                    Ok(d) => {
+                        delta.merge(&d);
+                        renamed += 1;
+                        self.record(file, path.clone(), *h);
+                    }
+                    Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
+                }
+                continue;
+            }
+            let Ok(text) = read_text(&root.join(path), &cfg) else {
+                continue;
+            };
+            match self.manifest.create(path) {
+                Ok((file, d)) => {
+                    delta.merge(&d);
+                    created += 1;
+                    inputs.extend(self.new_file(file, &text));
+                    self.record(file, path.clone(), hash(text.as_bytes()));
+                }
+                Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
+            }
+        }
+        for file in missing {
+            if let Ok(d) = self.manifest.delete(file) {
+                delta.merge(&d);
+                deleted += 1;
+                self.store.state_mut().on_disk.remove(&file);
+                self.state_dirty = true;
+            }
+        }
+        if let Some(input) = self.publish(&delta) {
+            // The tree change goes out before the texts that need it.
+            inputs.insert(0, input);
+        }
+        if created + edited + renamed + deleted > 0 {
+            events.push(FolderEvent::PickedUp {
+                created,
+                edited,
+                renamed,
+                deleted,
+            });
+        }
+        inputs
+    }
+
+    /// Gives a file created here its document holding `text`; returns the ops to send. The
+    /// document is opened with every connected peer after the manifest change went out.
+    fn new_file(&mut self, file: FileId, text: &str) -> Option<Input> {
+        let doc_id = file_doc_id(&self.folder, file);
+        let mut doc = Doc::new(self.store.replica());
+        self.peer.add_doc(
+            DocConfig {
+                id: doc_id,
+                secret: self.store.identity().secret.clone(),
+                acked: Default::default(),
+            },
+            &doc,
+        );
+        let ops = FolderStore::import_text(&mut doc, text);
+        let _ = self.manifest.text_changed(file, &doc.version());
+        self.docs.insert(doc_id, doc);
+        self.files.insert(doc_id, file);
+        for addr in self.connected() {
+            self.followups.push(Input::AddPeer {
+                doc: doc_id,
+                addr,
+                name: None,
+            });
+        }
+        (!ops.is_empty()).then_some(Input::Local { doc: doc_id, ops })
+    }
+
+    fn record(&mut self, file: FileId, path: String, hash: [u8; 32]) {
+        self.store
+            .state_mut()
+            .on_disk
+            .insert(file, OnDisk { path, hash });
+        self.state_dirty = true;
+        self.save_at
+            .get_or_insert_with(|| std::time::Instant::now() + super::SAVE_DELAY);
+    }
+
+    /// Whether the file at `path` holds bytes duet knows (or nothing): safe to replace.
+    fn replaceable(&self, path: &str, recorded: &BTreeMap<String, [u8; 32]>) -> Result<bool, String> {
+        match self.store.read_plain(path) {
+            Ok(None) => Ok(true),
+            Ok(Some(bytes)) => Ok(recorded.get(path) == Some(&hash(&bytes))),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
+    pub(super) fn materialise(&mut self, events: &mut Vec<FolderEvent>) {
+        let tree = self.manifest.tree().clone();
+        let recorded: BTreeMap<String, [u8; 32]> = self
+            .store
+            .state()
+            .on_disk
+            .values()
+            .map(|r| (r.path.clone(), r.hash))
+            .collect();
+        // Files no longer in the tree.
+        let gone: Vec<(FileId, OnDisk)> = self
+            .store
+            .state()
+            .on_disk
+            .iter()
+            .filter(|(f, _)| tree.path(**f).is_none())
+            .map(|(f, r)| (*f, r.clone()))
+            .collect();
+        for (file, rec) in gone {
+            self.store.state_mut().on_disk.remove(&file);
+            self.state_dirty = true;
+            match self.store.read_plain(&rec.path) {
+                Ok(Some(bytes)) if hash(&bytes) != rec.hash => events.push(FolderEvent::Disk(
+                    format!("kept {}: deleted by a peer, but changed here; shared again", rec.path),
+                )),
+                Ok(Some(_)) => match self.store.remove_plain(&rec.path) {
+                    Ok(()) => events.push(FolderEvent::Disk(format!("removed {}", rec.path))),
+                    Err(e) => events.push(FolderEvent::Problem(e.to_string())),
+                },
+                Ok(None) => {}
+                Err(e) => events.push(FolderEvent::Problem(e.to_string())),
+            }
+        }
+        // Renames first, so that a path freed by one is free for the writes.
+        for (file, shown) in tree.files() {
+            let Some(rec) = self.store.state().on_disk.get(&file).cloned() else {
+                continue;
+            };
+            if rec.path == shown.path {
+                continue;
+            }
+            let free = matches!(self.store.read_plain(&shown.path), Ok(None));
+            let ours = matches!(self.store.read_plain(&rec.path), Ok(Some(b)) if hash(&b) == rec.hash);
+            if free && ours {
+                match self.store.rename_plain(&rec.path, &shown.path) {
+                    Ok(()) => {
+                        events.push(FolderEvent::Disk(format!("renamed {} → {}", rec.path, shown.path)));
+                        self.record(file, shown.path.clone(), rec.hash);
+                    }
+                    Err(e) => events.push(FolderEvent::Problem(e.to_string())),
+                }
+            } else {
+                // Written at its new path below; what is at the old one (changed here) is
+                // shared again by the next scan.
+                self.store.state_mut().on_disk.remove(&file);
+                self.state_dirty = true;
+            }
+        }
+        for (file, shown) in tree.files() {
+            let doc_id = file_doc_id(&self.folder, file);
+            let Some(doc) = self.docs.get(&doc_id) else {
+                continue;
+            };
+            let text = doc.text();
+            let h = hash(text.as_bytes());
+            let rec = self.store.state().on_disk.get(&file);
+            if rec.is_some_and(|r| r.path == shown.path && r.hash == h) {
+                continue;
+            }
+            match self.replaceable(&shown.path, &recorded) {
+                Ok(true) => {}
+                Ok(false) => {
+                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes()) {
+                        self.record(file, shown.path.clone(), h);
+                    } else if rec.is_none_or(|r| r.path != shown.path) {
+                        events.push(FolderEvent::Problem(format!(
+                            "not writing {}: a file duet did not write is there (it will be shared)",
+                            shown.path
+                        )));
+                    }
+                    // Else: changed here since duet wrote it; the next scan imports it.
+                    continue;
+                }
+                Err(e) => {
+                    events.push(FolderEvent::Problem(e));
+                    continue;
+                }
+            }
+            match self.store.write_plain(&shown.path, &text) {
+                Ok(()) => {
+                    events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
+                    self.record(file, shown.path.clone(), h);
+                }
+                Err(e) => events.push(FolderEvent::Problem(e.to_string())),
+            }
+        }
+    }
+}
