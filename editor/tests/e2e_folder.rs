@@ -143,7 +143,14 @@ fn the_same_path_created_on_both_sides_while_apart_keeps_both_texts() {
 
     // Apart, each creates notes.md; bob comes back (his store remembers alice).
     fs::write(a.join("notes.md"), "alice's notes\n").unwrap();
-    alice.wait_line("alice's new file picked up", |l| l.contains("1 created"));
+    wait_until(
+        "alice to pick up her new file",
+        || {
+            let picked = alice.lines().iter().filter(|l| l.contains("1 created")).count();
+            (picked == 2).then_some(())
+        },
+        || format!("{:#?}", alice.lines()),
+    );
     fs::write(b.join("notes.md"), "bob's notes\n").unwrap();
     let bob = Serve::spawn(&bob_user, scratch.path(), "b", &[]);
 
@@ -169,4 +176,39 @@ fn the_same_path_created_on_both_sides_while_apart_keeps_both_texts() {
         told(bob_lines.clone()) && told(alice_lines.clone()),
         "both users are told: {bob_lines:#?}\n{alice_lines:#?}"
     );
+}
+
+#[test]
+fn joining_into_a_folder_that_has_a_file_at_a_shared_path_keeps_both() {
+    let scratch = Scratch::new();
+    let (a, b) = (scratch.dir("a"), scratch.dir("b"));
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::write(a.join("notes.md"), "alice's notes\n").unwrap();
+    fs::write(b.join("notes.md"), "bob's own notes\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob = Serve::spawn_args(
+        &User::new("bob", &home_b),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    // Both were created at one path without seeing each other: one keeps it, the other is
+    // tagged with its author's name, the same on both sides.
+    let settled = |dir: &Path| {
+        let found = files(dir);
+        let mut texts: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
+        texts.sort();
+        let names: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        let tagged = names == ["notes (alice).md", "notes.md"] || names == ["notes (bob).md", "notes.md"];
+        (tagged && texts == ["alice's notes\n", "bob's own notes\n"]).then_some(found.clone())
+    };
+    let at_b = wait_until("both notes at bob", || settled(&b), || format!("{:#?}", files(&b)));
+    let at_a = wait_until("both notes at alice", || settled(&a), || format!("{:#?}", files(&a)));
+    assert_eq!(at_a, at_b);
+    let lines = bob.stop();
+    assert!(
+        lines.iter().any(|l| l.starts_with("conflict: ")),
+        "bob is told: {lines:#?}"
+    );
+    alice.stop();
 }

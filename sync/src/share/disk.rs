@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use crdt_text::Doc;
 
 use super::{FolderEvent, FolderSession};
+use crate::folder::path::{split_path, tagged_name};
 use crate::folder::scan::{ScanConfig, read_text, scan};
 use crate::folder::{FileId, ManifestDelta};
 use crate::proto::{DocConfig, Input};
@@ -62,6 +63,7 @@ impl FolderSession {
         let mut delta = ManifestDelta::default();
         let (mut created, mut edited, mut renamed, mut deleted) = (0, 0, 0, 0);
         let mut missing: Vec<FileId> = Vec::new();
+        let mut foreign: Vec<(String, String)> = Vec::new();
         for (file, shown) in tree.files() {
             let record = self.store.state().on_disk.get(&file).cloned();
             match scanned.get(&shown.path) {
@@ -77,6 +79,15 @@ impl FolderSession {
                     let Some(doc) = self.docs.get_mut(&doc_id) else {
                         continue;
                     };
+                    let ours = record.as_ref().is_some_and(|r| r.path == shown.path);
+                    if !ours && doc.text() != text {
+                        // Not a file duet wrote: another file created at this path here
+                        // while a peer created this one. Both stay, this one renamed.
+                        if !doc.version().is_empty() {
+                            foreign.push((shown.path.clone(), text));
+                        }
+                        continue;
+                    }
                     if doc.text() != text {
                         let ops = FolderStore::import_text(doc, &text);
                         if !ops.is_empty() {
@@ -129,6 +140,27 @@ impl FolderSession {
                 Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
             }
         }
+        for (path, text) in foreign {
+            let Some(to) = self.free_path(&path) else {
+                continue;
+            };
+            if let Err(e) = self.store.rename_plain(&path, &to) {
+                events.push(FolderEvent::Problem(e.to_string()));
+                continue;
+            }
+            match self.manifest.create(&to) {
+                Ok((file, d)) => {
+                    delta.merge(&d);
+                    created += 1;
+                    inputs.extend(self.new_file(file, &text));
+                    self.record(file, to.clone(), hash(text.as_bytes()));
+                    events.push(FolderEvent::Disk(format!(
+                        "conflict: a peer created {path} too; the file made here is now {to}"
+                    )));
+                }
+                Err(e) => events.push(FolderEvent::Problem(format!("cannot share {to}: {e}"))),
+            }
+        }
         for file in missing {
             if let Ok(d) = self.manifest.delete(file) {
                 delta.merge(&d);
@@ -165,7 +197,13 @@ impl FolderSession {
             },
             &doc,
         );
-        let ops = FolderStore::import_text(&mut doc, text);
+        let mut ops = FolderStore::import_text(&mut doc, text);
+        if ops.is_empty() {
+            // An empty file still gets a version (a character typed and deleted), so peers
+            // can tell "empty" from "its text has not arrived yet" (see `materialise`).
+            ops.push(doc.insert(0, " "));
+            ops.push(doc.delete(0, 1));
+        }
         let _ = self.manifest.text_changed(file, &doc.version());
         self.docs.insert(doc_id, doc);
         self.files.insert(doc_id, file);
@@ -176,7 +214,25 @@ impl FolderSession {
                 name: None,
             });
         }
-        (!ops.is_empty()).then_some(Input::Local { doc: doc_id, ops })
+        Some(Input::Local { doc: doc_id, ops })
+    }
+
+    /// A path beside `path` that neither the tree nor the disk has: `name (me).ext`, then
+    /// `name (me 2).ext`, …
+    fn free_path(&self, path: &str) -> Option<String> {
+        let (dir, name) = match path.rfind('/') {
+            Some(cut) => (&path[..=cut], &path[cut + 1..]),
+            None => ("", path),
+        };
+        let me = self.manifest.author().to_string();
+        (1..1000).find_map(|n| {
+            let tag = if n == 1 { me.clone() } else { format!("{me} {n}") };
+            let candidate = format!("{dir}{}", tagged_name(name, &tag));
+            let free = self.manifest.tree().file_at(&candidate).is_none()
+                && !self.manifest.tree().is_dir(&candidate)
+                && matches!(self.store.read_plain(&candidate), Ok(None));
+            (free && split_path(&candidate).is_ok()).then_some(candidate)
+        })
     }
 
     fn record(&mut self, file: FileId, path: String, hash: [u8; 32]) {
@@ -259,7 +315,8 @@ impl FolderSession {
         }
         for (file, shown) in tree.files() {
             let doc_id = file_doc_id(&self.folder, file);
-            let Some(doc) = self.docs.get(&doc_id) else {
+            // A document with no version has not received its text yet.
+            let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
                 continue;
             };
             let text = doc.text();
