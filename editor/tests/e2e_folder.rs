@@ -36,7 +36,11 @@ fn files(dir: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((rel, fs::read_to_string(&path).unwrap_or_default()));
             }
         }
@@ -86,22 +90,36 @@ fn a_folder_stays_the_same_on_both_disks_and_ignored_files_stay_home() {
         &["join", &ticket, "b"],
     );
     let b = scratch.path().join("b");
-    wait_for_file(&b.join("src/main.rs"), "alice's main.rs", |s| s == "fn main() {}\n");
-    wait_for_file(&b.join("README.md"), "alice's README", |s| s == "# project\n");
-    wait_for_file(&b.join(".gitignore"), "the ignore file", |s| s == "secret.txt\n");
+    wait_for_file(&b.join("src/main.rs"), "alice's main.rs", |s| {
+        s == "fn main() {}\n"
+    });
+    wait_for_file(&b.join("README.md"), "alice's README", |s| {
+        s == "# project\n"
+    });
+    wait_for_file(&b.join(".gitignore"), "the ignore file", |s| {
+        s == "secret.txt\n"
+    });
     bob.wait_line("alice joining", |l| l.starts_with("joined: alice"));
 
     // Each side changes its disk as another program would; the other's disk follows.
     fs::write(a.join("README.md"), "# project\nby alice\n").unwrap();
-    wait_for_file(&b.join("README.md"), "alice's edit", |s| s.ends_with("by alice\n"));
+    wait_for_file(&b.join("README.md"), "alice's edit", |s| {
+        s.ends_with("by alice\n")
+    });
     fs::create_dir_all(b.join("notes")).unwrap();
     fs::write(b.join("notes/todo.md"), "- ship folders\n").unwrap();
-    wait_for_file(&a.join("notes/todo.md"), "bob's new file", |s| s == "- ship folders\n");
+    wait_for_file(&a.join("notes/todo.md"), "bob's new file", |s| {
+        s == "- ship folders\n"
+    });
     fs::rename(a.join("src/main.rs"), a.join("src/lib.rs")).unwrap();
-    wait_for_file(&b.join("src/lib.rs"), "the renamed file", |s| s == "fn main() {}\n");
+    wait_for_file(&b.join("src/lib.rs"), "the renamed file", |s| {
+        s == "fn main() {}\n"
+    });
     wait_gone(&b.join("src/main.rs"));
     fs::write(b.join("src/lib.rs"), "pub fn lib() {}\n").unwrap();
-    wait_for_file(&a.join("src/lib.rs"), "bob's edit", |s| s == "pub fn lib() {}\n");
+    wait_for_file(&a.join("src/lib.rs"), "bob's edit", |s| {
+        s == "pub fn lib() {}\n"
+    });
     fs::remove_file(b.join("README.md")).unwrap();
     wait_gone(&a.join("README.md"));
 
@@ -121,9 +139,15 @@ fn a_folder_stays_the_same_on_both_disks_and_ignored_files_stay_home() {
     // The ignored file (and the binary one) never left alice's machine: not on bob's disk,
     // not in his store.
     assert!(!b.join("secret.txt").exists() && !b.join("logo.bin").exists());
-    assert!(!anywhere_holds(&b, b"hunter2"), "the ignored file's text reached bob");
+    assert!(
+        !anywhere_holds(&b, b"hunter2"),
+        "the ignored file's text reached bob"
+    );
     let lines = bob.stop();
-    assert!(lines.iter().any(|l| l.starts_with("renamed: src/main.rs")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("renamed: src/main.rs")),
+        "{lines:#?}"
+    );
     alice.stop();
 }
 
@@ -146,7 +170,11 @@ fn the_same_path_created_on_both_sides_while_apart_keeps_both_texts() {
     wait_until(
         "alice to pick up her new file",
         || {
-            let picked = alice.lines().iter().filter(|l| l.contains("1 created")).count();
+            let picked = alice
+                .lines()
+                .iter()
+                .filter(|l| l.contains("1 created"))
+                .count();
             (picked == 2).then_some(())
         },
         || format!("{:#?}", alice.lines()),
@@ -163,8 +191,16 @@ fn the_same_path_created_on_both_sides_while_apart_keeps_both_texts() {
         texts.sort();
         (texts == ["alice's notes\n", "bob's notes\n"]).then(|| files(dir))
     };
-    let at_b = wait_until("bob to hold both notes", || both(&b), || format!("{:#?}", files(&b)));
-    let at_a = wait_until("alice to hold both notes", || both(&a), || format!("{:#?}", files(&a)));
+    let at_b = wait_until(
+        "bob to hold both notes",
+        || both(&b),
+        || format!("{:#?}", files(&b)),
+    );
+    let at_a = wait_until(
+        "alice to hold both notes",
+        || both(&a),
+        || format!("{:#?}", files(&a)),
+    );
     assert_eq!(at_a, at_b, "one tree on both sides");
     assert!(
         at_a.iter().any(|(p, _)| p.starts_with("notes (")),
@@ -199,11 +235,20 @@ fn joining_into_a_folder_that_has_a_file_at_a_shared_path_keeps_both() {
         let mut texts: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
         texts.sort();
         let names: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
-        let tagged = names == ["notes (alice).md", "notes.md"] || names == ["notes (bob).md", "notes.md"];
+        let tagged =
+            names == ["notes (alice).md", "notes.md"] || names == ["notes (bob).md", "notes.md"];
         (tagged && texts == ["alice's notes\n", "bob's own notes\n"]).then_some(found.clone())
     };
-    let at_b = wait_until("both notes at bob", || settled(&b), || format!("{:#?}", files(&b)));
-    let at_a = wait_until("both notes at alice", || settled(&a), || format!("{:#?}", files(&a)));
+    let at_b = wait_until(
+        "both notes at bob",
+        || settled(&b),
+        || format!("{:#?}", files(&b)),
+    );
+    let at_a = wait_until(
+        "both notes at alice",
+        || settled(&a),
+        || format!("{:#?}", files(&a)),
+    );
     assert_eq!(at_a, at_b);
     let lines = bob.stop();
     assert!(

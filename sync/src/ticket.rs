@@ -439,7 +439,11 @@ mod tests {
         let t = sample(false).with_folder_name("project");
         let back: DocTicket = t.to_string().parse().unwrap();
         assert_eq!(back.folder_name(), Some("project"));
-        let file: DocTicket = sample(false).with_name("notes.md").to_string().parse().unwrap();
+        let file: DocTicket = sample(false)
+            .with_name("notes.md")
+            .to_string()
+            .parse()
+            .unwrap();
         assert_eq!(file.folder_name(), None);
     }
 

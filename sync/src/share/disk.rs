@@ -68,7 +68,9 @@ impl FolderSession {
             let record = self.store.state().on_disk.get(&file).cloned();
             match scanned.get(&shown.path) {
                 Some(h) => {
-                    let known = record.as_ref().is_some_and(|r| r.path == shown.path && r.hash == *h);
+                    let known = record
+                        .as_ref()
+                        .is_some_and(|r| r.path == shown.path && r.hash == *h);
                     if known {
                         continue;
                     }
@@ -93,6 +95,7 @@ impl FolderSession {
                         if !ops.is_empty() {
                             edited += 1;
                             inputs.push(Input::Local { doc: doc_id, ops });
+                            self.open_with_connected(doc_id);
                         }
                     }
                     let path = shown.path.clone();
@@ -112,9 +115,13 @@ impl FolderSession {
             if tree.file_at(path).is_some() || recorded.contains_key(path) {
                 continue;
             }
-            let moved = missing
-                .iter()
-                .position(|f| self.store.state().on_disk.get(f).is_some_and(|r| r.hash == *h));
+            let moved = missing.iter().position(|f| {
+                self.store
+                    .state()
+                    .on_disk
+                    .get(f)
+                    .is_some_and(|r| r.hash == *h)
+            });
             if let Some(at) = moved {
                 let file = missing.remove(at);
                 match self.manifest.rename(file, path) {
@@ -123,7 +130,9 @@ impl FolderSession {
                         renamed += 1;
                         self.record(file, path.clone(), *h);
                     }
-                    Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
+                    Err(e) => {
+                        events.push(FolderEvent::Problem(format!("cannot share {path}: {e}")))
+                    }
                 }
                 continue;
             }
@@ -194,6 +203,7 @@ impl FolderSession {
                 id: doc_id,
                 secret: self.store.identity().secret.clone(),
                 acked: Default::default(),
+                on_demand: true,
             },
             &doc,
         );
@@ -207,13 +217,7 @@ impl FolderSession {
         let _ = self.manifest.text_changed(file, &doc.version());
         self.docs.insert(doc_id, doc);
         self.files.insert(doc_id, file);
-        for addr in self.connected() {
-            self.followups.push(Input::AddPeer {
-                doc: doc_id,
-                addr,
-                name: None,
-            });
-        }
+        self.open_with_connected(doc_id);
         Some(Input::Local { doc: doc_id, ops })
     }
 
@@ -226,7 +230,11 @@ impl FolderSession {
         };
         let me = self.manifest.author().to_string();
         (1..1000).find_map(|n| {
-            let tag = if n == 1 { me.clone() } else { format!("{me} {n}") };
+            let tag = if n == 1 {
+                me.clone()
+            } else {
+                format!("{me} {n}")
+            };
             let candidate = format!("{dir}{}", tagged_name(name, &tag));
             let free = self.manifest.tree().file_at(&candidate).is_none()
                 && !self.manifest.tree().is_dir(&candidate)
@@ -246,7 +254,11 @@ impl FolderSession {
     }
 
     /// Whether the file at `path` holds bytes duet knows (or nothing): safe to replace.
-    fn replaceable(&self, path: &str, recorded: &BTreeMap<String, [u8; 32]>) -> Result<bool, String> {
+    fn replaceable(
+        &self,
+        path: &str,
+        recorded: &BTreeMap<String, [u8; 32]>,
+    ) -> Result<bool, String> {
         match self.store.read_plain(path) {
             Ok(None) => Ok(true),
             Ok(Some(bytes)) => Ok(recorded.get(path) == Some(&hash(&bytes))),
@@ -277,9 +289,12 @@ impl FolderSession {
             self.store.state_mut().on_disk.remove(&file);
             self.state_dirty = true;
             match self.store.read_plain(&rec.path) {
-                Ok(Some(bytes)) if hash(&bytes) != rec.hash => events.push(FolderEvent::Disk(
-                    format!("kept {}: deleted by a peer, but changed here; shared again", rec.path),
-                )),
+                Ok(Some(bytes)) if hash(&bytes) != rec.hash => {
+                    events.push(FolderEvent::Disk(format!(
+                        "kept {}: deleted by a peer, but changed here; shared again",
+                        rec.path
+                    )))
+                }
                 Ok(Some(_)) => match self.store.remove_plain(&rec.path) {
                     Ok(()) => events.push(FolderEvent::Disk(format!("removed {}", rec.path))),
                     Err(e) => events.push(FolderEvent::Problem(e.to_string())),
@@ -297,11 +312,15 @@ impl FolderSession {
                 continue;
             }
             let free = matches!(self.store.read_plain(&shown.path), Ok(None));
-            let ours = matches!(self.store.read_plain(&rec.path), Ok(Some(b)) if hash(&b) == rec.hash);
+            let ours =
+                matches!(self.store.read_plain(&rec.path), Ok(Some(b)) if hash(&b) == rec.hash);
             if free && ours {
                 match self.store.rename_plain(&rec.path, &shown.path) {
                     Ok(()) => {
-                        events.push(FolderEvent::Disk(format!("renamed {} → {}", rec.path, shown.path)));
+                        events.push(FolderEvent::Disk(format!(
+                            "renamed {} → {}",
+                            rec.path, shown.path
+                        )));
                         self.record(file, shown.path.clone(), rec.hash);
                     }
                     Err(e) => events.push(FolderEvent::Problem(e.to_string())),
@@ -328,7 +347,8 @@ impl FolderSession {
             match self.replaceable(&shown.path, &recorded) {
                 Ok(true) => {}
                 Ok(false) => {
-                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes()) {
+                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes())
+                    {
                         self.record(file, shown.path.clone(), h);
                     } else if rec.is_none_or(|r| r.path != shown.path) {
                         events.push(FolderEvent::Problem(format!(

@@ -11,9 +11,12 @@
 //! [`folder::log`](crate::folder::log)), whose id is the folder's id; each file's text is a
 //! document whose id derives from the folder and the file id
 //! ([`file_doc_id`](crate::store::file_doc_id)); all of them share the folder's secret and
-//! one connection per pair of peers. When a peer joins the folder, every file document is
-//! opened with it and catches up by version vector; a file created while connected is opened
-//! with every connected peer.
+//! one connection per pair of peers. When a peer joins the folder, the two compare summaries
+//! of their `(file id, version)` pairs ([`summary`](crate::folder::summary), carried as
+//! [`DocMessage::App`](crate::proto::DocMessage::App) on the manifest's channel) and open
+//! only the files that differ, which then catch up by version vector: a reconnect where
+//! nothing changed opens no file. A file created or changed here is opened with every
+//! connected peer before its ops go out.
 //!
 //! Changes on disk made by other programs are found by scanning the folder (at start, and
 //! 100 ms after the watcher last reported a change, at most 1 s after the first): new files
@@ -28,13 +31,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crdt_text::Doc;
+use crdt_text::{Doc, VersionVector};
 use iroh::{RelayUrl, SecretKey};
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use crate::folder::log::{LogReader, log_line};
 use crate::folder::scan::ScanError;
+use crate::folder::summary::{Summary, SummaryMsg};
 use crate::folder::{FileId, Manifest, ManifestDelta, Outcome};
 use crate::ids::{DocId, PeerId};
 use crate::net::{EndpointError, NetConfig, Transport};
@@ -239,15 +243,20 @@ impl FolderSession {
     /// Opens (or joins) the shared folder of `config`, picks up what changed on disk since it
     /// was last open, writes what peers changed meanwhile, and starts networking. Must run in
     /// a tokio runtime.
-    pub async fn open(config: FolderConfig) -> Result<(FolderSession, Vec<FolderEvent>), FolderError> {
+    pub async fn open(
+        config: FolderConfig,
+    ) -> Result<(FolderSession, Vec<FolderEvent>), FolderError> {
         if config.join.is_some() && !config.dir.exists() {
             std::fs::create_dir_all(&config.dir)
                 .map_err(|e| StoreError::io("create", &config.dir, e))?;
         }
         let join = config.join.as_ref().map(|t| (t.doc, t.secret.clone()));
         let opened = FolderStore::open(&config.dir, join)?;
-        let mut events: Vec<FolderEvent> =
-            opened.warnings.into_iter().map(FolderEvent::Problem).collect();
+        let mut events: Vec<FolderEvent> = opened
+            .warnings
+            .into_iter()
+            .map(FolderEvent::Problem)
+            .collect();
         let store = opened.store;
         let mut docs = opened.docs;
         let folder = store.identity().folder;
@@ -313,6 +322,7 @@ impl FolderSession {
                 id: folder,
                 secret,
                 acked: Default::default(),
+                on_demand: false,
             },
             &session.docs[&folder],
         );
@@ -401,6 +411,7 @@ impl FolderSession {
                     id: doc_id,
                     secret: secret.clone(),
                     acked: Default::default(),
+                    on_demand: true,
                 },
                 doc,
             );
@@ -506,6 +517,15 @@ impl FolderSession {
         events
     }
 
+    /// Scans the folder now for changes made by other programs (as the watcher asks after a
+    /// change) and shares them.
+    pub fn rescan_now(&mut self) -> Vec<FolderEvent> {
+        let mut events = Vec::new();
+        let inputs = self.rescan(&mut events);
+        self.run(inputs, &mut events);
+        events
+    }
+
     /// Makes everything durable, says goodbye to every peer and closes the endpoint.
     pub async fn shutdown(mut self) -> Vec<FolderEvent> {
         let mut events = Vec::new();
@@ -562,13 +582,17 @@ impl FolderSession {
             let mut changed = Changed::default();
             if !inputs.is_empty() {
                 let now = self.now();
-                let outputs = self
-                    .peer
-                    .handle_all(&mut self.docs, std::mem::take(&mut inputs), now);
+                let outputs =
+                    self.peer
+                        .handle_all(&mut self.docs, std::mem::take(&mut inputs), now);
                 self.perform(outputs, &mut changed, events);
             }
             if changed.manifest {
-                let text = self.docs.get(&self.folder).map(Doc::text).unwrap_or_default();
+                let text = self
+                    .docs
+                    .get(&self.folder)
+                    .map(Doc::text)
+                    .unwrap_or_default();
                 let (delta, errors) = self.log.read(&text);
                 events.extend(errors.iter().map(|e| FolderEvent::Problem(e.to_string())));
                 match self.manifest.apply(&delta) {
@@ -595,7 +619,12 @@ impl FolderSession {
         }
     }
 
-    fn perform(&mut self, outputs: Vec<Output>, changed: &mut Changed, events: &mut Vec<FolderEvent>) {
+    fn perform(
+        &mut self,
+        outputs: Vec<Output>,
+        changed: &mut Changed,
+        events: &mut Vec<FolderEvent>,
+    ) {
         for output in outputs {
             match output {
                 Output::Send { conn, msg } => {
@@ -619,7 +648,8 @@ impl FolderSession {
                 },
                 Output::Persist { doc, .. } => {
                     self.dirty.insert(doc);
-                    self.save_at.get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+                    self.save_at
+                        .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
                 }
                 Output::RememberPeer { doc, addr, name } if doc == self.folder => {
                     self.store.remember_peer(KnownPeer {
@@ -631,9 +661,14 @@ impl FolderSession {
                             .map_or(0, |d| d.as_secs()),
                     });
                     self.state_dirty = true;
-                    self.save_at.get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+                    self.save_at
+                        .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
                 }
                 Output::RememberPeer { .. } => {}
+                Output::App { doc, peer, bytes } if doc == self.folder => {
+                    self.on_summary(peer, &bytes, events);
+                }
+                Output::App { .. } => {}
                 Output::Event(event) => self.event(event, changed, events),
             }
         }
@@ -647,22 +682,15 @@ impl FolderSession {
                 changed.files.insert(doc);
             }
             E::PeerJoined { doc, peer, name } if doc == self.folder => {
-                // Catch-up: every file's document is opened with the peer, and each side
-                // sends what the other's version lacks.
-                let addr = self
-                    .peer
-                    .peers(&self.folder)
-                    .into_iter()
-                    .find(|p| p.addr.id == peer)
-                    .map(|p| p.addr);
-                if let Some(addr) = addr {
-                    for doc in self.files.keys() {
-                        self.followups.push(Input::AddPeer {
-                            doc: *doc,
-                            addr: addr.clone(),
-                            name: None,
-                        });
-                    }
+                // Catch-up: the side with the smaller id starts comparing summaries; the files
+                // found to differ are opened with the peer, and each side sends what the
+                // other's version lacks. Unchanged files cost nothing.
+                if self.peer.local().id < peer {
+                    self.followups.push(Input::App {
+                        doc: self.folder,
+                        peer,
+                        bytes: self.summary().start().encode(),
+                    });
                 }
                 events.push(FolderEvent::PeerJoined { peer, name });
             }
@@ -680,6 +708,67 @@ impl FolderSession {
                 self.describe(&doc)
             ))),
             _ => {}
+        }
+    }
+
+    /// Every file's `(file id, text version)`, to compare with a peer's.
+    fn summary(&self) -> Summary {
+        let versions: Vec<(FileId, VersionVector)> = self
+            .files
+            .iter()
+            .filter_map(|(doc, file)| Some((*file, self.docs.get(doc)?.version())))
+            .collect();
+        Summary::new(versions.iter().map(|(f, v)| (*f, v)))
+    }
+
+    /// A peer's summary message: answers it, and opens the files that differ with the peer.
+    fn on_summary(&mut self, peer: PeerId, bytes: &[u8], events: &mut Vec<FolderEvent>) {
+        let msg = match SummaryMsg::decode(bytes) {
+            Ok(msg) => msg,
+            Err(e) => {
+                events.push(FolderEvent::Problem(format!(
+                    "{peer} sent a bad summary: {e}"
+                )));
+                return;
+            }
+        };
+        let handled = self.summary().handle(&msg);
+        if let Some(reply) = handled.reply {
+            self.followups.push(Input::App {
+                doc: self.folder,
+                peer,
+                bytes: reply.encode(),
+            });
+        }
+        let addr = self
+            .peer
+            .peers(&self.folder)
+            .into_iter()
+            .find(|p| p.addr.id == peer)
+            .map(|p| p.addr);
+        let Some(addr) = addr else {
+            return;
+        };
+        for file in handled.differ {
+            let doc = file_doc_id(&self.folder, file);
+            if self.files.contains_key(&doc) {
+                self.followups.push(Input::AddPeer {
+                    doc,
+                    addr: addr.clone(),
+                    name: None,
+                });
+            }
+        }
+    }
+
+    /// Opens `doc` with every peer connected for the folder (before sending its new ops).
+    fn open_with_connected(&mut self, doc: DocId) {
+        for addr in self.connected() {
+            self.followups.push(Input::AddPeer {
+                doc,
+                addr,
+                name: None,
+            });
         }
     }
 

@@ -208,7 +208,8 @@ impl FolderStore {
                 (identity, false)
             }
             None => {
-                let (folder, secret) = join.unwrap_or_else(|| (DocId::random(), DocSecret::random()));
+                let (folder, secret) =
+                    join.unwrap_or_else(|| (DocId::random(), DocSecret::random()));
                 let name = root
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -228,13 +229,12 @@ impl FolderStore {
         let state_path = dir.join("state");
         let state = match read_if_exists(&state_path)? {
             None => FolderState::default(),
-            Some(bytes) => match decode_file(&state_path, &bytes, KIND_STATE)
-                .and_then(|body| {
-                    postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
-                        path: state_path.clone(),
-                        reason: e.to_string(),
-                    })
-                }) {
+            Some(bytes) => match decode_file(&state_path, &bytes, KIND_STATE).and_then(|body| {
+                postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
+                    path: state_path.clone(),
+                    reason: e.to_string(),
+                })
+            }) {
                 Ok(state) => state,
                 Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
                 Err(e) => {
@@ -372,7 +372,9 @@ impl FolderStore {
                     return Err(StoreError::io(
                         "write through",
                         &at,
-                        io::Error::other("a symbolic link (shared folders write regular files only)"),
+                        io::Error::other(
+                            "a symbolic link (shared folders write regular files only)",
+                        ),
                     ));
                 }
                 _ => {}
@@ -503,10 +505,7 @@ mod tests {
         let _ = doc.insert(0, "text");
         store.save_doc(&id, &doc).unwrap();
         drop(store);
-        let path = dir
-            .path()
-            .join(".duet/@folder/docs")
-            .join(id.to_string());
+        let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
@@ -529,7 +528,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FolderStore::open(dir.path(), None).unwrap().store;
         store.write_plain("a/b/c.md", "one").unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("a/b/c.md")).unwrap(), "one");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a/b/c.md")).unwrap(),
+            "one"
+        );
         store.rename_plain("a/b/c.md", "d/e.md").unwrap();
         assert!(!dir.path().join("a").exists(), "empty folders go");
         store.remove_plain("d/e.md").unwrap();

@@ -15,7 +15,14 @@ use rand_chacha::ChaCha8Rng;
 use super::super::log::{LogReader, log_line};
 use super::super::*;
 
-const PATHS: [&str; 6] = ["a.md", "b.md", "src/a.md", "src/c.rs", "docs/a.md", "notes.md"];
+const PATHS: [&str; 6] = [
+    "a.md",
+    "b.md",
+    "src/a.md",
+    "src/c.rs",
+    "docs/a.md",
+    "notes.md",
+];
 
 /// Which document an op belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -78,7 +85,11 @@ impl Peer {
 /// Runs one seed; returns how many files live at the end and how many log lines were written.
 fn run(seed: u64, steps: usize) -> (usize, usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut peers = vec![Peer::new(1, "alice"), Peer::new(2, "bob"), Peer::new(3, "carol")];
+    let mut peers = vec![
+        Peer::new(1, "alice"),
+        Peer::new(2, "bob"),
+        Peer::new(3, "carol"),
+    ];
     // (recipient, document, op) in flight.
     let mut net: Vec<(usize, Target, Op)> = Vec::new();
     let send = |net: &mut Vec<(usize, Target, Op)>, from: usize, target: Target, op: Op| {
@@ -158,7 +169,11 @@ fn run(seed: u64, steps: usize) -> (usize, usize) {
     let first = &peers[0];
     for other in &peers[1..] {
         assert_eq!(other.log.text(), first.log.text(), "seed {seed}: one log");
-        assert_eq!(other.manifest.tree(), first.manifest.tree(), "seed {seed}: one tree");
+        assert_eq!(
+            other.manifest.tree(),
+            first.manifest.tree(),
+            "seed {seed}: one tree"
+        );
         for (file, _) in first.manifest.tree().files() {
             assert_eq!(
                 other.files.get(&file).map(Doc::text),
@@ -171,7 +186,10 @@ fn run(seed: u64, steps: usize) -> (usize, usize) {
     let (_, errors) = LogReader::default().read(&first.log.text());
     assert!(errors.is_empty(), "seed {seed}: {errors:?}");
     assert!(first.log.text().is_empty() || first.log.text().ends_with('\n'));
-    (first.manifest.tree().len(), first.log.text().lines().count())
+    (
+        first.manifest.tree().len(),
+        first.log.text().lines().count(),
+    )
 }
 
 #[test]
@@ -183,7 +201,10 @@ fn three_peers_exchanging_the_log_and_texts_in_any_order_converge() {
         lines += l;
     }
     // The runs did something: files live at the end and many changes went through the log.
-    assert!(files > 40 && lines > 40 * 20, "{files} files, {lines} log lines");
+    assert!(
+        files > 40 && lines > 40 * 20,
+        "{files} files, {lines} log lines"
+    );
 }
 
 #[test]
