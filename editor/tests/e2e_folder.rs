@@ -122,10 +122,22 @@ fn a_folder_stays_the_same_on_both_disks_and_ignored_files_stay_home() {
     });
     fs::remove_file(b.join("README.md")).unwrap();
     wait_gone(&a.join("README.md"));
+    fs::create_dir_all(b.join("docs")).unwrap();
+    fs::rename(b.join("notes/todo.md"), b.join("docs/todo.md")).unwrap();
+    wait_for_file(&a.join("docs/todo.md"), "bob's rename", |s| {
+        s == "- ship folders\n"
+    });
+    wait_gone(&a.join("notes/todo.md"));
+    fs::write(a.join("scratch.md"), "temporary\n").unwrap();
+    wait_for_file(&b.join("scratch.md"), "alice's scratch file", |s| {
+        s == "temporary\n"
+    });
+    fs::remove_file(a.join("scratch.md")).unwrap();
+    wait_gone(&b.join("scratch.md"));
 
     let want = vec![
         (".gitignore".to_string(), "secret.txt\n".to_string()),
-        ("notes/todo.md".into(), "- ship folders\n".into()),
+        ("docs/todo.md".into(), "- ship folders\n".into()),
         ("src/lib.rs".into(), "pub fn lib() {}\n".into()),
     ];
     wait_until(
@@ -253,6 +265,45 @@ fn joining_into_a_folder_that_has_a_file_at_a_shared_path_keeps_both() {
     let lines = bob.stop();
     assert!(
         lines.iter().any(|l| l.starts_with("conflict: ")),
+        "bob is told: {lines:#?}"
+    );
+    alice.stop();
+}
+
+#[test]
+fn a_delete_while_the_other_side_edits_keeps_the_file_with_the_edit() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::write(a.join("plan.md"), "step one\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob_user = User::new("bob", &home_b);
+    let bob = Serve::spawn_args(&bob_user, scratch.path(), &["join", &ticket, "b"]);
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("plan.md"), "the plan", |s| s == "step one\n");
+    bob.stop();
+
+    // Apart: alice deletes the plan, bob adds a step to it.
+    fs::remove_file(a.join("plan.md")).unwrap();
+    alice.wait_line("the delete picked up", |l| l.contains("1 deleted"));
+    fs::write(b.join("plan.md"), "step one\nstep two\n").unwrap();
+    let bob = Serve::spawn(&bob_user, scratch.path(), "b", &[]);
+
+    // The edit wins: the file comes back on alice's disk with bob's step, and she is told.
+    wait_for_file(&a.join("plan.md"), "bob's edit", |s| {
+        s == "step one\nstep two\n"
+    });
+    alice.wait_line("alice told the file was kept", |l| {
+        l.starts_with("kept: plan.md")
+    });
+    assert_eq!(
+        fs::read_to_string(b.join("plan.md")).unwrap(),
+        "step one\nstep two\n"
+    );
+    let lines = bob.stop();
+    assert!(
+        lines.iter().any(|l| l.starts_with("kept: plan.md")),
         "bob is told: {lines:#?}"
     );
     alice.stop();

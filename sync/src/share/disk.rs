@@ -92,6 +92,10 @@ impl FolderSession {
                     }
                     if doc.text() != text {
                         let ops = FolderStore::import_text(doc, &text);
+                        // The manifest must know the edit: a delete that did not see it
+                        // then keeps the file.
+                        let version = doc.version();
+                        let _ = self.manifest.text_changed(file, &version);
                         if !ops.is_empty() {
                             edited += 1;
                             inputs.push(Input::Local { doc: doc_id, ops });
