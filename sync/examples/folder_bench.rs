@@ -36,8 +36,8 @@ fn text(seed: usize, len: usize) -> String {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         out.push(char::from(b'a' + (x >> 59) as u8 % 26));
-        if x % 7 == 0 {
-            out.push(if x % 11 == 0 { '\n' } else { ' ' });
+        if x.is_multiple_of(7) {
+            out.push(if x.is_multiple_of(11) { '\n' } else { ' ' });
         }
     }
     out.truncate(len);

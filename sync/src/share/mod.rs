@@ -10,7 +10,7 @@
 //! Every peer keeps every shared file. The manifest travels as its log document (see
 //! [`folder::log`](crate::folder::log)), whose id is the folder's id; each file's text is a
 //! document whose id derives from the folder and the file id
-//! ([`file_doc_id`](crate::store::file_doc_id)); all of them share the folder's secret and
+//! ([`crate::store::file_doc_id`]); all of them share the folder's secret and
 //! one connection per pair of peers. When a peer joins the folder, the two compare summaries
 //! of their `(file id, version)` pairs ([`summary`](crate::folder::summary), carried as
 //! [`DocMessage::App`](crate::proto::DocMessage::App) on the manifest's channel) and open

@@ -85,7 +85,7 @@ impl Peer {
 /// Runs one seed; returns how many files live at the end and how many log lines were written.
 fn run(seed: u64, steps: usize) -> (usize, usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut peers = vec![
+    let mut peers = [
         Peer::new(1, "alice"),
         Peer::new(2, "bob"),
         Peer::new(3, "carol"),
