@@ -143,3 +143,45 @@ async fn a_reconnect_where_nothing_changed_opens_no_file() {
     let _ = b.shutdown().await;
     let _ = a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outside_edit_made_while_a_peers_edit_was_on_its_way_keeps_both() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (scratch.path().join("a"), scratch.path().join("b"));
+    fs::create_dir_all(&a_dir).unwrap();
+    fs::write(a_dir.join("plan.md"), "base\n").unwrap();
+    let (mut a, _) = FolderSession::open(config(&a_dir, None, "alice"))
+        .await
+        .unwrap();
+    let ticket = a.ticket().unwrap();
+    let (mut b, _) = FolderSession::open(config(&b_dir, Some(ticket), "bob"))
+        .await
+        .unwrap();
+    let b_file = b.root().join("plan.md");
+    pump(&mut a, &mut b, Duration::ZERO, |_, _| {
+        fs::read_to_string(&b_file).is_ok_and(|s| s == "base\n")
+    })
+    .await;
+
+    // Alice's edit is on its way while another program changes bob's file.
+    fs::write(a_dir.join("plan.md"), "base\nalice\n").unwrap();
+    let _ = a.rescan_now();
+    fs::write(&b_file, "bob\nbase\n").unwrap();
+    pump(&mut a, &mut b, Duration::ZERO, |_, b| {
+        b.text("plan.md").is_some_and(|t| t.contains("alice"))
+    })
+    .await;
+    // Bob's disk still holds bob's change: duet does not write over it...
+    assert_eq!(fs::read_to_string(&b_file).unwrap(), "bob\nbase\n");
+    // ...it merges it onto what the file held, keeping alice's edit.
+    let _ = b.rescan_now();
+    let a_file = a.root().join("plan.md");
+    pump(&mut a, &mut b, Duration::ZERO, |_, _| {
+        let both = |s: &str| s == "bob\nbase\nalice\n";
+        fs::read_to_string(&b_file).is_ok_and(|s| both(&s))
+            && fs::read_to_string(&a_file).is_ok_and(|s| both(&s))
+    })
+    .await;
+    let _ = b.shutdown().await;
+    let _ = a.shutdown().await;
+}

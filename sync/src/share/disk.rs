@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use crdt_text::Doc;
+use crdt_text::{Doc, VersionVector};
 
 use super::{FolderEvent, FolderSession};
 use crate::folder::path::{split_path, tagged_name};
@@ -90,8 +90,10 @@ impl FolderSession {
                         }
                         continue;
                     }
+                    let mut exported = doc.version();
                     if doc.text() != text {
-                        let ops = FolderStore::import_text(doc, &text);
+                        let (ops, holds) = FolderStore::merge_text(doc, record.as_ref(), &text);
+                        exported = holds;
                         // The manifest must know the edit: a delete that did not see it
                         // then keeps the file.
                         let version = doc.version();
@@ -103,7 +105,7 @@ impl FolderSession {
                         }
                     }
                     let path = shown.path.clone();
-                    self.record(file, path, hash(text.as_bytes()));
+                    self.record(file, path, hash(text.as_bytes()), exported);
                 }
                 None => {
                     let exists = std::fs::symlink_metadata(root.join(&shown.path)).is_ok();
@@ -132,7 +134,13 @@ impl FolderSession {
                     Ok(d) => {
                         delta.merge(&d);
                         renamed += 1;
-                        self.record(file, path.clone(), *h);
+                        let version = self
+                            .store
+                            .state()
+                            .on_disk
+                            .get(&file)
+                            .map(|r| r.version.clone());
+                        self.record(file, path.clone(), *h, version.unwrap_or_default());
                     }
                     Err(e) => {
                         events.push(FolderEvent::Problem(format!("cannot share {path}: {e}")))
@@ -148,7 +156,8 @@ impl FolderSession {
                     delta.merge(&d);
                     created += 1;
                     inputs.extend(self.new_file(file, &text));
-                    self.record(file, path.clone(), hash(text.as_bytes()));
+                    let version = self.version_of(file);
+                    self.record(file, path.clone(), hash(text.as_bytes()), version);
                 }
                 Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
             }
@@ -166,7 +175,8 @@ impl FolderSession {
                     delta.merge(&d);
                     created += 1;
                     inputs.extend(self.new_file(file, &text));
-                    self.record(file, to.clone(), hash(text.as_bytes()));
+                    let version = self.version_of(file);
+                    self.record(file, to.clone(), hash(text.as_bytes()), version);
                     events.push(FolderEvent::Disk(format!(
                         "conflict: a peer created {path} too; the file made here is now {to}"
                     )));
@@ -193,6 +203,10 @@ impl FolderSession {
                 renamed,
                 deleted,
             });
+        }
+        // An outside change merged with peers' edits the file lacked: write the result.
+        if edited > 0 {
+            self.materialise(events);
         }
         inputs
     }
@@ -247,11 +261,24 @@ impl FolderSession {
         })
     }
 
-    fn record(&mut self, file: FileId, path: String, hash: [u8; 32]) {
-        self.store
-            .state_mut()
-            .on_disk
-            .insert(file, OnDisk { path, hash });
+    /// The version of `file`'s document here.
+    fn version_of(&self, file: FileId) -> VersionVector {
+        self.docs
+            .get(&file_doc_id(&self.folder, file))
+            .map(Doc::version)
+            .unwrap_or_default()
+    }
+
+    /// Records that the file at `path` holds `hash`, the text of its document at `version`.
+    fn record(&mut self, file: FileId, path: String, hash: [u8; 32], version: VersionVector) {
+        self.store.state_mut().on_disk.insert(
+            file,
+            OnDisk {
+                path,
+                hash,
+                version,
+            },
+        );
         self.state_dirty = true;
         self.save_at
             .get_or_insert_with(|| std::time::Instant::now() + super::SAVE_DELAY);
@@ -325,7 +352,7 @@ impl FolderSession {
                             "renamed {} → {}",
                             rec.path, shown.path
                         )));
-                        self.record(file, shown.path.clone(), rec.hash);
+                        self.record(file, shown.path.clone(), rec.hash, rec.version.clone());
                     }
                     Err(e) => events.push(FolderEvent::Problem(e.to_string())),
                 }
@@ -343,6 +370,7 @@ impl FolderSession {
                 continue;
             };
             let text = doc.text();
+            let doc_version = doc.version();
             let h = hash(text.as_bytes());
             let rec = self.store.state().on_disk.get(&file);
             if rec.is_some_and(|r| r.path == shown.path && r.hash == h) {
@@ -353,7 +381,7 @@ impl FolderSession {
                 Ok(false) => {
                     if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes())
                     {
-                        self.record(file, shown.path.clone(), h);
+                        self.record(file, shown.path.clone(), h, doc_version.clone());
                     } else if rec.is_none_or(|r| r.path != shown.path) {
                         events.push(FolderEvent::Problem(format!(
                             "not writing {}: a file duet did not write is there (it will be shared)",
@@ -371,7 +399,7 @@ impl FolderSession {
             match self.store.write_plain(&shown.path, &text) {
                 Ok(()) => {
                     events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
-                    self.record(file, shown.path.clone(), h);
+                    self.record(file, shown.path.clone(), h, doc_version);
                 }
                 Err(e) => events.push(FolderEvent::Problem(e.to_string())),
             }

@@ -376,6 +376,14 @@ impl FolderSession {
         self.manifest.tree().paths().map(str::to_string).collect()
     }
 
+    /// The text of the shared file at `path`, as the folder holds it (the disk may lag).
+    pub fn text(&self, path: &str) -> Option<String> {
+        let file = self.manifest.tree().file_at(path)?;
+        self.docs
+            .get(&file_doc_id(&self.folder, file))
+            .map(Doc::text)
+    }
+
     /// Bytes sent and received on the network so far (for figures).
     pub fn traffic(&self) -> (u64, u64) {
         self.transport.as_ref().map_or((0, 0), Transport::traffic)

@@ -29,7 +29,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crdt_text::{Doc, ReplicaId};
+use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use serde::{Deserialize, Serialize};
 
 use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic};
@@ -80,6 +80,9 @@ pub struct OnDisk {
     pub path: String,
     /// BLAKE3 of its bytes.
     pub hash: [u8; 32],
+    /// The version of the file's document whose text it holds: an outside change is merged
+    /// onto that version, so it never undoes what peers changed since.
+    pub version: VersionVector,
 }
 
 /// What a shared folder's store remembers besides documents.
@@ -352,8 +355,34 @@ impl FolderStore {
     }
 
     /// Makes `doc`'s text `text` with a minimal diff (local ops, already applied: to send).
-    pub fn import_text(doc: &mut Doc, text: &str) -> Vec<crdt_text::Op> {
+    pub fn import_text(doc: &mut Doc, text: &str) -> Vec<Op> {
         super::plain::import_diff(doc, text, super::plain::Merge::Replace).ops
+    }
+
+    /// Merges `text`, what another program made of a file that held `doc` at `on_disk`, into
+    /// `doc` (local ops, already applied: to send) as the single-file store merges outside
+    /// edits: the change is diffed against the text the file held and replayed onto the
+    /// document, so what peers changed since is kept. Returns the ops and the version whose
+    /// text the file holds now.
+    pub fn merge_text(
+        doc: &mut Doc,
+        on_disk: Option<&OnDisk>,
+        text: &str,
+    ) -> (Vec<Op>, VersionVector) {
+        if let Some(rec) = on_disk.filter(|r| r.version != doc.version()) {
+            let base = super::meta::PlainState {
+                hash: rec.hash,
+                line_ending: super::LineEnding::Lf,
+                bom: false,
+                exported: rec.version.clone(),
+            };
+            if let Some((imported, exported)) = super::rebase::import_onto_export(doc, &base, text)
+            {
+                return (imported.ops, exported);
+            }
+        }
+        let ops = FolderStore::import_text(doc, text);
+        (ops, doc.version())
     }
 
     /// The path on disk of the shared path `rel` (a valid shared path: it stays inside).
@@ -466,6 +495,7 @@ mod tests {
             OnDisk {
                 path: "a.md".into(),
                 hash: [7; 32],
+                version: VersionVector::new(),
             },
         );
         store.save_state().unwrap();
@@ -521,6 +551,24 @@ mod tests {
             })
             .count();
         assert_eq!(kept, 1);
+    }
+
+    #[test]
+    fn an_outside_change_is_merged_onto_what_the_file_held_keeping_later_edits() {
+        let mut alice = Doc::new(ReplicaId::from(1));
+        let first = alice.insert(0, "base\n");
+        let mut bob = Doc::new(ReplicaId::from(2));
+        let _ = bob.apply(&first).unwrap();
+        let on_disk = OnDisk {
+            path: "plan.md".into(),
+            hash: *blake3::hash(b"base\n").as_bytes(),
+            version: bob.version(),
+        };
+        let later = alice.insert(5, "alice\n");
+        let _ = bob.apply(&later).unwrap();
+        let (ops, _) = FolderStore::merge_text(&mut bob, Some(&on_disk), "bob\nbase\n");
+        assert!(!ops.is_empty());
+        assert_eq!(bob.text(), "bob\nbase\nalice\n");
     }
 
     #[test]
