@@ -1,9 +1,11 @@
 //! The folder on disk: picking up what other programs changed ([`FolderSession::rescan`]) and
 //! writing what peers changed ([`FolderSession::materialise`]).
 //!
-//! The store records each file as duet last wrote or read it (path and hash). A file whose
-//! bytes differ from that record was changed by another program: it is imported, never
-//! overwritten. So:
+//! The store records each file as duet last wrote or read it (path, hash, and the version of
+//! its document the file held). A file whose bytes differ from that record was changed by
+//! another program: it is never overwritten, and its change is merged onto the version the
+//! file held (the store's rebase, as for a single file), so peers' edits that had not reached
+//! the disk yet are kept. So:
 //!
 //! - a file deleted by a peer is removed from disk only if it still holds what duet wrote;
 //!   otherwise it stays, and the next scan shares it again as a new file;

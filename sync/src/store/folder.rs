@@ -4,7 +4,7 @@
 //! | file | holds | written |
 //! |---|---|---|
 //! | `identity` | folder id and secret, endpoint key, the folder's name | at creation |
-//! | `state` | known peers; path and hash of each file as duet last wrote or read it on disk | after changes |
+//! | `state` | known peers; path, hash and document version of each file as duet last wrote or read it on disk | after changes |
 //! | `docs/ID` | `Doc::encode` of document `ID` (hex): the manifest log (`ID` = the folder id) or a file's text | after changes |
 //! | `plain-backup` | a plain file's old bytes while it is overwritten in place | during such a write |
 //! | `lock` | advisory lock: one duet process per folder | while open |
