@@ -79,6 +79,12 @@ fn a_folder_given_to_the_editor_says_how_to_share_it() {
     let out = duet(dir.path(), &["--offline", "project"], "");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("is a folder") && err.contains("duet serve project"), "{err}");
-    assert!(!dir.path().join("project/.duet").exists(), "nothing was created");
+    assert!(
+        err.contains("is a folder") && err.contains("duet serve project"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("project/.duet").exists(),
+        "nothing was created"
+    );
 }

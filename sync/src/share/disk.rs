@@ -14,14 +14,15 @@
 //! - a rename moves the file on disk when it holds what duet wrote, else writes the new path
 //!   and leaves the old file to be shared again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crdt_text::{Doc, VersionVector};
 
 use super::{FolderEvent, FolderSession};
 use crate::folder::path::{split_path, tagged_name};
 use crate::folder::scan::{ScanConfig, read_text, scan};
-use crate::folder::{FileId, ManifestDelta};
+use crate::folder::{FileId, ManifestDelta, Shown, Tree};
+use crate::ids::DocId;
 use crate::proto::{DocConfig, Input};
 use crate::store::{FolderStore, OnDisk, file_doc_id};
 
@@ -301,7 +302,27 @@ impl FolderSession {
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
     pub(super) fn materialise(&mut self, events: &mut Vec<FolderEvent>) {
+        self.materialise_some(None, events);
+    }
+
+    /// [`materialise`](Self::materialise); with `only`, when just the texts of these
+    /// documents changed (not the tree), only their files are written.
+    pub(super) fn materialise_some(
+        &mut self,
+        only: Option<&BTreeSet<DocId>>,
+        events: &mut Vec<FolderEvent>,
+    ) {
         let tree = self.manifest.tree().clone();
+        let wanted: Vec<(FileId, Shown)> = match only {
+            None => tree.files().map(|(f, s)| (f, s.clone())).collect(),
+            Some(docs) => docs
+                .iter()
+                .filter_map(|d| {
+                    let file = *self.files.get(d)?;
+                    Some((file, tree.shown(file)?.clone()))
+                })
+                .collect(),
+        };
         let recorded: BTreeMap<String, [u8; 32]> = self
             .store
             .state()
@@ -309,6 +330,56 @@ impl FolderSession {
             .values()
             .map(|r| (r.path.clone(), r.hash))
             .collect();
+        if only.is_none() {
+            self.remove_and_rename(&tree, events);
+        }
+        for (file, shown) in &wanted {
+            let (file, shown) = (*file, shown);
+            let doc_id = file_doc_id(&self.folder, file);
+            // A document with no version has not received its text yet.
+            let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
+                continue;
+            };
+            let text = doc.text();
+            let doc_version = doc.version();
+            let h = hash(text.as_bytes());
+            let rec = self.store.state().on_disk.get(&file);
+            if rec.is_some_and(|r| r.path == shown.path && r.hash == h) {
+                continue;
+            }
+            match self.replaceable(&shown.path, &recorded) {
+                Ok(true) => {}
+                Ok(false) => {
+                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes())
+                    {
+                        self.record(file, shown.path.clone(), h, doc_version.clone());
+                    } else if rec.is_none_or(|r| r.path != shown.path) {
+                        events.push(FolderEvent::Problem(format!(
+                            "not writing {}: a file duet did not write is there (it will be shared)",
+                            shown.path
+                        )));
+                    }
+                    // Else: changed here since duet wrote it; the next scan imports it.
+                    continue;
+                }
+                Err(e) => {
+                    events.push(FolderEvent::Problem(e));
+                    continue;
+                }
+            }
+            match self.store.write_plain(&shown.path, &text) {
+                Ok(()) => {
+                    events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
+                    self.record(file, shown.path.clone(), h, doc_version);
+                }
+                Err(e) => events.push(FolderEvent::Problem(e.to_string())),
+            }
+        }
+    }
+
+    /// Removes files no longer in the tree (when they hold what duet wrote) and moves
+    /// renamed ones.
+    fn remove_and_rename(&mut self, tree: &Tree, events: &mut Vec<FolderEvent>) {
         // Files no longer in the tree.
         let gone: Vec<(FileId, OnDisk)> = self
             .store
@@ -363,47 +434,6 @@ impl FolderSession {
                 // shared again by the next scan.
                 self.store.state_mut().on_disk.remove(&file);
                 self.state_dirty = true;
-            }
-        }
-        for (file, shown) in tree.files() {
-            let doc_id = file_doc_id(&self.folder, file);
-            // A document with no version has not received its text yet.
-            let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
-                continue;
-            };
-            let text = doc.text();
-            let doc_version = doc.version();
-            let h = hash(text.as_bytes());
-            let rec = self.store.state().on_disk.get(&file);
-            if rec.is_some_and(|r| r.path == shown.path && r.hash == h) {
-                continue;
-            }
-            match self.replaceable(&shown.path, &recorded) {
-                Ok(true) => {}
-                Ok(false) => {
-                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes())
-                    {
-                        self.record(file, shown.path.clone(), h, doc_version.clone());
-                    } else if rec.is_none_or(|r| r.path != shown.path) {
-                        events.push(FolderEvent::Problem(format!(
-                            "not writing {}: a file duet did not write is there (it will be shared)",
-                            shown.path
-                        )));
-                    }
-                    // Else: changed here since duet wrote it; the next scan imports it.
-                    continue;
-                }
-                Err(e) => {
-                    events.push(FolderEvent::Problem(e));
-                    continue;
-                }
-            }
-            match self.store.write_plain(&shown.path, &text) {
-                Ok(()) => {
-                    events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
-                    self.record(file, shown.path.clone(), h, doc_version);
-                }
-                Err(e) => events.push(FolderEvent::Problem(e.to_string())),
             }
         }
     }

@@ -611,14 +611,19 @@ impl FolderSession {
                 }
                 self.adopt_files(events);
             }
+            let mut tree_changed = changed.manifest;
             for doc in &changed.files {
                 if let (Some(file), Some(d)) = (self.files.get(doc), self.docs.get(doc)) {
                     let outcomes = self.manifest.text_changed(*file, &d.version());
+                    // An edit can bring a deleted file back.
+                    tree_changed |= !outcomes.is_empty();
                     events.extend(outcomes.into_iter().map(FolderEvent::Tree));
                 }
             }
-            if changed.manifest || !changed.files.is_empty() {
+            if tree_changed {
                 self.materialise(events);
+            } else if !changed.files.is_empty() {
+                self.materialise_some(Some(&changed.files), events);
             }
             if self.followups.is_empty() {
                 return;
