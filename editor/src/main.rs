@@ -4,6 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod folder;
+
 use anyhow::{Context, bail};
 use chrono::Local;
 use clap::{Args, Parser, Subcommand};
@@ -43,7 +45,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Join a shared document and edit it (keeps a local replica, so `duet FILE` opens it
-    /// later, also offline). Without a ticket (or with `-`), the ticket is read from standard
+    /// later, also offline). A folder's ticket creates the folder with every shared file and
+    /// keeps it in sync, as `duet serve DIR` does. Without a ticket (or with `-`), the ticket is read from standard
     /// input, or asked for: that keeps it out of the process list, where other users of the
     /// machine could read it. Joining a file that already holds the document adds the
     /// ticket's addresses to the peers it knows.
@@ -52,7 +55,7 @@ enum Command {
         /// `-` or nothing: read it from standard input.
         ticket: Option<String>,
         /// Where to keep the document (default: the sharer's file name, made unique with
-        /// " (2)" and so on if taken).
+        /// " (2)" and so on if taken), or the folder (default: the sharer's folder name).
         file: Option<PathBuf>,
     },
     /// Print the ticket of a document (its current addresses if a duet has it open).
@@ -60,7 +63,7 @@ enum Command {
         /// The document's file.
         file: PathBuf,
     },
-    /// Keep a document online without a UI: peers can sync with it at any time, and FILE is
+    /// Keep a document — or a whole folder (DIR) — online without a UI: peers can sync with it at any time, and FILE is
     /// kept up to date as they edit (and what other programs write to FILE is shared). Stops
     /// on Ctrl-C or SIGTERM.
     Serve {
@@ -265,6 +268,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
             let file = cli.file.context("which file? try `duet notes.md`")?;
+            if file.is_dir() {
+                bail!(
+                    "{} is a folder: the editor opens one file (`duet {}/FILE`); \
+                     `duet serve {}` shares the whole folder",
+                    file.display(),
+                    file.display(),
+                    file.display()
+                );
+            }
             need_terminal("duet FILE", "`duet serve FILE`")?;
             if cli.read_only {
                 return view_only(&file, "opened with --read-only", &cli.opts).await;
@@ -279,6 +291,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Join { ticket, file }) => {
             let ticket = parse_ticket(ticket)?;
+            if let Some(name) = ticket.folder_name() {
+                let dir = file.unwrap_or_else(|| PathBuf::from(name));
+                return folder::serve(&dir, Some(ticket), &cli.opts).await;
+            }
             need_terminal("duet join", "`duet serve --join TICKET FILE`")?;
             let file = file.unwrap_or_else(|| join_file(&ticket));
             edit(&file, Some(ticket), &cli.opts).await
@@ -286,6 +302,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ticket { file }) => ticket(&file, &cli.opts).await,
         Some(Command::Serve { file, join }) => {
             let join = join.map(|t| parse_ticket(Some(t))).transpose()?;
+            if file.is_dir() || join.as_ref().is_some_and(|t| t.folder_name().is_some()) {
+                return folder::serve(&file, join, &cli.opts).await;
+            }
             serve(&file, join, &cli.opts).await
         }
         Some(Command::Log { file }) => print(&history::log(&stored(&file)?, &Local)),

@@ -71,3 +71,20 @@ fn without_a_terminal_duet_says_so_and_suggests_serve() {
     assert!(!err.contains("os error"), "{err}");
     assert!(!dir.path().join(".duet").exists(), "nothing was created");
 }
+
+#[test]
+fn a_folder_given_to_the_editor_says_how_to_share_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("project")).unwrap();
+    let out = duet(dir.path(), &["--offline", "project"], "");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is a folder") && err.contains("duet serve project"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("project/.duet").exists(),
+        "nothing was created"
+    );
+}

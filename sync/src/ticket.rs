@@ -18,6 +18,10 @@
 //! relay: Option<String>,                                  // relay URL, if the sharer uses one
 //! name: Option<String>,                                   // the sharer's file name (version 2)
 //! ```
+//! A *folder* ticket (a shared folder, `duet serve DIR`) carries the folder's name followed by
+//! `/` in `name` (e.g. `project/`); a file ticket's name never ends with `/`. A duet that
+//! predates shared folders drops such a name.
+//!
 //! followed by 4 check bytes: the first 4 bytes of the blake3 hash of what precedes them, so
 //! a mistyped or mangled ticket is detected instead of dialing a wrong address. Version 1 is
 //! the same without `name`.
@@ -137,6 +141,18 @@ impl DocTicket {
         self
     }
 
+    /// The same ticket, for a shared folder named `name` (see the module docs).
+    pub fn with_folder_name(mut self, name: &str) -> Self {
+        let name = usable_file_name(name).unwrap_or("shared");
+        self.name = Some(format!("{name}/"));
+        self
+    }
+
+    /// Whether the ticket is for a shared folder; its name if so.
+    pub fn folder_name(&self) -> Option<&str> {
+        self.name.as_deref()?.strip_suffix('/')
+    }
+
     /// The sharer's endpoint id.
     pub fn endpoint_id(&self) -> EndpointId {
         self.host.id
@@ -208,7 +224,9 @@ impl DocTicket {
             doc: DocId(wire.doc),
             secret: DocSecret(wire.secret),
             host: EndpointAddr::from_parts(id, addrs),
-            name: wire.name.filter(|n| usable_file_name(n).is_some()),
+            name: wire
+                .name
+                .filter(|n| usable_file_name(n.strip_suffix('/').unwrap_or(n)).is_some()),
         })
     }
 }
@@ -414,6 +432,19 @@ mod tests {
         );
         let msg = TicketError::UnsupportedVersion(3).to_string();
         assert!(msg.contains("version 3"), "{msg}");
+    }
+
+    #[test]
+    fn a_folder_ticket_says_so_and_a_file_ticket_does_not() {
+        let t = sample(false).with_folder_name("project");
+        let back: DocTicket = t.to_string().parse().unwrap();
+        assert_eq!(back.folder_name(), Some("project"));
+        let file: DocTicket = sample(false)
+            .with_name("notes.md")
+            .to_string()
+            .parse()
+            .unwrap();
+        assert_eq!(file.folder_name(), None);
     }
 
     #[test]

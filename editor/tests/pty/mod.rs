@@ -376,9 +376,17 @@ impl Serve {
     /// Runs `duet --bind 127.0.0.1 serve FILE` (and `extra` arguments) in `cwd` as `user`;
     /// what it prints on standard error goes to `duet-NAME.stderr` in the user's directory.
     pub fn spawn(user: &User, cwd: &Path, file: &str, extra: &[&str]) -> Serve {
+        let mut args = vec!["serve", file];
+        args.extend_from_slice(extra);
+        Serve::spawn_args(user, cwd, &args)
+    }
+
+    /// Runs `duet --bind 127.0.0.1 ARGS` headless (e.g. `join FOLDER-TICKET DIR`), as
+    /// [`spawn`](Self::spawn) does.
+    pub fn spawn_args(user: &User, cwd: &Path, args: &[&str]) -> Serve {
         let mut child = Command::new(duet_bin())
-            .args(["--bind", "127.0.0.1", "serve", file])
-            .args(extra)
+            .args(["--bind", "127.0.0.1"])
+            .args(args)
             .envs(user.env())
             .current_dir(cwd)
             .stdin(Stdio::null())

@@ -263,6 +263,11 @@ impl Manifest {
         &self.tree
     }
 
+    /// The name this replica's user goes by.
+    pub fn author(&self) -> &str {
+        &self.author
+    }
+
     /// This replica's id.
     pub fn replica(&self) -> ReplicaId {
         self.replica

@@ -36,8 +36,10 @@
 //! Paths: [`path`] (what names a shared folder accepts; never `.git` or `.duet`).
 //! Which files of a folder are shared: [`scan`] (`.gitignore`, `.duetignore`, text only).
 //! Catch-up that sends only what differs: [`summary`] (hashes over `(file id, version)`).
+//! How the manifest travels: as a text document of deltas, the [`log`].
 
 mod format;
+pub mod log;
 mod manifest;
 pub mod path;
 pub mod scan;

@@ -2,6 +2,7 @@
 //! and the tree every one of them shows once they have exchanged everything.
 
 mod converge;
+mod log_sim;
 mod scan;
 mod summary;
 

@@ -137,6 +137,16 @@ pub enum Input {
         /// The name it was last seen with.
         name: Option<String>,
     },
+    /// Send bytes of the application that owns `doc` to `peer` (on the connection the
+    /// document is live on with it; dropped if there is none).
+    App {
+        /// The document.
+        doc: DocId,
+        /// To whom.
+        peer: PeerId,
+        /// The bytes (they must fit a frame).
+        bytes: Vec<u8>,
+    },
     /// Our own direct addresses changed.
     LocalAddrs(Vec<SocketAddr>),
     /// Say goodbye on every connection; the driver then closes them.
@@ -183,6 +193,15 @@ pub enum Output {
     },
     /// Tell the user.
     Event(Event),
+    /// Bytes the application of `peer` sent for `doc` ([`Input::App`] on its side).
+    App {
+        /// The document.
+        doc: DocId,
+        /// Who sent them.
+        peer: PeerId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// News for the user, in the order it happened.

@@ -59,6 +59,9 @@ pub enum DocMessage {
     Digest(Digest),
     /// A message of the document's gossip swarm (big rooms, see `room.rs`).
     Gossip(super::room::GossipMessage),
+    /// Bytes for the application that owns the document (a shared folder's catch-up
+    /// summary), handed to it as they are ([`Output::App`](super::Output::App)).
+    App(#[serde(with = "serde_bytes_compat")] Vec<u8>),
 }
 
 impl Message {
@@ -86,6 +89,7 @@ impl DocMessage {
             DocMessage::Presence(_) => "Presence",
             DocMessage::Digest(_) => "Digest",
             DocMessage::Gossip(_) => "Gossip",
+            DocMessage::App(_) => "App",
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct DocConfig {
     /// Ops peers are known to have (acknowledged or sent by them), as the store last recorded:
     /// what is not in it counts as unsent.
     pub acked: VersionVector,
+    /// Opened on a connection only when asked ([`Input::AddPeer`] while connected, or the
+    /// remote's `Join`), never just because the remote is a known peer: a shared folder's
+    /// files, opened with a peer only when a summary says they differ.
+    pub on_demand: bool,
 }
 
 impl fmt::Debug for DocConfig {
@@ -71,6 +75,8 @@ pub(crate) struct Held {
 #[derive(Debug)]
 pub(crate) struct DocSync {
     pub secret: DocSecret,
+    /// See [`DocConfig::on_demand`].
+    pub on_demand: bool,
     /// The replica id local ops are made under.
     pub replica: ReplicaId,
     /// The document's version after the last change (kept so that timers need no document).
@@ -136,6 +142,7 @@ impl Peer {
         let version = doc.version();
         let sync = DocSync {
             secret: cfg.secret,
+            on_demand: cfg.on_demand,
             replica: doc.replica(),
             durable: version.clone(),
             version,
@@ -308,6 +315,17 @@ impl Peer {
                 }
             }
             Input::AddPeer { doc, addr, name } => self.add_peer(doc, addr, name),
+            Input::App { doc, peer, bytes } => {
+                let conn = self
+                    .conns
+                    .values()
+                    .find(|c| c.remote == peer && c.live(&doc).is_some())
+                    .map(|c| c.id);
+                match conn {
+                    Some(conn) => self.send_doc(conn, doc, super::DocMessage::App(bytes)),
+                    None => tracing::debug!(%doc, "no live channel for an app message"),
+                }
+            }
             Input::LocalAddrs(addrs) => {
                 self.rooms_moved(&addrs);
                 self.cfg.local.addrs = addrs;

@@ -319,6 +319,7 @@ impl Sim {
                     id: doc,
                     secret: p.secret.clone(),
                     acked: VersionVector::new(),
+                    on_demand: false,
                 };
                 if let Some(peer) = p.peer.as_mut() {
                     peer.add_doc(cfg, &p.docs[&doc]);
@@ -443,6 +444,7 @@ impl Sim {
                 id: *id,
                 secret: p.secret.clone(),
                 acked: VersionVector::new(),
+                on_demand: false,
             };
             peer.add_doc(cfg, &doc);
             p.docs.insert(*id, doc);
@@ -615,6 +617,8 @@ impl Sim {
                 ..
             }) => self.report.divergences += 1,
             Output::Event(_) => {}
+            // The simulated applications send none.
+            Output::App { .. } => self.fail("an app message nobody sent"),
         }
     }
 

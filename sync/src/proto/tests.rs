@@ -47,6 +47,7 @@ fn doc_config(id: DocId, secret: [u8; 32]) -> DocConfig {
         id,
         secret: DocSecret(secret),
         acked: crdt_text::VersionVector::new(),
+        on_demand: false,
     }
 }
 

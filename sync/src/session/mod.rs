@@ -504,6 +504,8 @@ impl Session {
                     }
                 }
                 Output::Event(event) => events.push(event.into()),
+                // Single documents exchange no application messages.
+                Output::App { .. } => {}
             }
         }
     }

@@ -199,6 +199,7 @@ impl Session {
                 id,
                 secret: secret.clone(),
                 acked: store.acked().clone(),
+                on_demand: false,
             },
             &doc,
         );

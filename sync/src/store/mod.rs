@@ -66,6 +66,7 @@ mod error;
 mod export;
 mod floor;
 mod flush;
+mod folder;
 mod format;
 mod header;
 mod home;
@@ -93,6 +94,10 @@ use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 pub use error::{StoreError, StoreFile, StoreWarning};
 pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
+pub use folder::{
+    FOLDER_STORE, FOLDER_STORE_FORMAT, FolderIdentity, FolderState, FolderStore, OnDisk,
+    OpenedFolder, file_doc_id, is_shared_folder,
+};
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;
 pub use paths::{STORE_DIR, store_dir_of};

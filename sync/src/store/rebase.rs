@@ -21,7 +21,9 @@ pub fn import_onto_export(
         if op.end() <= seen {
             base.apply(&op).ok()?;
         } else if op.id.counter < seen {
-            return None;
+            // History keeps a replica's consecutive edits as one run; the export saw its
+            // beginning (typing went on after the file was written).
+            base.apply(&seen_prefix(&op, seen)?).ok()?;
         }
     }
     let rendered = plain::render(&base.text(), export.line_ending, export.bom);
@@ -100,4 +102,43 @@ pub fn import_onto_export(
         },
         exported,
     ))
+}
+
+/// The part of the run `op` below counter `seen` (a prefix of a run means what it meant in
+/// the run: see `proto/split.rs`). `None` if that part is empty.
+fn seen_prefix(op: &Op, seen: u64) -> Option<Op> {
+    let keep = seen.checked_sub(op.id.counter).filter(|&n| n > 0)?;
+    let kind = match &op.kind {
+        OpKind::Insert {
+            origin_left,
+            origin_right,
+            text,
+        } => {
+            let cut = text
+                .char_indices()
+                .nth(usize::try_from(keep).ok()?)
+                .map_or(text.len(), |(at, _)| at);
+            OpKind::Insert {
+                origin_left: *origin_left,
+                origin_right: *origin_right,
+                text: text[..cut].into(),
+            }
+        }
+        OpKind::Delete { targets } => {
+            let mut left = keep;
+            let mut kept = Vec::new();
+            for span in targets.iter() {
+                if left == 0 {
+                    break;
+                }
+                let len = span.len.min(left);
+                kept.push(DeleteSpan { len, ..*span });
+                left -= len;
+            }
+            OpKind::Delete {
+                targets: kept.into_iter().collect(),
+            }
+        }
+    };
+    Some(Op { id: op.id, kind })
 }

@@ -170,7 +170,7 @@ impl Peer {
             .docs
             .iter()
             .filter(|(_, d)| {
-                d.known.contains(&remote)
+                (d.known.contains(&remote) && !d.on_demand)
                     || d.room
                         .as_ref()
                         .is_some_and(|r| r.waiting.contains_key(&remote))

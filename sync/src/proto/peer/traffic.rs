@@ -84,6 +84,11 @@ impl Peer {
                 self.on_digest(docs, id, doc, digest);
                 Ok(())
             }
+            DocMessage::App(bytes) => {
+                let peer = self.conns[&id].remote;
+                self.out.push(Output::App { doc, peer, bytes });
+                Ok(())
+            }
             DocMessage::Gossip(msg) => {
                 self.on_gossip(id, doc, msg);
                 Ok(())

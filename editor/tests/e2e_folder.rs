@@ -1,0 +1,310 @@
+//! End to end: a shared folder between two real `duet` binaries on loopback. `duet serve DIR`
+//! shares a folder; `duet join TICKET DIR2` creates the other copy; files created, edited,
+//! renamed and deleted on either disk (by other programs: these peers have no editor) arrive
+//! on the other's disk; an ignored file never leaves its machine; two files created at one
+//! path while apart both keep their texts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod pty;
+
+use std::fs;
+use std::path::Path;
+
+use pty::{Scratch, Serve, User, wait_for_file, wait_until};
+
+/// Waits until `path` no longer exists.
+fn wait_gone(path: &Path) {
+    wait_until(
+        &format!("{} to be removed", path.display()),
+        || (!path.exists()).then_some(()),
+        || format!("still there: {:?}", fs::read_to_string(path)),
+    );
+}
+
+/// Every file under `dir` (outside `.duet`), with its text, sorted.
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == ".duet") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, fs::read_to_string(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whether any file under `dir` (the store included) holds `needle`.
+fn anywhere_holds(dir: &Path, needle: &[u8]) -> bool {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn a_folder_stays_the_same_on_both_disks_and_ignored_files_stay_home() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::create_dir_all(a.join("src")).unwrap();
+    fs::write(a.join("README.md"), "# project\n").unwrap();
+    fs::write(a.join("src/main.rs"), "fn main() {}\n").unwrap();
+    fs::write(a.join(".gitignore"), "secret.txt\n").unwrap();
+    fs::write(a.join("secret.txt"), "the password is hunter2\n").unwrap();
+    fs::write(a.join("logo.bin"), b"\x89PNG\0\0binary").unwrap();
+
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    alice.wait_line("how many files it shares", |l| l.contains("(3 files)"));
+    let bob = Serve::spawn_args(
+        &User::new("bob", &home_b),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("src/main.rs"), "alice's main.rs", |s| {
+        s == "fn main() {}\n"
+    });
+    wait_for_file(&b.join("README.md"), "alice's README", |s| {
+        s == "# project\n"
+    });
+    wait_for_file(&b.join(".gitignore"), "the ignore file", |s| {
+        s == "secret.txt\n"
+    });
+    bob.wait_line("alice joining", |l| l.starts_with("joined: alice"));
+
+    // Each side changes its disk as another program would; the other's disk follows.
+    fs::write(a.join("README.md"), "# project\nby alice\n").unwrap();
+    wait_for_file(&b.join("README.md"), "alice's edit", |s| {
+        s.ends_with("by alice\n")
+    });
+    fs::create_dir_all(b.join("notes")).unwrap();
+    fs::write(b.join("notes/todo.md"), "- ship folders\n").unwrap();
+    wait_for_file(&a.join("notes/todo.md"), "bob's new file", |s| {
+        s == "- ship folders\n"
+    });
+    fs::rename(a.join("src/main.rs"), a.join("src/lib.rs")).unwrap();
+    wait_for_file(&b.join("src/lib.rs"), "the renamed file", |s| {
+        s == "fn main() {}\n"
+    });
+    wait_gone(&b.join("src/main.rs"));
+    fs::write(b.join("src/lib.rs"), "pub fn lib() {}\n").unwrap();
+    wait_for_file(&a.join("src/lib.rs"), "bob's edit", |s| {
+        s == "pub fn lib() {}\n"
+    });
+    fs::remove_file(b.join("README.md")).unwrap();
+    wait_gone(&a.join("README.md"));
+    fs::create_dir_all(b.join("docs")).unwrap();
+    fs::rename(b.join("notes/todo.md"), b.join("docs/todo.md")).unwrap();
+    wait_for_file(&a.join("docs/todo.md"), "bob's rename", |s| {
+        s == "- ship folders\n"
+    });
+    wait_gone(&a.join("notes/todo.md"));
+    fs::write(a.join("scratch.md"), "temporary\n").unwrap();
+    wait_for_file(&b.join("scratch.md"), "alice's scratch file", |s| {
+        s == "temporary\n"
+    });
+    fs::remove_file(a.join("scratch.md")).unwrap();
+    wait_gone(&b.join("scratch.md"));
+
+    let want = vec![
+        (".gitignore".to_string(), "secret.txt\n".to_string()),
+        ("docs/todo.md".into(), "- ship folders\n".into()),
+        ("src/lib.rs".into(), "pub fn lib() {}\n".into()),
+    ];
+    wait_until(
+        "both folders to hold the same files",
+        || (files(&b) == want).then_some(()),
+        || format!("b: {:#?}", files(&b)),
+    );
+    let mut at_a = files(&a);
+    at_a.retain(|(p, _)| p != "secret.txt" && p != "logo.bin");
+    assert_eq!(at_a, want);
+    // The ignored file (and the binary one) never left alice's machine: not on bob's disk,
+    // not in his store.
+    assert!(!b.join("secret.txt").exists() && !b.join("logo.bin").exists());
+    assert!(
+        !anywhere_holds(&b, b"hunter2"),
+        "the ignored file's text reached bob"
+    );
+    let lines = bob.stop();
+    assert!(
+        lines.iter().any(|l| l.starts_with("renamed: src/main.rs")),
+        "{lines:#?}"
+    );
+    alice.stop();
+}
+
+#[test]
+fn the_same_path_created_on_both_sides_while_apart_keeps_both_texts() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::write(a.join("start.md"), "shared\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob_user = User::new("bob", &home_b);
+    let bob = Serve::spawn_args(&bob_user, scratch.path(), &["join", &ticket, "b"]);
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("start.md"), "the shared file", |s| s == "shared\n");
+    bob.stop();
+
+    // Apart, each creates notes.md; bob comes back (his store remembers alice).
+    fs::write(a.join("notes.md"), "alice's notes\n").unwrap();
+    wait_until(
+        "alice to pick up her new file",
+        || {
+            let picked = alice
+                .lines()
+                .iter()
+                .filter(|l| l.contains("1 created"))
+                .count();
+            (picked == 2).then_some(())
+        },
+        || format!("{:#?}", alice.lines()),
+    );
+    fs::write(b.join("notes.md"), "bob's notes\n").unwrap();
+    let bob = Serve::spawn(&bob_user, scratch.path(), "b", &[]);
+
+    let both = |dir: &Path| {
+        let mut texts: Vec<String> = files(dir)
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("notes"))
+            .map(|(_, t)| t)
+            .collect();
+        texts.sort();
+        (texts == ["alice's notes\n", "bob's notes\n"]).then(|| files(dir))
+    };
+    let at_b = wait_until(
+        "bob to hold both notes",
+        || both(&b),
+        || format!("{:#?}", files(&b)),
+    );
+    let at_a = wait_until(
+        "alice to hold both notes",
+        || both(&a),
+        || format!("{:#?}", files(&a)),
+    );
+    assert_eq!(at_a, at_b, "one tree on both sides");
+    assert!(
+        at_a.iter().any(|(p, _)| p.starts_with("notes (")),
+        "one of them renamed: {at_a:#?}"
+    );
+    let told = |lines: Vec<String>| lines.iter().any(|l| l.starts_with("conflict: "));
+    let (bob_lines, alice_lines) = (bob.stop(), alice.stop());
+    assert!(
+        told(bob_lines.clone()) && told(alice_lines.clone()),
+        "both users are told: {bob_lines:#?}\n{alice_lines:#?}"
+    );
+}
+
+#[test]
+fn joining_into_a_folder_that_has_a_file_at_a_shared_path_keeps_both() {
+    let scratch = Scratch::new();
+    let (a, b) = (scratch.dir("a"), scratch.dir("b"));
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::write(a.join("notes.md"), "alice's notes\n").unwrap();
+    fs::write(b.join("notes.md"), "bob's own notes\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob = Serve::spawn_args(
+        &User::new("bob", &home_b),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    // Both were created at one path without seeing each other: one keeps it, the other is
+    // tagged with its author's name, the same on both sides.
+    let settled = |dir: &Path| {
+        let found = files(dir);
+        let mut texts: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
+        texts.sort();
+        let names: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        let tagged =
+            names == ["notes (alice).md", "notes.md"] || names == ["notes (bob).md", "notes.md"];
+        (tagged && texts == ["alice's notes\n", "bob's own notes\n"]).then_some(found.clone())
+    };
+    let at_b = wait_until(
+        "both notes at bob",
+        || settled(&b),
+        || format!("{:#?}", files(&b)),
+    );
+    let at_a = wait_until(
+        "both notes at alice",
+        || settled(&a),
+        || format!("{:#?}", files(&a)),
+    );
+    assert_eq!(at_a, at_b);
+    let lines = bob.stop();
+    assert!(
+        lines.iter().any(|l| l.starts_with("conflict: ")),
+        "bob is told: {lines:#?}"
+    );
+    alice.stop();
+}
+
+#[test]
+fn a_delete_while_the_other_side_edits_keeps_the_file_with_the_edit() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::write(a.join("plan.md"), "step one\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob_user = User::new("bob", &home_b);
+    let bob = Serve::spawn_args(&bob_user, scratch.path(), &["join", &ticket, "b"]);
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("plan.md"), "the plan", |s| s == "step one\n");
+    bob.stop();
+
+    // Apart: alice deletes the plan, bob adds a step to it.
+    fs::remove_file(a.join("plan.md")).unwrap();
+    alice.wait_line("the delete picked up", |l| l.contains("1 deleted"));
+    fs::write(b.join("plan.md"), "step one\nstep two\n").unwrap();
+    let bob = Serve::spawn(&bob_user, scratch.path(), "b", &[]);
+
+    // The edit wins: the file comes back on alice's disk with bob's step, and she is told.
+    wait_for_file(&a.join("plan.md"), "bob's edit", |s| {
+        s == "step one\nstep two\n"
+    });
+    alice.wait_line("alice told the file was kept", |l| {
+        l.starts_with("kept: plan.md")
+    });
+    assert_eq!(
+        fs::read_to_string(b.join("plan.md")).unwrap(),
+        "step one\nstep two\n"
+    );
+    let lines = bob.stop();
+    assert!(
+        lines.iter().any(|l| l.starts_with("kept: plan.md")),
+        "bob is told: {lines:#?}"
+    );
+    alice.stop();
+}

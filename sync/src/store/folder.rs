@@ -1,0 +1,595 @@
+//! The store of a shared folder: one per folder, `DIR/.duet/@folder/`, holding the folder's
+//! identity, the manifest's log document and one text document per file.
+//!
+//! | file | holds | written |
+//! |---|---|---|
+//! | `identity` | folder id and secret, endpoint key, the folder's name | at creation |
+//! | `state` | known peers; path, hash and document version of each file as duet last wrote or read it on disk | after changes |
+//! | `docs/ID` | `Doc::encode` of document `ID` (hex): the manifest log (`ID` = the folder id) or a file's text | after changes |
+//! | `plain-backup` | a plain file's old bytes while it is overwritten in place | during such a write |
+//! | `lock` | advisory lock: one duet process per folder | while open |
+//!
+//! # Format (folder store format version 1)
+//!
+//! Every file is `postcard(FOLDER_STORE_FORMAT: u32 varint, kind: u8)` then its body, then the
+//! 32-byte BLAKE3 checksum of everything before it (the store's `seal`). Kinds: 1 identity
+//! (postcard [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document (crdt-text's
+//! `Doc::encode`). Every file is only ever replaced atomically (the store's `write_atomic`:
+//! temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file.
+//! A newer format version is refused by name; a damaged document file is moved aside
+//! (`NAME.damaged-…`, never deleted) and the document starts empty, to be refilled by peers
+//! and by the file on disk; a damaged `identity` stops the open (it holds the secret).
+//!
+//! Every open continues under a fresh random replica id, so op ids are never reused for
+//! different edits, whether or not the last session closed cleanly (a version vector gains
+//! one entry per session that edited).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crdt_text::{Doc, Op, ReplicaId, VersionVector};
+use serde::{Deserialize, Serialize};
+
+use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic};
+use super::lock::Lock;
+use super::meta::EndpointKey;
+use super::paths::{STORE_DIR, create_private_dir};
+use super::save;
+use super::{KnownPeer, MAX_KNOWN_PEERS, StoreError};
+use crate::folder::FileId;
+use crate::ids::{DocId, DocSecret};
+
+/// The folder store format version written by this code.
+pub const FOLDER_STORE_FORMAT: u32 = 1;
+
+/// The folder of a shared folder's store inside `DIR/.duet/` (a file named `@folder` in
+/// `DIR` cannot also be opened as a single document).
+pub const FOLDER_STORE: &str = "@folder";
+
+const KIND_IDENTITY: u8 = 1;
+const KIND_STATE: u8 = 2;
+const KIND_DOC: u8 = 3;
+
+/// Who a shared folder is: written once, at creation.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FolderIdentity {
+    /// The folder's id (public, in tickets); also the id of its manifest log document.
+    pub folder: DocId,
+    /// The folder's secret (in tickets only).
+    pub secret: DocSecret,
+    endpoint: EndpointKey,
+    /// The folder's name, given to joiners as a default.
+    pub name: String,
+}
+
+impl std::fmt::Debug for FolderIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FolderIdentity")
+            .field("folder", &self.folder)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file as duet last wrote or read it on disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDisk {
+    /// Its path in the folder.
+    pub path: String,
+    /// BLAKE3 of its bytes.
+    pub hash: [u8; 32],
+    /// The version of the file's document whose text it holds: an outside change is merged
+    /// onto that version, so it never undoes what peers changed since.
+    pub version: VersionVector,
+}
+
+/// What a shared folder's store remembers besides documents.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FolderState {
+    /// Peers of the folder, most recently seen first.
+    pub known_peers: Vec<KnownPeer>,
+    /// Each file as duet last wrote or read it on disk: what tells an outside change (or a
+    /// delete) from duet's own writes.
+    pub on_disk: BTreeMap<FileId, OnDisk>,
+}
+
+/// A shared folder's store, open (and locked) by this process.
+#[derive(Debug)]
+pub struct FolderStore {
+    root: PathBuf,
+    dir: PathBuf,
+    identity: FolderIdentity,
+    state: FolderState,
+    replica: ReplicaId,
+    _lock: Lock,
+}
+
+/// A folder store as opened, with its documents.
+#[derive(Debug)]
+pub struct OpenedFolder {
+    /// The store.
+    pub store: FolderStore,
+    /// Every stored document, continuing under the store's replica id.
+    pub docs: BTreeMap<DocId, Doc>,
+    /// Damaged documents moved aside (and started empty): tell the user.
+    pub warnings: Vec<String>,
+    /// Whether the store was created by this open.
+    pub created: bool,
+}
+
+/// The id of the text document of `file` in the folder `folder`.
+pub fn file_doc_id(folder: &DocId, file: FileId) -> DocId {
+    let mut hasher = blake3::Hasher::new_derive_key("duet shared folder file document v1");
+    hasher.update(folder.as_bytes());
+    hasher.update(&file.0.lamport.to_le_bytes());
+    hasher.update(&file.0.replica.as_u64().to_le_bytes());
+    DocId(*hasher.finalize().as_bytes())
+}
+
+/// Whether `root` holds a shared folder's store.
+pub fn is_shared_folder(root: &Path) -> bool {
+    root.join(STORE_DIR)
+        .join(FOLDER_STORE)
+        .join("identity")
+        .is_file()
+}
+
+fn encode_file(kind: u8, body: &[u8]) -> Vec<u8> {
+    // Serializing plain data into a Vec cannot fail.
+    let mut out = postcard::to_stdvec(&(FOLDER_STORE_FORMAT, kind)).unwrap_or_default();
+    out.extend_from_slice(body);
+    seal(out)
+}
+
+/// The body of a sealed folder-store file of `kind`, or why it is not one.
+fn decode_file(path: &Path, bytes: &[u8], kind: u8) -> Result<Vec<u8>, StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let content = unseal(bytes).ok_or_else(|| corrupt("checksum mismatch"))?;
+    let ((version, found), body) = postcard::take_from_bytes::<(u32, u8)>(content)
+        .map_err(|_| corrupt("no folder store header"))?;
+    if version > FOLDER_STORE_FORMAT {
+        return Err(StoreError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found: u16::try_from(version).unwrap_or(u16::MAX),
+            supported: FOLDER_STORE_FORMAT as u16,
+        });
+    }
+    if found != kind {
+        return Err(corrupt("a store file of another kind"));
+    }
+    Ok(body.to_vec())
+}
+
+impl FolderStore {
+    /// Opens the store of the folder `root`, creating it if it has none: as a new folder
+    /// (`join: None`, named after `root`) or as a replica of the ticket's folder. Refuses a
+    /// store of another folder than the ticket's.
+    pub fn open(root: &Path, join: Option<(DocId, DocSecret)>) -> Result<OpenedFolder, StoreError> {
+        let root = fs::canonicalize(root).map_err(|e| StoreError::io("open folder", root, e))?;
+        let top = root.join(STORE_DIR);
+        match create_private_dir(&top) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::io("create", &top, e)),
+        }
+        let dir = top.join(FOLDER_STORE);
+        match create_private_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::io("create", &dir, e)),
+        }
+        let docs_dir = dir.join("docs");
+        match create_private_dir(&docs_dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::io("create", &docs_dir, e)),
+        }
+        let lock = Lock::acquire(&dir.join("lock"))?;
+        let identity_path = dir.join("identity");
+        let (identity, created) = match read_if_exists(&identity_path)? {
+            Some(bytes) => {
+                let body = decode_file(&identity_path, &bytes, KIND_IDENTITY)?;
+                let identity: FolderIdentity =
+                    postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
+                        path: identity_path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                if let Some((folder, _)) = &join
+                    && *folder != identity.folder
+                {
+                    return Err(StoreError::WrongDocument {
+                        path: identity_path,
+                        expected: *folder,
+                        found: identity.folder,
+                    });
+                }
+                (identity, false)
+            }
+            None => {
+                let (folder, secret) =
+                    join.unwrap_or_else(|| (DocId::random(), DocSecret::random()));
+                let name = root
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let identity = FolderIdentity {
+                    folder,
+                    secret,
+                    endpoint: EndpointKey::random(),
+                    name,
+                };
+                let body = postcard::to_stdvec(&identity).unwrap_or_default();
+                write_atomic(&identity_path, &encode_file(KIND_IDENTITY, &body))?;
+                (identity, true)
+            }
+        };
+        let mut warnings = Vec::new();
+        let state_path = dir.join("state");
+        let state = match read_if_exists(&state_path)? {
+            None => FolderState::default(),
+            Some(bytes) => match decode_file(&state_path, &bytes, KIND_STATE).and_then(|body| {
+                postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
+                    path: state_path.clone(),
+                    reason: e.to_string(),
+                })
+            }) {
+                Ok(state) => state,
+                Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
+                Err(e) => {
+                    let kept = keep_aside(&state_path)?;
+                    warnings.push(format!(
+                        "{e}; kept as {}: every file on disk is taken as it is",
+                        kept.display()
+                    ));
+                    FolderState::default()
+                }
+            },
+        };
+        let replica = ReplicaId::from(rand::random::<u64>());
+        let store = FolderStore {
+            root,
+            dir,
+            identity,
+            state,
+            replica,
+            _lock: lock,
+        };
+        let docs = store.load_docs(&mut warnings)?;
+        Ok(OpenedFolder {
+            store,
+            docs,
+            warnings,
+            created,
+        })
+    }
+
+    fn load_docs(&self, warnings: &mut Vec<String>) -> Result<BTreeMap<DocId, Doc>, StoreError> {
+        let docs_dir = self.dir.join("docs");
+        let mut docs = BTreeMap::new();
+        let entries = fs::read_dir(&docs_dir).map_err(|e| StoreError::io("list", &docs_dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| StoreError::io("list", &docs_dir, e))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.parse::<DocId>().ok()) else {
+                continue;
+            };
+            let path = entry.path();
+            let bytes = super::format::read(&path)?;
+            let decoded = decode_file(&path, &bytes, KIND_DOC).and_then(|body| {
+                Doc::decode(&body, self.replica).map_err(|e| StoreError::Corrupt {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })
+            });
+            match decoded {
+                Ok(doc) => {
+                    docs.insert(id, doc);
+                }
+                Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
+                Err(e) => {
+                    let kept = keep_aside(&path)?;
+                    warnings.push(format!(
+                        "{e}; kept as {}: the document starts empty and is refilled from \
+                         peers and from the file on disk",
+                        kept.display()
+                    ));
+                }
+            }
+        }
+        Ok(docs)
+    }
+
+    /// The shared folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder's identity.
+    pub fn identity(&self) -> &FolderIdentity {
+        &self.identity
+    }
+
+    /// The replica id this process writes under (fresh per open).
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// The secret key of the endpoint serving this folder.
+    pub fn endpoint_secret(&self) -> [u8; 32] {
+        self.identity.endpoint.0
+    }
+
+    /// What the store remembers besides documents.
+    pub fn state(&self) -> &FolderState {
+        &self.state
+    }
+
+    /// Changes what the store remembers; [`save_state`](Self::save_state) makes it durable.
+    pub fn state_mut(&mut self) -> &mut FolderState {
+        &mut self.state
+    }
+
+    /// Remembers a peer (most recently seen first, at most [`MAX_KNOWN_PEERS`]).
+    pub fn remember_peer(&mut self, peer: KnownPeer) {
+        let peers = &mut self.state.known_peers;
+        peers.retain(|p| p.endpoint_id != peer.endpoint_id);
+        peers.insert(0, peer);
+        peers.truncate(MAX_KNOWN_PEERS);
+    }
+
+    /// Writes the state atomically.
+    pub fn save_state(&self) -> Result<(), StoreError> {
+        let body = postcard::to_stdvec(&self.state).unwrap_or_default();
+        write_atomic(&self.dir.join("state"), &encode_file(KIND_STATE, &body))
+    }
+
+    /// Writes document `id` atomically: every op in it is durable afterwards.
+    pub fn save_doc(&self, id: &DocId, doc: &Doc) -> Result<(), StoreError> {
+        let path = self.dir.join("docs").join(id.to_string());
+        write_atomic(&path, &encode_file(KIND_DOC, &doc.encode()))
+    }
+
+    /// Makes `doc`'s text `text` with a minimal diff (local ops, already applied: to send).
+    pub fn import_text(doc: &mut Doc, text: &str) -> Vec<Op> {
+        super::plain::import_diff(doc, text, super::plain::Merge::Replace).ops
+    }
+
+    /// Merges `text`, what another program made of a file that held `doc` at `on_disk`, into
+    /// `doc` (local ops, already applied: to send) as the single-file store merges outside
+    /// edits: the change is diffed against the text the file held and replayed onto the
+    /// document, so what peers changed since is kept. Returns the ops and the version whose
+    /// text the file holds now.
+    pub fn merge_text(
+        doc: &mut Doc,
+        on_disk: Option<&OnDisk>,
+        text: &str,
+    ) -> (Vec<Op>, VersionVector) {
+        if let Some(rec) = on_disk.filter(|r| r.version != doc.version()) {
+            let base = super::meta::PlainState {
+                hash: rec.hash,
+                line_ending: super::LineEnding::Lf,
+                bom: false,
+                exported: rec.version.clone(),
+            };
+            if let Some((imported, exported)) = super::rebase::import_onto_export(doc, &base, text)
+            {
+                return (imported.ops, exported);
+            }
+        }
+        let ops = FolderStore::import_text(doc, text);
+        (ops, doc.version())
+    }
+
+    /// The path on disk of the shared path `rel` (a valid shared path: it stays inside).
+    fn plain(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Refuses to write through a symbolic link at `rel` or above it: it could lead out of
+    /// the folder.
+    fn check_no_link(&self, rel: &str) -> Result<(), StoreError> {
+        let mut at = self.root.clone();
+        for part in rel.split('/') {
+            at.push(part);
+            match fs::symlink_metadata(&at) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(StoreError::io(
+                        "write through",
+                        &at,
+                        io::Error::other(
+                            "a symbolic link (shared folders write regular files only)",
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the plain file `rel`: `None` if it does not exist.
+    pub fn read_plain(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check_no_link(rel)?;
+        read_if_exists(&self.plain(rel))
+    }
+
+    /// Writes `text` to the plain file `rel`, atomically (creating its folders).
+    pub fn write_plain(&self, rel: &str, text: &str) -> Result<(), StoreError> {
+        self.check_no_link(rel)?;
+        let path = self.plain(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
+        }
+        let backup = self.dir.join("plain-backup");
+        if save::write(&path, text.as_bytes(), &backup)? == save::Written::InPlace {
+            save::finish_in_place(&backup);
+        }
+        Ok(())
+    }
+
+    /// Renames the plain file `from` to `to` (creating `to`'s folders, removing `from`'s
+    /// folders left empty).
+    pub fn rename_plain(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.check_no_link(from)?;
+        self.check_no_link(to)?;
+        let (src, dst) = (self.plain(from), self.plain(to));
+        if let Some(parent) = dst.parent() {
+            fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
+        }
+        fs::rename(&src, &dst).map_err(|e| StoreError::io("rename", &src, e))?;
+        super::format::sync_dir(&dst)?;
+        self.remove_empty_dirs(from);
+        Ok(())
+    }
+
+    /// Removes the plain file `rel` and its folders left empty.
+    pub fn remove_plain(&self, rel: &str) -> Result<(), StoreError> {
+        self.check_no_link(rel)?;
+        let path = self.plain(rel);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove", &path, e)),
+        }
+        self.remove_empty_dirs(rel);
+        Ok(())
+    }
+
+    fn remove_empty_dirs(&self, rel: &str) {
+        let mut at = self.plain(rel);
+        while at.pop() && at != self.root && at.starts_with(&self.root) {
+            // Only an empty folder is removed; anything else stops the walk.
+            if fs::remove_dir(&at).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_store_keeps_its_identity_state_and_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = FolderStore::open(dir.path(), None).unwrap();
+        assert!(opened.created && opened.docs.is_empty());
+        let mut store = opened.store;
+        let folder = store.identity().folder;
+        let mut doc = Doc::new(store.replica());
+        let _ = doc.insert(0, "hello");
+        let id = DocId::random();
+        store.save_doc(&id, &doc).unwrap();
+        let file = FileId(crate::folder::Stamp {
+            lamport: 1,
+            replica: store.replica(),
+        });
+        store.state_mut().on_disk.insert(
+            file,
+            OnDisk {
+                path: "a.md".into(),
+                hash: [7; 32],
+                version: VersionVector::new(),
+            },
+        );
+        store.save_state().unwrap();
+        let replica = store.replica();
+        drop(store);
+
+        let again = FolderStore::open(dir.path(), None).unwrap();
+        assert!(!again.created);
+        assert_eq!(again.store.identity().folder, folder);
+        assert_ne!(again.store.replica(), replica, "a fresh replica per open");
+        assert_eq!(again.docs[&id].text(), "hello");
+        assert_eq!(again.store.state().on_disk[&file].path, "a.md");
+    }
+
+    #[test]
+    fn a_second_process_is_refused_and_another_folders_ticket_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = FolderStore::open(dir.path(), None).unwrap();
+        assert!(matches!(
+            FolderStore::open(dir.path(), None),
+            Err(StoreError::Locked { .. })
+        ));
+        drop(opened);
+        let other = (DocId::random(), DocSecret::random());
+        assert!(matches!(
+            FolderStore::open(dir.path(), Some(other)),
+            Err(StoreError::WrongDocument { .. })
+        ));
+    }
+
+    #[test]
+    fn a_damaged_document_is_kept_aside_and_starts_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path(), None).unwrap().store;
+        let id = DocId::random();
+        let mut doc = Doc::new(store.replica());
+        let _ = doc.insert(0, "text");
+        store.save_doc(&id, &doc).unwrap();
+        drop(store);
+        let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, bytes).unwrap();
+        let again = FolderStore::open(dir.path(), None).unwrap();
+        assert!(again.docs.is_empty());
+        assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
+        let kept = fs::read_dir(dir.path().join(".duet/@folder/docs"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().contains(".damaged-")
+            })
+            .count();
+        assert_eq!(kept, 1);
+    }
+
+    #[test]
+    fn an_outside_change_is_merged_onto_what_the_file_held_keeping_later_edits() {
+        let mut alice = Doc::new(ReplicaId::from(1));
+        let first = alice.insert(0, "base\n");
+        let mut bob = Doc::new(ReplicaId::from(2));
+        let _ = bob.apply(&first).unwrap();
+        let on_disk = OnDisk {
+            path: "plan.md".into(),
+            hash: *blake3::hash(b"base\n").as_bytes(),
+            version: bob.version(),
+        };
+        let later = alice.insert(5, "alice\n");
+        let _ = bob.apply(&later).unwrap();
+        let (ops, _) = FolderStore::merge_text(&mut bob, Some(&on_disk), "bob\nbase\n");
+        assert!(!ops.is_empty());
+        assert_eq!(bob.text(), "bob\nbase\nalice\n");
+    }
+
+    #[test]
+    fn plain_files_are_written_renamed_and_removed_inside_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path(), None).unwrap().store;
+        store.write_plain("a/b/c.md", "one").unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a/b/c.md")).unwrap(),
+            "one"
+        );
+        store.rename_plain("a/b/c.md", "d/e.md").unwrap();
+        assert!(!dir.path().join("a").exists(), "empty folders go");
+        store.remove_plain("d/e.md").unwrap();
+        assert!(!dir.path().join("d").exists());
+        #[cfg(unix)]
+        {
+            let outside = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+            assert!(store.write_plain("link/x.md", "no").is_err());
+            assert!(!outside.path().join("x.md").exists());
+        }
+    }
+}
