@@ -334,8 +334,10 @@ async fn join_with_history(dir: &Path, n: usize) {
     let caught = t.elapsed();
     if std::env::var_os("ROOM_BENCH_DETAIL").is_some() {
         println!(
-            "the late joiner opened its session in {:.0} ms; its news: {:#?}",
+            "the late joiner opened its session in {:.0} ms, first held text at {:?}; its news: \
+             {:#?}",
             ms(opened),
+            got[0].first_text,
             got[0].news
         );
     }

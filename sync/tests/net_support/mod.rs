@@ -243,6 +243,8 @@ pub struct Look {
     /// The first arrivals, departures, refusals and dial failures (what went wrong first),
     /// for the report of a wait that failed.
     pub news: Vec<String>,
+    /// When the document first held text, since the node started.
+    pub first_text: Option<Duration>,
 }
 
 impl Node {
@@ -263,6 +265,7 @@ impl Node {
             let mut arrivals = Vec::new();
             let started = std::time::Instant::now();
             let mut news: Vec<String> = Vec::new();
+            let mut first_text = None;
             loop {
                 tokio::select! {
                     cmd = rx.recv() => match cmd {
@@ -290,6 +293,7 @@ impl Node {
                                     .collect(),
                                 known: session.peers(&id).len(),
                                 news: news.clone(),
+                                first_text,
                             };
                             let _ = reply.send(look);
                         }
@@ -302,14 +306,19 @@ impl Node {
                     },
                     wake = session.next() => {
                         let events = session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
-                        for e in events.iter().filter(|e| matches!(e,
+                        for e in events.iter().filter(|e| match e {
                             Event::PeerJoined { .. } | Event::PeerLeft { .. }
-                            | Event::Refused { .. } | Event::Unreachable { .. }))
+                            | Event::Refused { .. } | Event::Unreachable { .. } => true,
+                            _ => false,
+                        })
                         {
                             if news.len() < 24 {
                                 let ms = started.elapsed().as_millis();
                                 news.push(format!("{ms} ms: {e:?}"));
                             }
+                        }
+                        if first_text.is_none() && doc.len() > 0 {
+                            first_text = Some(started.elapsed());
                         }
                         if let Some(replica) = watched {
                             let have = doc.version().get(replica);
