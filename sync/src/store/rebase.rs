@@ -140,5 +140,10 @@ fn seen_prefix(op: &Op, seen: u64) -> Option<Op> {
             }
         }
     };
-    Some(Op { id: op.id, kind })
+    // The history rides on the first piece of a split run, as in `proto/split.rs`.
+    Some(Op {
+        id: op.id,
+        kind,
+        meta: op.meta.clone(),
+    })
 }
