@@ -192,8 +192,9 @@ async fn connections_that_never_speak_cannot_lock_out_a_real_peer() {
             .bind()
             .await
             .unwrap();
+        let admitted = duet_sync::proto::Limits::default().max_unverified_per_ip;
         let mut silent = Vec::new();
-        for _ in 0..40 {
+        for _ in 0..admitted + 24 {
             match ep.connect(a.ticket().host, duet_sync::proto::ALPN).await {
                 Ok(conn) => silent.push(conn),
                 Err(e) => panic!("the QUIC handshake itself should succeed: {e}"),
@@ -203,8 +204,9 @@ async fn connections_that_never_speak_cannot_lock_out_a_real_peer() {
         a.pump(Duration::from_millis(50)).await;
         let closed = silent.iter().filter(|c| c.close_reason().is_some()).count();
         assert!(
-            closed >= 30,
-            "only {closed} of 40 silent connections were refused"
+            closed >= 20,
+            "only {closed} of {} silent connections were refused",
+            silent.len()
         );
         // A real peer from another loopback address still joins at once.
         let mut b = Peer::start_configured("bo", dir.path(), |file| {
