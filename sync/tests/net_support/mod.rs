@@ -306,18 +306,16 @@ impl Node {
                     },
                     wake = session.next() => {
                         let events = session.handle(&mut OneDoc { id, doc: &mut doc }, wake);
-                        for e in events.iter().filter(|e| match e {
+                        for e in events.iter().filter(|e| matches!(e,
                             Event::PeerJoined { .. } | Event::PeerLeft { .. }
-                            | Event::Refused { .. } | Event::Unreachable { .. } => true,
-                            _ => false,
-                        })
+                            | Event::Refused { .. } | Event::Unreachable { .. }))
                         {
                             if news.len() < 24 {
                                 let ms = started.elapsed().as_millis();
                                 news.push(format!("{ms} ms: {e:?}"));
                             }
                         }
-                        if first_text.is_none() && doc.len() > 0 {
+                        if first_text.is_none() && !doc.is_empty() {
                             first_text = Some(started.elapsed());
                         }
                         if let Some(replica) = watched {
