@@ -29,6 +29,7 @@ use iroh::RelayUrl;
 use tokio::sync::mpsc;
 
 pub use event::Event;
+pub(crate) use open::protocol_peer;
 pub use open::{Opened, SessionConfig, running_ticket};
 
 use self::store_thread::{StoreCmd, StoreNews};

@@ -107,20 +107,12 @@ impl Session {
                 }
             }
         };
-        let local = PeerAddr {
-            id: transport.as_ref().map_or(PeerId([0; 32]), Transport::id),
-            addrs: transport
-                .as_ref()
-                .map(Transport::local_addrs)
-                .unwrap_or_default(),
-        };
-        let peer = proto::Peer::new(proto::Config {
-            local,
-            name: config.name.clone(),
-            seed: rand::random(),
-            limits: config.limits.clone(),
-            timers: config.timers.clone(),
-        });
+        let peer = protocol_peer(
+            transport.as_ref(),
+            config.name.clone(),
+            &config.limits,
+            &config.timers,
+        );
         let (news_tx, news) = mpsc::unbounded_channel();
         let (touched_tx, touched) = mpsc::unbounded_channel();
         let mut session = Session {
@@ -317,4 +309,25 @@ pub fn running_ticket(file: &Path) -> Result<DocTicket, SyncError> {
         }
         None => Err(SyncError::NotShared(file.to_path_buf())),
     }
+}
+
+/// The protocol state machine of an endpoint bound to `transport` (or of an offline one,
+/// under a placeholder id), for a user who goes by `name`.
+pub(crate) fn protocol_peer(
+    transport: Option<&Transport>,
+    name: String,
+    limits: &proto::Limits,
+    timers: &proto::Timers,
+) -> proto::Peer {
+    let local = PeerAddr {
+        id: transport.map_or(PeerId([0; 32]), Transport::id),
+        addrs: transport.map(Transport::local_addrs).unwrap_or_default(),
+    };
+    proto::Peer::new(proto::Config {
+        local,
+        name,
+        seed: rand::random(),
+        limits: limits.clone(),
+        timers: timers.clone(),
+    })
 }

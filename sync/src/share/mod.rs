@@ -46,6 +46,7 @@ use crate::folder::{FileId, Manifest, ManifestDelta};
 use crate::ids::{DocId, PeerId};
 use crate::net::{EndpointError, NetConfig, Transport};
 use crate::proto::{self, DocConfig, Input, Millis, Output, PeerAddr};
+use crate::session::protocol_peer;
 use crate::store::{FolderStore, KnownPeer, StoreError, file_doc_id};
 use crate::ticket::DocTicket;
 
@@ -189,20 +190,12 @@ impl FolderSession {
                 Some(Transport::bind(net, key, &config.timers, &config.limits).await?)
             }
         };
-        let local = PeerAddr {
-            id: transport.as_ref().map_or(PeerId([0; 32]), Transport::id),
-            addrs: transport
-                .as_ref()
-                .map(Transport::local_addrs)
-                .unwrap_or_default(),
-        };
-        let peer = proto::Peer::new(proto::Config {
-            local,
-            name: config.name.clone(),
-            seed: rand::random(),
-            limits: config.limits.clone(),
-            timers: config.timers.clone(),
-        });
+        let peer = protocol_peer(
+            transport.as_ref(),
+            config.name.clone(),
+            &config.limits,
+            &config.timers,
+        );
         let (touched_tx, touched) = mpsc::unbounded_channel();
         let watcher = if config.watch {
             watch(store.root(), touched_tx)
