@@ -266,6 +266,7 @@ fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
                 color: 0xc85050,
                 cursor,
                 selection: None,
+                view: None,
             };
             let msg = Msg::Sync(Event::Presence {
                 doc,

@@ -365,7 +365,7 @@ impl Model {
         (line, row)
     }
 
-    fn set_top(&mut self, line: usize, row: usize) {
+    pub(crate) fn set_top(&mut self, line: usize, row: usize) {
         let top = self.doc.anchor(self.doc.line_to_char(line), Bias::Right);
         self.scroll = Scroll {
             top,

@@ -1,5 +1,5 @@
-//! Going to another peer's cursor, and following a peer: the view tracks their cursor as
-//! they move and type, until this user presses a key.
+//! Going to another peer's cursor, and following a peer: the view tracks their scroll and
+//! their cursor as they move and type, until this user presses a key.
 
 use sync::PeerId;
 
@@ -66,6 +66,7 @@ impl Model {
         self.picked = Some(peer);
         self.follow = Some(peer);
         self.center_on(pos);
+        self.track_followed();
         let name = self.peer_name(&peer);
         self.notify(Level::Info, format!("Following {name}: any key stops"));
     }
@@ -78,18 +79,32 @@ impl Model {
         }
     }
 
-    /// While following: keeps the followed peer's cursor in view (centred when it jumps
-    /// off screen), or stops if they left.
+    /// While following: shows what the followed peer's screen shows (the same top line, when
+    /// they share it, then scrolled just enough to keep their cursor on this screen, which may
+    /// be smaller, if it is on theirs); without their view, keeps their cursor in view (centred when it jumps off
+    /// screen). Stops if they left.
     pub fn track_followed(&mut self) {
         let Some(peer) = self.follow else { return };
-        match self.peer_cursor(&peer) {
-            Some(pos) if self.is_near(pos) => self.reveal_pos(pos),
-            Some(pos) => self.center_on(pos),
-            None => {
-                self.follow = None;
-                let name = self.peer_name(&peer);
-                self.notify(Level::Info, format!("{name} left: no longer following"));
+        let Some(pos) = self.peer_cursor(&peer) else {
+            self.follow = None;
+            let name = self.peer_name(&peer);
+            self.notify(Level::Info, format!("{name} left: no longer following"));
+            return;
+        };
+        if let Some(view) = self.peers.get(&peer).and_then(|p| p.view) {
+            let line = self.doc.char_to_line(self.doc.resolve(&view.top));
+            if self.top() != (line, 0) {
+                self.set_top(line, 0);
             }
+            // Their cursor, when their screen shows it, stays on this one too.
+            let cursor_line = self.doc.char_to_line(pos);
+            if (line..line.saturating_add(view.rows as usize)).contains(&cursor_line) {
+                self.reveal_pos(pos);
+            }
+        } else if self.is_near(pos) {
+            self.reveal_pos(pos);
+        } else {
+            self.center_on(pos);
         }
     }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crdt_text::{Anchor, Bias, Doc, VersionVector};
 use ratatui::style::Color;
 
-use sync::proto::{PresenceState, SyncStatus};
+use sync::proto::{PresenceState, SyncStatus, Viewport};
 use sync::{Network, PeerId, PeerView};
 
 use crate::commands::Command;
@@ -64,6 +64,8 @@ pub struct Peer {
     pub color: Color,
     /// Their selection, once they have shared it.
     pub selection: Option<Selection>,
+    /// What their screen shows, once they have shared it.
+    pub view: Option<Viewport>,
     /// Whether a verified connection to them carries this document now.
     pub here: bool,
 }
@@ -394,7 +396,8 @@ impl Model {
         self.highlight = RefCell::new(Highlighter::for_file(&self.file_name, &self.theme.syntax));
     }
 
-    /// This user's name, colour, cursor and selection, as the peers are shown them.
+    /// This user's name, colour, cursor, selection and the top of the view, as the peers are
+    /// shown them.
     pub fn presence(&self) -> PresenceState {
         let (head, tail) = (self.sel.head, self.sel.tail);
         PresenceState {
@@ -402,6 +405,10 @@ impl Model {
             color: crate::theme::color_to_rgb(self.me.color),
             cursor: head,
             selection: (tail != head).then_some((tail, head)),
+            view: Some(Viewport {
+                top: self.scroll.top,
+                rows: u32::try_from(self.text_height()).unwrap_or(u32::MAX),
+            }),
         }
     }
 

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use crdt_text::Anchor;
+use duet::model::Model;
 use sync::proto::Departure;
 use sync::{Event, PeerId};
 
@@ -247,6 +248,42 @@ fn following_ends_on_a_key_and_when_the_peer_leaves() {
         m.message
             .as_ref()
             .is_some_and(|msg| msg.text.contains("no longer following"))
+    );
+}
+
+#[test]
+fn following_shows_the_peers_screen_and_their_cursor_on_a_smaller_one() {
+    let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    // Ten rows of text here; bob's screen shows twenty.
+    let mut m = model_sized(&format!("|{text}"), 40, 11);
+    let line_start = |m: &Model, line: usize| m.doc.line_to_char(line);
+    joins(&mut m, BOB, "bob");
+    let at = line_start(&m, 44);
+    shows_cursor_and_view(&mut m, BOB, "bob", 0xff0000, at, Some((40, 20)));
+    press(&mut m, "alt-f");
+    assert_eq!(m.top(), (40, 0), "the top line of bob's screen");
+
+    // Bob scrolls without moving his cursor: the view goes with him.
+    shows_cursor_and_view(&mut m, BOB, "bob", 0xff0000, at, Some((42, 20)));
+    assert_eq!(m.top(), (42, 0));
+
+    // Bob's cursor is on his screen but below this shorter one: just enough to show it.
+    let at = line_start(&m, 58);
+    shows_cursor_and_view(&mut m, BOB, "bob", 0xff0000, at, Some((42, 20)));
+    let (top, _) = m.top();
+    assert!(
+        (top..top + 10).contains(&58) && top > 42,
+        "bob's cursor on line 59 is on screen, top at {top}"
+    );
+
+    // Bob scrolls away from his cursor (the mouse wheel): his screen, not his cursor.
+    shows_cursor_and_view(&mut m, BOB, "bob", 0xff0000, at, Some((80, 20)));
+    assert_eq!(m.top(), (80, 0));
+    assert_eq!(m.follow, Some(BOB));
+    assert_eq!(
+        show(&m).find('|'),
+        Some(0),
+        "following never moves this user's cursor"
     );
 }
 

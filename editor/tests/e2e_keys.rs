@@ -272,6 +272,26 @@ fn go_to_a_peer_and_follow_them_until_a_key_is_pressed() {
     host.wait_for("the view at the guest's cursor", |s| s.contains("line 200"));
     guest.type_str("where am I");
     host.wait_for("the guest's typing", |s| s.contains("where am I"));
+    // The guest scrolls up with the mouse wheel, away from the cursor: the host's screen
+    // shows what the guest's shows.
+    for _ in 0..20 {
+        guest.send(b"\x1b[<64;10;5M");
+    }
+    let top = |d: &Duet| d.rows().first().cloned().unwrap_or_default();
+    guest.wait_for("the guest's view to scroll", |s| !s.contains("where am I"));
+    let mut last = String::new();
+    let guest_top = pty::wait_until(
+        "the guest's view to settle",
+        || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let now = top(&guest);
+            (now == std::mem::replace(&mut last, now.clone())).then_some(now)
+        },
+        || guest.contents(),
+    );
+    host.wait_for("the host's view at the guest's", |_| {
+        top(&host) == guest_top
+    });
     host.send(key::ESC);
     host.wait_for_status("following to stop", |s| !s.contains("following"));
     assert!(

@@ -27,7 +27,7 @@ const IDLE_SLICE: Duration = Duration::from_millis(8);
 
 /// Applies `msg` to the model and returns the effects to run, in order.
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
-    let before = model.sel;
+    let (before, top_before) = (model.sel, model.scroll.top);
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
         Msg::Key(_) => {}
@@ -67,7 +67,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         model.reveal = false;
         model.reveal_cursor();
     }
-    if model.sel != before {
+    if model.sel != before || model.scroll.top != top_before {
         model.emit(Effect::Presence);
     }
     std::mem::take(&mut model.outbox)

@@ -31,6 +31,7 @@ fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
         name: peer.short(),
         color,
         selection: None,
+        view: None,
         here: false,
     })
 }
@@ -156,4 +157,5 @@ fn show_presence(model: &mut Model, peer: PeerId, p: PresenceState) {
         tail,
         head: p.cursor,
     });
+    entry.view = p.view;
 }

@@ -148,12 +148,31 @@ pub fn joins(m: &mut Model, peer: PeerId, name: &str) {
 
 /// `peer` shows its cursor at char `at` in colour `rgb`.
 pub fn shows_cursor(m: &mut Model, peer: PeerId, name: &str, rgb: u32, at: usize) {
+    shows_cursor_and_view(m, peer, name, rgb, at, None);
+}
+
+/// `peer` shares its cursor at `at` and a screen of `rows` rows whose top line is `top`.
+pub fn shows_cursor_and_view(
+    m: &mut Model,
+    peer: PeerId,
+    name: &str,
+    rgb: u32,
+    at: usize,
+    view: Option<(usize, u32)>,
+) {
     let cursor = m.doc.anchor(at, crdt_text::Bias::Left);
+    let view = view.map(|(top, rows)| sync::proto::Viewport {
+        top: m
+            .doc
+            .anchor(m.doc.line_to_char(top), crdt_text::Bias::Right),
+        rows,
+    });
     let presence = PresenceState {
         name: name.into(),
         color: rgb,
         cursor,
         selection: None,
+        view,
     };
     sync(
         m,

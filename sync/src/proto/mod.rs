@@ -44,7 +44,7 @@ pub use io::{ConnId, Departure, Docs, Event, Input, Millis, OneDoc, Output, Peer
 pub use limits::{Limits, MAX_FRAME_BYTES, Timers};
 pub use msg::{
     Digest, DocMessage, Goodbye, GoodbyeCode, Hello, Join, Leave, MAX_GOODBYE_DETAIL, Message,
-    PeerAddr, PresenceState, UpdateChunk,
+    PeerAddr, PresenceState, UpdateChunk, Viewport,
 };
 pub use peer::{Config, DocConfig, Peer};
 pub use wire::{WireError, decode, encode};
@@ -60,4 +60,5 @@ pub const ALPN: &[u8] = b"duet/sync/1";
 /// process session in `Hello`, and text digests.
 /// Version 4: ops may carry recorded history (their replica's author, a time stamp: crdt-text's
 /// op form 2) and catch-up updates are crdt-text format 3.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// Version 5: presence carries the top of the sender's view, so a follower scrolls with it.
+pub const PROTOCOL_VERSION: u32 = 5;

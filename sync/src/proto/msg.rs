@@ -208,6 +208,18 @@ pub struct PresenceState {
     pub cursor: Anchor,
     /// Selection as (anchor, head), if any.
     pub selection: Option<(Anchor, Anchor)>,
+    /// What the sender's screen shows, if it has one: a follower scrolls with it (protocol
+    /// version 5).
+    pub view: Option<Viewport>,
+}
+
+/// The part of the document a peer's screen shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Viewport {
+    /// The first character of the top line.
+    pub top: Anchor,
+    /// How many screen rows of text it shows.
+    pub rows: u32,
 }
 
 /// Byte vectors as one postcard byte string (not a sequence of varints).

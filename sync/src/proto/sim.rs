@@ -485,6 +485,7 @@ impl Sim {
                 color: 0x40_80_c0 + i as u32,
                 cursor: Anchor::START,
                 selection: None,
+                view: None,
             };
             self.peers[i].my_presence.insert(doc, presence.clone());
             let input = Input::SetPresence {

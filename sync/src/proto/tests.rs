@@ -614,6 +614,7 @@ fn presence_is_shown_while_connected_and_gone_when_the_peer_leaves() {
         color: 0xff0000,
         cursor: crdt_text::Anchor::START,
         selection: None,
+        view: None,
     };
     net.input(
         1,

@@ -414,6 +414,7 @@ fn oversized_peer_lists_and_names_close_the_connection() {
         color: 0,
         cursor: crdt_text::Anchor::START,
         selection: None,
+        view: None,
     };
     let out = raw.receive(Raw::doc_msg(DocMessage::Presence(Some(presence))));
     assert!(matches!(

@@ -11,6 +11,7 @@ fn presence(i: usize, cursor: Anchor) -> Input {
             color: 0x40_80_c0,
             cursor,
             selection: None,
+            view: None,
         }),
     }
 }
