@@ -252,7 +252,7 @@ fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
             };
             // As the loop does: the session applies the op, then the editor hears of it.
             let doc = DocId([1; 32]);
-            let applied = Msg::Sync(Event::Remote {
+            let applied = Msg::from(Event::Remote {
                 doc,
                 from: *id,
                 ops: 1,
@@ -268,7 +268,7 @@ fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
                 selection: None,
                 view: None,
             };
-            let msg = Msg::Sync(Event::Presence {
+            let msg = Msg::from(Event::Presence {
                 doc,
                 peer: *id,
                 presence: Some(presence),

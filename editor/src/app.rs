@@ -67,7 +67,7 @@ pub async fn run(mut model: Model, open: Option<Open>) -> anyhow::Result<()> {
         id,
         Some(presence),
     );
-    pending.extend(events.into_iter().map(Msg::Sync));
+    pending.extend(events.into_iter().map(Msg::from));
     let result = drive(&mut model, Some((&mut session, id)), &mut guard, pending).await;
     drop(guard);
     let shutdown = session
@@ -130,7 +130,7 @@ async fn drive(
             Some(wake) = wake => {
                 if let Some((s, id)) = session.as_mut() {
                     let events = s.handle(&mut OneDoc { id: *id, doc: &mut model.doc }, wake);
-                    pending.extend(events.into_iter().map(Msg::Sync));
+                    pending.extend(events.into_iter().map(Msg::from));
                 }
             }
             _ = tick.tick() => {
@@ -254,7 +254,7 @@ fn run_effects(
             *id,
             Some(me),
         );
-        pending.extend(events.into_iter().map(Msg::Sync));
+        pending.extend(events.into_iter().map(Msg::from));
     }
 }
 
@@ -295,5 +295,5 @@ fn send_ops(
         id,
         ops,
     );
-    pending.extend(events.into_iter().map(Msg::Sync));
+    pending.extend(events.into_iter().map(Msg::from));
 }

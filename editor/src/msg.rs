@@ -22,8 +22,15 @@ pub enum Msg {
     /// with a far jump).
     Idle,
     /// News from the sync layer: peers, presence, the document's sync state, saving. Edits
-    /// from peers are already in the document when this arrives.
-    Sync(sync::Event),
+    /// from peers are already in the document when this arrives. Boxed: the largest event is
+    /// several times the size of a key.
+    Sync(Box<sync::Event>),
+}
+
+impl From<sync::Event> for Msg {
+    fn from(event: sync::Event) -> Self {
+        Msg::Sync(Box::new(event))
+    }
 }
 
 /// Something `update` asks the runtime to do.

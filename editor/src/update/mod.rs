@@ -59,7 +59,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 .catch_up(&model.doc, IDLE_SLICE);
         }
         Msg::Sync(event) => {
-            sync::on_sync(model, event);
+            sync::on_sync(model, *event);
             model.track_followed();
         }
     }

@@ -131,7 +131,7 @@ pub const BOB: PeerId = PeerId([0xb0; 32]);
 
 /// Feeds news from the sync layer to the model.
 pub fn sync(m: &mut Model, event: Event) -> Vec<Effect> {
-    update(m, Msg::Sync(event))
+    update(m, Msg::from(event))
 }
 
 /// `peer` joins, announcing `name`.
