@@ -188,7 +188,7 @@ static_commands! {
     GotoPeer = "goto_peer", Share,
         "Jump to a peer's cursor (again: the next peer)", h::goto_peer;
     FollowPeer = "follow_peer", Share,
-        "Follow a peer: your view tracks their cursor until you press a key", h::follow_peer;
+        "Follow a peer: your view shows what their screen shows until you press a key", h::follow_peer;
 }
 
 impl Command {
