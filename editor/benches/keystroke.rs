@@ -4,8 +4,8 @@
 //! replace-all on a 5 MB file.
 //!
 //! Run: `cargo bench -p duet --bench keystroke` (release). Prints medians and p99s.
-//! `-- b4x100` runs only the scale case: the automerge-paper trace replayed 100 times into
-//! one document (26 M edits, 10.5 MB of text) kept in a store; opening that store (and the
+//! `-- rust` runs only the highlighted Rust case. `-- b4x100` runs only the scale case: the
+//! automerge-paper trace replayed 100 times into one document (26 M edits, 10.5 MB of text) kept in a store; opening that store (and the
 //! first frame), and keystroke → frame in the middle of it.
 
 use std::time::{Duration, Instant};
@@ -488,6 +488,11 @@ fn replace_all(runs: usize) {
 fn main() {
     if std::env::args().skip(1).any(|a| a == "b4x100") {
         return b4x100();
+    }
+    // `-- rust`: only the highlighted case.
+    if std::env::args().skip(1).any(|a| a == "rust") {
+        keystrokes(Kind::Rust, History::OneInsert, 5_000);
+        return;
     }
     let prose = keystrokes(Kind::Prose, History::OneInsert, 5_000);
     let rust = keystrokes(Kind::Rust, History::OneInsert, 5_000);
