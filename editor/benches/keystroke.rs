@@ -1,7 +1,8 @@
 //! Keystroke-to-frame time: `update` plus rendering into ratatui's buffer, on a 1 MB document
-//! while 3 remote peers type — as 20,000 lines of prose without highlighting, and as about
-//! 38,000 lines of Rust with syntax highlighting; the time to open a 1 MB file cold; and find and
-//! replace-all on a 5 MB file.
+//! while 3 remote peers type words and line breaks — as 20,000 lines of prose without
+//! highlighting, and as about 38,000 lines of Rust with syntax highlighting (and, as a stress
+//! case, with the peers typing one 4,000-character word into the visible line); the time to
+//! open a 1 MB file cold; and find and replace-all on a 5 MB file.
 //!
 //! Run: `cargo bench -p duet --bench keystroke` (release). Prints medians and p99s.
 //! `-- rust` runs only the highlighted Rust case. `-- b4x100` runs only the scale case: the
@@ -143,8 +144,21 @@ enum Kind {
     Rust,
 }
 
+/// What the remote peers type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Typing {
+    /// Words and line breaks, as people type (a line of code every ~40 keys).
+    Text,
+    /// One character again and again, never a space or a line break: after 5,000 steps one
+    /// line holds a 4,000-character word (a stress case for long lines).
+    OneWord,
+}
+
+/// What a remote peer types in [`Typing::Text`], round and round.
+const TYPED: &str = "let total: f32 = self.weights.iter().sum();\n    total * 0.5\n";
+
 /// Returns the median keystroke -> frame time.
-fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
+fn keystrokes(kind: Kind, history: History, typing: Typing, steps: usize) -> Duration {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let (text, file) = match kind {
         Kind::Prose => (document(&mut rng, false), "big.txt"),
@@ -152,7 +166,7 @@ fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
         Kind::Rust => (rust_document(&mut rng), "big.rs"),
     };
     println!(
-        "document {file}: {} bytes, {} lines, {kind:?}, history {history:?}",
+        "document {file}: {} bytes, {} lines, {kind:?}, history {history:?}, peers type {typing:?}",
         text.len(),
         text.lines().count(),
     );
@@ -243,7 +257,11 @@ fn keystrokes(kind: Kind, history: History, steps: usize) -> Duration {
         // Each remote peer types (or deletes) one character and moves its cursor.
         for (id, d, pos) in &mut peers {
             let op = if rng.random_bool(0.8) || *pos == 0 {
-                let op = d.insert(*pos, "r");
+                let c = match typing {
+                    Typing::Text => TYPED.chars().nth(step % TYPED.len()).unwrap_or('r'),
+                    Typing::OneWord => 'r',
+                };
+                let op = d.insert(*pos, c.encode_utf8(&mut [0; 4]));
                 *pos += 1;
                 op
             } else {
@@ -491,19 +509,21 @@ fn main() {
     }
     // `-- rust`: only the highlighted case.
     if std::env::args().skip(1).any(|a| a == "rust") {
-        keystrokes(Kind::Rust, History::OneInsert, 5_000);
+        keystrokes(Kind::Rust, History::OneInsert, Typing::Text, 5_000);
+        keystrokes(Kind::Rust, History::OneInsert, Typing::OneWord, 5_000);
         return;
     }
-    let prose = keystrokes(Kind::Prose, History::OneInsert, 5_000);
-    let rust = keystrokes(Kind::Rust, History::OneInsert, 5_000);
+    let prose = keystrokes(Kind::Prose, History::OneInsert, Typing::Text, 5_000);
+    let rust = keystrokes(Kind::Rust, History::OneInsert, Typing::Text, 5_000);
     println!(
         "highlighted Rust / unhighlighted prose, keystroke -> frame median: {:.2}x",
         rust.as_secs_f64() / prose.as_secs_f64()
     );
-    keystrokes(Kind::Unicode, History::PerLine, 5_000);
+    keystrokes(Kind::Rust, History::OneInsert, Typing::OneWord, 5_000);
+    keystrokes(Kind::Unicode, History::PerLine, Typing::Text, 5_000);
     // Slow with the current crdt-text (reading inside a long non-ASCII run scans it from
     // its start), so fewer steps.
-    keystrokes(Kind::Unicode, History::OneInsert, 50);
+    keystrokes(Kind::Unicode, History::OneInsert, Typing::Text, 50);
     cold_open();
     replace_all(7);
 }

@@ -11,8 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crdt_text::{Applied, Op};
+use crdt_text::{Applied, Op, VersionVector};
 
+use super::super::conn::Chan;
 use super::super::room::{Broadcast, GossipMessage, MAX_BROADCAST, Room, RoomOut};
 use super::super::split::batches;
 use super::super::{
@@ -23,6 +24,10 @@ use crate::ids::{DocId, PeerId};
 
 /// A channel to a peer that is not a swarm neighbour is left after this long.
 const SPARE_CHANNEL_MS: u64 = 10_000;
+/// A channel the swarm no longer needs is kept while a catch-up runs on it (a late joiner
+/// fetching the history from the peer it joined through, which the swarm may replace at
+/// once), but no longer than this after it went live.
+const CATCH_UP_GRACE_MS: u64 = 60_000;
 /// Our presence is broadcast at most this often.
 const PRESENCE_MIN_INTERVAL_MS: u64 = 250;
 /// A peer not heard from for this many heartbeats has left the room.
@@ -189,16 +194,24 @@ impl Peer {
         }
     }
 
-    /// The swarm no longer needs `peer` for `doc`: leave the document on its connections.
+    /// The swarm no longer needs `peer` for `doc`: leave the document on its connections,
+    /// except where a catch-up is under way (those are left by
+    /// [`Peer::trim_room_channels`] once it is done).
     fn room_drop(&mut self, doc: DocId, peer: PeerId) {
         if let Some(room) = self.room_mut(doc) {
             room.waiting.remove(&peer);
             room.neighbors.remove(&peer);
         }
+        let (now, version) = (self.now, self.room_version(doc));
         let ids: Vec<ConnId> = self
             .conns
             .values()
-            .filter(|c| c.remote == peer && c.chans.contains_key(&doc))
+            .filter(|c| c.remote == peer)
+            .filter(|c| {
+                c.chans
+                    .get(&doc)
+                    .is_some_and(|chan| !catching_up(chan, &version, now))
+            })
             .map(|c| c.id)
             .collect();
         for id in ids {
@@ -514,13 +527,17 @@ impl Peer {
         self.room_out(doc, outs);
     }
 
-    /// Leaves channels of room documents to peers the swarm does not use.
+    /// Leaves channels of room documents to peers the swarm does not use, once no catch-up
+    /// runs on them.
     pub(super) fn trim_room_channels(&mut self) {
         let now = self.now;
         let mut spare: Vec<(ConnId, DocId)> = Vec::new();
         for c in self.conns.values() {
             for (doc, chan) in &c.chans {
-                let Some(room) = self.docs.get(doc).and_then(|d| d.room.as_ref()) else {
+                let Some(sync) = self.docs.get(doc) else {
+                    continue;
+                };
+                let Some(room) = sync.room.as_ref() else {
                     continue;
                 };
                 let used =
@@ -528,7 +545,7 @@ impl Peer {
                 let old = chan
                     .live_since
                     .is_some_and(|t| now.since(t) >= SPARE_CHANNEL_MS);
-                if !used && old {
+                if !used && old && !catching_up(chan, &sync.version, now) {
                     spare.push((c.id, *doc));
                 }
             }
@@ -613,9 +630,31 @@ impl Peer {
             .min()
     }
 
+    /// Our version of `doc` (empty if we do not have it).
+    fn room_version(&self, doc: DocId) -> VersionVector {
+        self.docs
+            .get(&doc)
+            .map(|d| d.version.clone())
+            .unwrap_or_default()
+    }
+
     fn room_mut(&mut self, doc: DocId) -> Option<&mut RoomState> {
         self.docs.get_mut(&doc)?.room.as_mut()
     }
+}
+
+/// Whether a catch-up runs on `chan` (we are at `version`): an update is arriving, the remote
+/// asked for one we have not sent, has not yet acknowledged the one we sent, or has ops we lack
+/// — until [`CATCH_UP_GRACE_MS`] after the channel went live.
+fn catching_up(chan: &Chan, version: &VersionVector, now: Millis) -> bool {
+    let young = chan
+        .live_since
+        .is_none_or(|t| now.since(t) < CATCH_UP_GRACE_MS);
+    young
+        && (chan.inbound.in_progress()
+            || chan.sync_deferred.is_some()
+            || (chan.sync_served.is_some() && !chan.their_ack.includes(&chan.known))
+            || !version.includes(&chan.known))
 }
 
 /// Cuts a batch of ops into pieces whose encoding fits a broadcast.
