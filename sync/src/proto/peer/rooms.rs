@@ -677,3 +677,68 @@ fn fit_broadcast(ops: Vec<Op>) -> Vec<Vec<Op>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crdt_text::ReplicaId;
+
+    use super::super::super::conn::Inbound;
+    use super::*;
+
+    /// A channel live since time 0 to a remote that has `theirs` ops of replica 1.
+    fn chan(theirs: u64) -> Chan {
+        let mut chan = Chan::new(0);
+        chan.live_since = Some(Millis(0));
+        chan.known.advance(ReplicaId::from(1), theirs);
+        chan
+    }
+
+    fn version(ops: u64) -> VersionVector {
+        let mut v = VersionVector::new();
+        v.advance(ReplicaId::from(1), ops);
+        v
+    }
+
+    #[test]
+    fn a_channel_is_catching_up_until_both_sides_have_what_the_other_sent() {
+        let now = Millis(1_000);
+        assert!(!catching_up(&chan(5), &version(5), now), "both at 5: idle");
+        assert!(
+            catching_up(&chan(9), &version(5), now),
+            "they have ops we lack"
+        );
+
+        let mut asked = chan(0);
+        asked.sync_deferred = Some(VersionVector::new());
+        assert!(
+            catching_up(&asked, &version(5), now),
+            "they asked, not yet served"
+        );
+
+        let mut served = chan(5);
+        served.sync_served = Some(Millis(500));
+        assert!(
+            catching_up(&served, &version(5), now),
+            "sent, not yet acknowledged"
+        );
+        served.their_ack = version(5);
+        assert!(!catching_up(&served, &version(5), now), "acknowledged");
+
+        let mut arriving = chan(5);
+        arriving.inbound = Inbound::Collecting {
+            update: 0,
+            next: 1,
+            count: 3,
+            bytes: Vec::new(),
+        };
+        assert!(
+            catching_up(&arriving, &version(5), now),
+            "an update is arriving"
+        );
+        let late = Millis(CATCH_UP_GRACE_MS);
+        assert!(
+            !catching_up(&arriving, &version(5), late),
+            "but not for ever"
+        );
+    }
+}
