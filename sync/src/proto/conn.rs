@@ -134,6 +134,8 @@ pub(crate) struct Chan {
     /// When we last served the remote a catch-up, and whether it asked for one since.
     pub sync_served: Option<Millis>,
     pub sync_deferred: Option<VersionVector>,
+    /// The version our last catch-up update brings the remote to, until it acknowledges it.
+    pub sync_unacked: Option<VersionVector>,
     /// Numbers our next catch-up update.
     pub next_update: u32,
     pub inbound: Inbound,
@@ -161,6 +163,7 @@ impl Chan {
             sync_asked: None,
             sync_served: None,
             sync_deferred: None,
+            sync_unacked: None,
             next_update: 0,
             inbound: Inbound::Idle,
             presence: None,

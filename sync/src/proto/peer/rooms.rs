@@ -653,7 +653,7 @@ fn catching_up(chan: &Chan, version: &VersionVector, now: Millis) -> bool {
     young
         && (chan.inbound.in_progress()
             || chan.sync_deferred.is_some()
-            || (chan.sync_served.is_some() && !chan.their_ack.includes(&chan.known))
+            || chan.sync_unacked.is_some()
             || !version.includes(&chan.known))
 }
 
@@ -718,11 +718,14 @@ mod tests {
         let mut served = chan(5);
         served.sync_served = Some(Millis(500));
         assert!(
+            !catching_up(&served, &version(5), now),
+            "served, nothing was lacking"
+        );
+        served.sync_unacked = Some(version(5));
+        assert!(
             catching_up(&served, &version(5), now),
             "sent, not yet acknowledged"
         );
-        served.their_ack = version(5);
-        assert!(!catching_up(&served, &version(5), now), "acknowledged");
 
         let mut arriving = chan(5);
         arriving.inbound = Inbound::Collecting {

@@ -43,6 +43,9 @@ impl Peer {
                 if let Some(c) = self.chan_mut(id, doc) {
                     c.known.merge(&v);
                     c.their_ack = v.clone();
+                    if c.sync_unacked.as_ref().is_some_and(|u| v.includes(u)) {
+                        c.sync_unacked = None;
+                    }
                 }
                 if let Some(d) = self.docs.get_mut(&doc) {
                     d.acked.merge(&v);
@@ -311,6 +314,7 @@ impl Peer {
         }
         let bytes = replica.encode_since(&c.known);
         c.known.merge(&version);
+        c.sync_unacked = Some(version);
         let update = c.next_update;
         c.next_update = c.next_update.wrapping_add(1);
         let count = bytes.len().div_ceil(size).max(1) as u32;
