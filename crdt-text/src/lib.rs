@@ -97,9 +97,12 @@ pub use anchor::{Anchor, Bias};
 pub use author::{Author, AuthorId, MAX_AUTHOR_FIELD, OpMeta, TIME_GRAIN};
 pub use codec::{DecodeError, FORMAT_VERSION};
 pub use decode::UpdateApplied;
-pub use doc::{Blame, BlameRun, DEFAULT_PENDING_LIMIT, Doc, LineBlame, SESSION_GAP, Session, Who};
+pub use doc::{
+    Blame, BlameRun, Change, DEFAULT_PENDING_LIMIT, Doc, Edit, LineBlame, Mark, Past, SESSION_GAP,
+    Session, Who,
+};
 pub use id::{OpId, ReplicaId};
-pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Rejected};
+pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, OpRange, Patch, Rejected};
 pub use parts::{Patches, Targets, Text};
 pub use version::VersionVector;
 
