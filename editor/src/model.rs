@@ -334,6 +334,18 @@ impl Model {
         }
     }
 
+    /// What is kept in the store for the next run: the undo history and the version seen.
+    pub fn editor_state(&self) -> sync::store::EditorState {
+        let (undo, redo) = self.undo.kept();
+        sync::store::EditorState {
+            version: sync::store::EDITOR_STATE_VERSION,
+            author: self.doc.author_of(self.doc.replica()).map(|a| a.id),
+            seen: self.doc.version(),
+            undo,
+            redo,
+        }
+    }
+
     /// The cursor position in chars.
     pub fn cursor(&self) -> usize {
         self.doc.resolve(&self.sel.head)

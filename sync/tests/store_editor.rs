@@ -22,6 +22,7 @@ fn typed_and_kept(file: &Path) -> EditorState {
     o.store.append(std::slice::from_ref(&op)).unwrap();
     let state = EditorState {
         version: EDITOR_STATE_VERSION,
+        author: None,
         seen: o.doc.version(),
         undo: vec![vec![op.range()]],
         redo: vec![vec![OpRange {

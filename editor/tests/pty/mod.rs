@@ -356,6 +356,19 @@ impl Duet {
     }
 }
 
+impl Duet {
+    /// `kill -9`: no chance to write anything more.
+    pub fn kill_hard(mut self) {
+        let pid = self.child.process_id().expect("a running editor has a pid");
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not kill {}", self.name);
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Duet {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

@@ -9,9 +9,10 @@
 //!
 //! `EditorState` starts with its own version ([`EDITOR_STATE_VERSION`], 1): a later duet that
 //! changes it bumps that number, and this code reads a newer one as unreadable (undo starts
-//! afresh, with a message) rather than misreading it. Version 1: the version last seen, then
-//! the undo and the redo stack, oldest step first, each step the [`OpRange`]s of its ops in
-//! the order they were made. Undo works by character identity (see crdt-text's
+//! afresh, with a message) rather than misreading it. Version 1: whose stacks they are (the
+//! author id; another user opening the same store does not take them over), the version last
+//! seen, then the undo and the redo stack, oldest step first, each step the [`OpRange`]s of its
+//! ops in the order they were made. Undo works by character identity (see crdt-text's
 //! `Doc::revert_range`), so the stacks stay valid whatever others edited meanwhile; a range
 //! naming ops the document no longer knows (lost in a crash before they were synced) undoes
 //! nothing.
@@ -22,7 +23,7 @@
 //! before it existed) open with empty stacks; older duet builds ignore it. A store found to be
 //! a copy does not take over the stacks (they are another user's edits).
 
-use crdt_text::{OpRange, VersionVector};
+use crdt_text::{AuthorId, OpRange, VersionVector};
 use serde::{Deserialize, Serialize};
 
 use super::format::{self, Sealed};
@@ -37,6 +38,9 @@ pub const EDITOR_STATE_VERSION: u16 = 1;
 pub struct EditorState {
     /// [`EDITOR_STATE_VERSION`] when written by this code.
     pub version: u16,
+    /// Whose stacks these are (`None`: a user without an author identity). Another user
+    /// opening the same store does not take them over.
+    pub author: Option<AuthorId>,
     /// The document version the user last had open.
     pub seen: VersionVector,
     /// Undo steps, oldest first; each the ops of one step in the order they were made.
