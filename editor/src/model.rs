@@ -92,6 +92,9 @@ impl Default for SyncState {
     }
 }
 
+/// Width of the blame view's column of names, with its trailing space.
+pub const BLAME_WIDTH: usize = 12;
+
 /// How long a status message stays, in ticks.
 pub const MESSAGE_TICKS: u32 = 8;
 
@@ -210,6 +213,8 @@ pub enum Mode {
     Prompt(Prompt),
     /// A popup is open.
     Popup(Popup),
+    /// The history view is open (its state is [`Model::history`]).
+    History,
 }
 
 /// The whole state of one editor.
@@ -278,6 +283,12 @@ pub struct Model {
     pub(crate) highlight: RefCell<Highlighter>,
     /// The matches of the current search.
     pub(crate) matches: RefCell<MatchCache>,
+    /// Whether the blame view is on.
+    pub blame_on: bool,
+    /// The history view, while it is open.
+    pub history: Option<Box<crate::past::HistoryView>>,
+    /// The blame the view shows, computed after changes only.
+    pub(crate) blame: crate::blame::BlameCache,
 }
 
 impl Model {
@@ -331,6 +342,9 @@ impl Model {
             layouts: Default::default(),
             highlight,
             matches: Default::default(),
+            blame_on: false,
+            history: None,
+            blame: Default::default(),
         }
     }
 
@@ -431,20 +445,37 @@ impl Model {
         });
     }
 
-    /// Rows available for text (the terminal minus the status line and an open prompt).
+    /// Rows available for text (the terminal minus the status line, an open prompt and the
+    /// blame view's legend).
     pub fn text_height(&self) -> usize {
-        let chrome = 1 + usize::from(matches!(self.mode, Mode::Prompt(_)));
+        let chrome =
+            1 + usize::from(matches!(self.mode, Mode::Prompt(_))) + usize::from(self.blame_on);
         usize::from(self.size.1).saturating_sub(chrome).max(1)
     }
 
-    /// Width of the line-number gutter, including its trailing space (0 with line numbers
-    /// off).
+    /// Width of the gutter: the blame view's names, then the line numbers, each with a
+    /// trailing space (0 with both off).
     pub fn gutter_width(&self) -> usize {
+        self.blame_width() + self.numbers_width()
+    }
+
+    /// Width of the blame view's column of names (0 with the view off).
+    pub fn blame_width(&self) -> usize {
+        if self.blame_on { BLAME_WIDTH } else { 0 }
+    }
+
+    /// Width of the line numbers with their trailing space (0 with line numbers off).
+    pub fn numbers_width(&self) -> usize {
         if !self.settings.line_numbers {
             return 0;
         }
         let digits = self.doc.line_count().max(1).ilog10() as usize + 1;
         digits.max(3) + 1
+    }
+
+    /// The blame of the current text (computed only after changes; see [`crate::blame`]).
+    pub fn blame_view(&self) -> std::rc::Rc<crate::blame::BlameView> {
+        self.blame.get(&self.doc, &self.theme)
     }
 
     /// Columns available for text.

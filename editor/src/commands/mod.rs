@@ -25,11 +25,13 @@ pub enum Group {
     View,
     /// Working with others.
     Share,
+    /// Who wrote what, and when.
+    History,
 }
 
 impl Group {
     /// All sections, in help order.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 8] = [
         Group::File,
         Group::Edit,
         Group::Move,
@@ -37,6 +39,7 @@ impl Group {
         Group::Search,
         Group::View,
         Group::Share,
+        Group::History,
     ];
 
     /// The section title.
@@ -49,6 +52,7 @@ impl Group {
             Group::Search => "Search and replace",
             Group::View => "View and indentation",
             Group::Share => "Collaborate",
+            Group::History => "History",
         }
     }
 }
@@ -189,6 +193,12 @@ static_commands! {
         "Jump to a peer's cursor (again: the next peer)", h::goto_peer;
     FollowPeer = "follow_peer", Share,
         "Follow a peer: your view tracks their cursor until you press a key", h::follow_peer;
+    ToggleBlame = "toggle_blame", History,
+        "Blame view on or off: each character in its author's colour, each line's author in \
+         the margin, the cursor line's author and time below", h::toggle_blame;
+    History = "history", History,
+        "History view: PgUp/PgDn step through editing sessions, ←→ through a session's edits; \
+         Enter restores the version shown (one undo step), Esc closes", Model::open_history;
 }
 
 impl Command {

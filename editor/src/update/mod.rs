@@ -3,6 +3,7 @@
 //! keymap to a [`Command`]; prompts (`prompt.rs`) and popups (`popup.rs`) read their own
 //! keys; news from the sync layer is in `sync.rs`.
 
+mod history;
 mod popup;
 mod prompt;
 mod sync;
@@ -86,6 +87,7 @@ fn on_key(model: &mut Model, key: KeyEvent) {
         Mode::Edit => on_edit_key(model, key),
         Mode::Prompt(prompt) => prompt::on_prompt_key(model, prompt, key),
         Mode::Popup(popup) => popup::on_popup_key(model, popup, key),
+        Mode::History => history::on_history_key(model, key),
     }
 }
 
@@ -127,7 +129,7 @@ fn on_paste(model: &mut Model, text: &str) {
             input.extend(text.chars().filter(char::is_ascii_digit))
         }
         Mode::Prompt(Prompt::SaveAs { input }) => input.push_str(first_line),
-        Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) => {}
+        Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) | Mode::History => {}
     }
 }
 
@@ -145,6 +147,9 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
             })
         }
         (Mode::Popup(_), _) => {}
+        (Mode::History, MouseEventKind::ScrollDown) => history::scroll(model, WHEEL_ROWS),
+        (Mode::History, MouseEventKind::ScrollUp) => history::scroll(model, -WHEEL_ROWS),
+        (Mode::History, _) => {}
         (_, MouseEventKind::ScrollDown) => model.scroll_rows(WHEEL_ROWS),
         (_, MouseEventKind::ScrollUp) => model.scroll_rows(-WHEEL_ROWS),
         (_, MouseEventKind::Down(MouseButton::Left)) if in_text => {

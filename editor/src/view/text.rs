@@ -2,8 +2,9 @@
 //! colours, search matches, this user's selection, and the other peers' cursors, selections
 //! and names.
 //!
-//! Layers, bottom to top: syntax colours; other peers' selections; search matches (the
-//! current one distinct); this user's selection; other peers' cursors. Every background
+//! Layers, bottom to top: syntax colours (or, in the blame view, each author's colour);
+//! changes others made while this user was away; other peers' selections; search matches
+//! (the current one distinct); this user's selection; other peers' cursors. Every background
 //! layer sets a foreground that reads on it, so syntax colours never hide under a selection.
 
 use std::ops::Range;
@@ -62,6 +63,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     buf.set_style(area, base);
     let doc = &model.doc;
     let gutter = model.gutter_width() as u16;
+    let blame_w = model.blame_width() as u16;
+    let numbers_w = gutter - blame_w;
+    let blame = model.blame_on.then(|| model.blame_view());
     let width = model.text_width();
     let hscroll = model.scroll.col;
     let cursor = model.cursor();
@@ -96,11 +100,11 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     let right = area.right();
     while y < area.bottom() {
         if line >= doc.line_count() {
-            if gutter > 0 {
+            if numbers_w > 0 {
                 buf.set_string(
-                    area.x,
+                    area.x + blame_w,
                     y,
-                    format!("{:>w$} ", "~", w = usize::from(gutter) - 1),
+                    format!("{:>w$} ", "~", w = usize::from(numbers_w) - 1),
                     Style::default().fg(theme.gutter_fg),
                 );
             }
@@ -115,7 +119,21 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
         let end = start + layout.chars;
         let has_break = line + 1 < doc.line_count();
         while row < layout.rows && y < area.bottom() {
-            if gutter > 0 {
+            if let Some(b) = &blame
+                && row == 0
+                && let Some((person, _)) = b.line(line)
+            {
+                let name: String = person.name.chars().take(usize::from(blame_w) - 2).collect();
+                let style = Style::default().bg(person.color).fg(theme.history_fg);
+                buf.set_stringn(
+                    area.x,
+                    y,
+                    format!("{name:<w$}", w = usize::from(blame_w) - 1),
+                    usize::from(blame_w) - 1,
+                    style,
+                );
+            }
+            if numbers_w > 0 {
                 let number_style = if line == cursor_line {
                     Style::default()
                         .fg(theme.gutter_current_fg)
@@ -129,10 +147,10 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                     String::new()
                 };
                 buf.set_stringn(
-                    area.x,
+                    area.x + blame_w,
                     y,
-                    format!("{number:>w$} ", w = usize::from(gutter) - 1),
-                    usize::from(gutter),
+                    format!("{number:>w$} ", w = usize::from(numbers_w) - 1),
+                    usize::from(numbers_w),
                     number_style,
                 );
             }
@@ -144,8 +162,13 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                 }
                 let pos = start + g.start;
                 let mut style = base;
-                if let Some(h) = &syntax {
-                    style = style.patch(h.style_at(g.bytes.0));
+                match blame.as_ref().and_then(|b| b.person_at(pos)) {
+                    Some(person) => style = style.bg(person.color).fg(theme.history_fg),
+                    None => {
+                        if let Some(h) = &syntax {
+                            style = style.patch(h.style_at(g.bytes.0));
+                        }
+                    }
                 }
                 for r in &remotes {
                     if r.sel.contains(&pos) {
