@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod away;
 pub mod blame;
 pub mod commands;
 pub mod config;

@@ -554,6 +554,7 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
             if kept.author == model.doc.author_of(model.doc.replica()).map(|a| a.id) =>
         {
             model.undo = duet::undo::UndoHistory::from_kept(kept.undo, kept.redo);
+            model.track_away(kept.seen, kept.at);
         }
         sync::store::EditorRead::Unreadable(why) => notes.push(why),
         sync::store::EditorRead::Found(_) | sync::store::EditorRead::Missing => {}

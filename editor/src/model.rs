@@ -285,6 +285,8 @@ pub struct Model {
     pub(crate) matches: RefCell<MatchCache>,
     /// Whether the blame view is on.
     pub blame_on: bool,
+    /// What others changed while this user was away, until visited or dismissed.
+    pub away: Option<crate::away::Away>,
     /// The history view, while it is open.
     pub history: Option<Box<crate::past::HistoryView>>,
     /// The blame the view shows, computed after changes only.
@@ -344,6 +346,7 @@ impl Model {
             matches: Default::default(),
             blame_on: false,
             history: None,
+            away: None,
             blame: Default::default(),
         }
     }
@@ -355,6 +358,7 @@ impl Model {
             version: sync::store::EDITOR_STATE_VERSION,
             author: self.doc.author_of(self.doc.replica()).map(|a| a.id),
             seen: self.doc.version(),
+            at: sync::store::unix_now(),
             undo,
             redo,
         }
@@ -445,11 +449,13 @@ impl Model {
         });
     }
 
-    /// Rows available for text (the terminal minus the status line, an open prompt and the
-    /// blame view's legend).
+    /// Rows available for text (the terminal minus the status line, an open prompt, the
+    /// blame view's legend and the summary of changes made while away).
     pub fn text_height(&self) -> usize {
-        let chrome =
-            1 + usize::from(matches!(self.mode, Mode::Prompt(_))) + usize::from(self.blame_on);
+        let chrome = 1
+            + usize::from(matches!(self.mode, Mode::Prompt(_)))
+            + usize::from(self.blame_on)
+            + usize::from(self.away_shown());
         usize::from(self.size.1).saturating_sub(chrome).max(1)
     }
 

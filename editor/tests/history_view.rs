@@ -172,3 +172,76 @@ fn restoring_the_current_version_says_so() {
     press(&mut m, "ctrl-z");
     assert_eq!(m.doc.text(), "hello therebob was here\n");
 }
+
+#[test]
+fn changes_made_while_away_are_summed_up_highlighted_and_visited() {
+    let mut m = model_sized("|", 90, 8);
+    alice(&mut m);
+    type_text(&mut m, "one\ntwo\nthree\n");
+    let seen = m.doc.version();
+    let mut b = bob(&m);
+    let mut carol = FakePeer::join(&m, 3);
+    carol
+        .doc
+        .set_author(Author::new(AuthorId([3; 16]), "carol", None));
+    // Reopened: the version last seen is known; the peers' edits arrive while catching up.
+    press(&mut m, "ctrl-home");
+    m.track_away(seen, 0);
+    assert!(m.away_row().is_none(), "nothing changed yet");
+    b.insert(&mut m, 4, "TWO ");
+    b.delete(&mut m, 12, 5);
+    let ops = carol.doc.insert(0, "# ");
+    deliver(&mut m, ops);
+    duet::update::update(&mut m, duet::msg::Msg::Tick);
+    assert_eq!(m.doc.text(), "# one\nTWO two\n\n");
+    let row = m.away_row().unwrap();
+    assert!(row.contains("bob changed 2 places, carol 1"), "{row}");
+    // Carol's "# " is where the cursor is: visited at once.
+    assert!(row.contains("2 to visit"), "{row}");
+    assert!(row.contains("Alt-J next"), "{row}");
+    insta::assert_snapshot!("away_summary", screen(&m));
+    assert_eq!(
+        bg(&m, m.gutter_width() as u16 + 2, 0),
+        ratatui::style::Color::Reset
+    );
+    let away_bg = m.theme.away_bg;
+    assert_eq!(
+        bg(&m, m.gutter_width() as u16, 1),
+        away_bg,
+        "bob's TWO highlighted"
+    );
+    // The jump key visits bob's places one by one.
+    press(&mut m, "alt-j");
+    assert_eq!(show(&m), "# one\n|TWO two\n\n");
+    press(&mut m, "alt-j");
+    assert_eq!(show(&m), "# one\nTWO two\n|\n");
+    assert!(m.away_row().is_none(), "every place visited");
+    assert_ne!(bg(&m, m.gutter_width() as u16, 1), away_bg);
+    // Caught up with the peers and all visited: nothing is left.
+    status(
+        &mut m,
+        sync::proto::SyncStatus {
+            connected: 2,
+            in_sync: true,
+            ..Default::default()
+        },
+    );
+    assert!(m.away.is_none());
+}
+
+#[test]
+fn changes_made_while_away_can_be_dismissed() {
+    let mut m = model_sized("|", 90, 8);
+    alice(&mut m);
+    type_text(&mut m, "one\n");
+    let seen = m.doc.version();
+    let mut b = bob(&m);
+    press(&mut m, "ctrl-home");
+    m.track_away(seen, 0);
+    b.insert(&mut m, 4, "bob\n");
+    duet::update::update(&mut m, duet::msg::Msg::Tick);
+    assert!(m.away_row().unwrap().contains("bob changed 1 place"));
+    press(&mut m, "alt-d");
+    assert!(m.away.is_none());
+    assert!(m.away_row().is_none());
+}

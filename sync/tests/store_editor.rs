@@ -24,6 +24,7 @@ fn typed_and_kept(file: &Path) -> EditorState {
         version: EDITOR_STATE_VERSION,
         author: None,
         seen: o.doc.version(),
+        at: 1_795_000_000,
         undo: vec![vec![op.range()]],
         redo: vec![vec![OpRange {
             start: op.id,

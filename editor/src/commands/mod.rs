@@ -199,6 +199,13 @@ static_commands! {
     History = "history", History,
         "History view: PgUp/PgDn step through editing sessions, ←→ through a session's edits; \
          Enter restores the version shown (one undo step), Esc closes", Model::open_history;
+    NextChange = "next_change", History,
+        "Go to the next place others changed while you were away", |m| m.goto_away_change(true);
+    PrevChange = "prev_change", History,
+        "Go to the previous place others changed while you were away",
+        |m| m.goto_away_change(false);
+    DismissChanges = "dismiss_changes", History,
+        "Stop highlighting what others changed while you were away", Model::dismiss_away;
 }
 
 impl Command {

@@ -46,6 +46,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.reveal = true;
         }
         Msg::Tick => {
+            model.refresh_away();
             if let Some(m) = &mut model.message {
                 m.ticks_left = m.ticks_left.saturating_sub(1);
                 if m.ticks_left == 0 {
@@ -67,6 +68,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     if model.reveal {
         model.reveal = false;
         model.reveal_cursor();
+    }
+    if model.away.is_some() {
+        model.settle_away();
     }
     if model.sel != before {
         model.emit(Effect::Presence);

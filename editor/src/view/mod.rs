@@ -42,6 +42,21 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
     };
     let mut cursor = text::render_text(model, text_area, buf);
     let mut y = area.y + text_height;
+    if let Some(row) = model.away_row()
+        && y < area.bottom()
+    {
+        status::render_away(
+            model,
+            &row,
+            Rect {
+                y,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+        y += 1;
+    }
     if model.blame_on && y < area.bottom() {
         status::render_legend(
             model,

@@ -121,6 +121,25 @@ pub fn render_legend(model: &Model, area: Rect, buf: &mut Buffer) {
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
+/// The summary of what others changed while this user was away, on the colour the changed
+/// places are highlighted with.
+pub fn render_away(model: &Model, row: &str, area: Rect, buf: &mut Buffer) {
+    let style = Style::default()
+        .fg(model.theme.history_fg)
+        .bg(model.theme.away_bg);
+    buf.set_style(area, style);
+    buf.set_stringn(
+        area.x,
+        area.y,
+        format!(
+            " {}",
+            fit_words(row, usize::from(area.width).saturating_sub(1))
+        ),
+        usize::from(area.width),
+        style,
+    );
+}
+
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;

@@ -90,7 +90,19 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     // At most one screen row per line: the visible chars end before this line.
     let last_line = (line + usize::from(area.height)).min(doc.line_count());
     let visible = doc.line_to_char(line)..doc.line_to_char(last_line);
-    let matches = visible_matches(model, visible);
+    let matches = visible_matches(model, visible.clone());
+    let away: Vec<Range<usize>> = model.away.as_ref().map_or_else(Vec::new, |a| {
+        a.unvisited(doc)
+            .into_iter()
+            .filter(|r| r.start <= visible.end && r.end >= visible.start)
+            .collect()
+    });
+    let away_style = Style::default().fg(theme.history_fg).bg(theme.away_bg);
+    // A deletion point shows on the character after it.
+    let in_away = |pos: usize| {
+        away.iter()
+            .any(|r| r.contains(&pos) || (r.is_empty() && r.start == pos))
+    };
     let current_match = matches.iter().position(|m| *m == sel);
     let mut highlight = model.highlight.borrow_mut();
     let mut colours = highlight.view(doc, line);
@@ -170,6 +182,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                         }
                     }
                 }
+                if in_away(pos) {
+                    style = style.patch(away_style);
+                }
                 for r in &remotes {
                     if r.sel.contains(&pos) {
                         style = style.bg(dim(r.color)).fg(theme.selection_fg);
@@ -226,6 +241,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                 if end_x < right {
                     // A selected line break shows as one highlighted cell.
                     let mut style = None;
+                    if in_away(end) {
+                        style = Some(away_style);
+                    }
                     if has_break && sel.contains(&end) {
                         style = Some(base.bg(theme.selection_bg));
                     }

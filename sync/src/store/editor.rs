@@ -11,7 +11,7 @@
 //! changes it bumps that number, and this code reads a newer one as unreadable (undo starts
 //! afresh, with a message) rather than misreading it. Version 1: whose stacks they are (the
 //! author id; another user opening the same store does not take them over), the version last
-//! seen, then the undo and the redo stack, oldest step first, each step the [`OpRange`]s of its
+//! seen and when (Unix seconds), then the undo and the redo stack, oldest step first, each step the [`OpRange`]s of its
 //! ops in the order they were made. Undo works by character identity (see crdt-text's
 //! `Doc::revert_range`), so the stacks stay valid whatever others edited meanwhile; a range
 //! naming ops the document no longer knows (lost in a crash before they were synced) undoes
@@ -43,6 +43,9 @@ pub struct EditorState {
     pub author: Option<AuthorId>,
     /// The document version the user last had open.
     pub seen: VersionVector,
+    /// When this state was kept (Unix seconds; 0: unknown): when the user last had the
+    /// document open, as of `seen`.
+    pub at: u64,
     /// Undo steps, oldest first; each the ops of one step in the order they were made.
     pub undo: Vec<Vec<OpRange>>,
     /// Redo steps, oldest first.
