@@ -20,8 +20,10 @@ use crate::theme::Theme;
 pub struct Person {
     /// Who.
     pub who: Who,
-    /// The name shown.
+    /// Their name.
     pub name: String,
+    /// Whether it is this user.
+    pub you: bool,
     /// Their colour.
     pub color: Color,
     /// Characters of the current text they wrote.
@@ -39,6 +41,17 @@ pub struct BlameView {
     lines: Vec<(usize, u64)>,
 }
 
+impl Person {
+    /// The name, marked "(you)" for this user (legend and status line).
+    pub fn label(&self) -> String {
+        if self.you {
+            format!("{} (you)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
 impl BlameView {
     /// Blame of `doc`'s text; `me` marks this user's own name.
     pub fn new(doc: &Doc, blame: &Blame, theme: &Theme) -> BlameView {
@@ -48,16 +61,11 @@ impl BlameView {
             .into_iter()
             .map(|(who, chars)| {
                 let name = name_of(doc, who);
-                let color = theme.blame_color_for(&name);
-                let name = if who == me {
-                    format!("{name} (you)")
-                } else {
-                    name
-                };
                 Person {
                     who,
+                    color: theme.blame_color_for(&name),
                     name,
-                    color,
+                    you: who == me,
                     chars,
                 }
             })

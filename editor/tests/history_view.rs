@@ -68,7 +68,10 @@ fn blame_view_colours_each_author_with_a_legend_and_names_the_cursor_line() {
     insta::assert_snapshot!(text);
     let b = m.blame_view();
     let (alice, bob) = (
-        b.people.iter().find(|p| p.name == "alice (you)").unwrap(),
+        b.people
+            .iter()
+            .find(|p| p.label() == "alice (you)")
+            .unwrap(),
         b.people.iter().find(|p| p.name == "bob").unwrap(),
     );
     assert_ne!(alice.color, bob.color, "two authors, two colours");
@@ -95,9 +98,9 @@ fn blame_follows_concurrent_edits_merges_and_undo() {
     assert_eq!(m.doc.text(), b.doc.text(), "merged");
     let view = m.blame_view();
     assert_eq!(view.person_at(0).unwrap().name, "bob");
-    assert_eq!(view.person_at(3).unwrap().name, "alice (you)");
+    assert_eq!(view.person_at(3).unwrap().label(), "alice (you)");
     let end = m.doc.len() - 1;
-    assert_eq!(view.person_at(end).unwrap().name, "alice (you)");
+    assert_eq!(view.person_at(end).unwrap().label(), "alice (you)");
     // Undo takes alice's typing away: the last character is bob's newline again.
     press(&mut m, "ctrl-z");
     let view = m.blame_view();

@@ -102,7 +102,7 @@ pub fn render_legend(model: &Model, area: Rect, buf: &mut Buffer) {
             format!(
                 "line {}: {}, {} │ ",
                 line + 1,
-                person.name,
+                person.label(),
                 crate::blame::when(time)
             ),
             base,
@@ -110,7 +110,7 @@ pub fn render_legend(model: &Model, area: Rect, buf: &mut Buffer) {
     }
     for p in &blame.people {
         spans.push(Span::styled(
-            format!(" {} ", p.name),
+            format!(" {} ", p.label()),
             Style::default().bg(p.color).fg(theme.history_fg),
         ));
         spans.push(Span::styled(" ", base));
@@ -169,7 +169,7 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
             .line(model.doc.char_to_line(model.cursor()))
     {
         left.push(chip(
-            format!(" {} · {} ", person.name, crate::blame::when(time)),
+            format!(" {} · {} ", person.label(), crate::blame::when(time)),
             person.color,
         ));
         left.push(Span::styled(" ", base));
