@@ -68,7 +68,8 @@ fn past_marks_what_an_edit_inserted_and_deleted() {
     let (a, _, _) = alice_then_bob();
     let edits = a.edits();
     // Bob's deletion of "world": shown in place, marked deleted.
-    let del = a.past(edits[1].through, &[edits[1].from..edits[1].through]);
+    let deletion = edits[1].from..edits[1].through;
+    let del = a.past(edits[1].through, std::slice::from_ref(&deletion));
     assert_eq!(del.text, "hello world");
     assert_eq!(del.marks, [(6..11, Mark::Deleted)]);
     // The whole session of Bob: "there" and the new line inserted (before the deleted
@@ -141,7 +142,7 @@ fn restore_matches_text_upto_with_concurrent_authors() {
         for _ in 0..60 {
             let r = rng.random_range(0..3);
             let d = &mut reps[r];
-            let op = if d.len() > 0 && rng.random_bool(0.35) {
+            let op = if !d.is_empty() && rng.random_bool(0.35) {
                 let pos = rng.random_range(0..d.len());
                 let n = rng.random_range(1..=(d.len() - pos).min(4));
                 d.delete(pos, n)

@@ -103,7 +103,7 @@ impl HistoryView {
                 .collect(),
             Focus::Edit(s, k) => {
                 let e = &self.edits[self.by_session[s][k]];
-                vec![e.from..e.through]
+                std::iter::once(e.from..e.through).collect()
             }
         };
         self.past = doc.past(self.through(), &shown);
