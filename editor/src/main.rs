@@ -548,17 +548,7 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
         Some(_) => Vec::new(),
         None => opened.warnings.iter().map(ToString::to_string).collect(),
     };
-    match opened.editor {
-        // Another user's stacks (the same store opened under another identity) are not ours.
-        sync::store::EditorRead::Found(kept)
-            if kept.author == model.doc.author_of(model.doc.replica()).map(|a| a.id) =>
-        {
-            model.undo = duet::undo::UndoHistory::from_kept(kept.undo, kept.redo);
-            model.track_away(kept.seen, kept.at);
-        }
-        sync::store::EditorRead::Unreadable(why) => notes.push(why),
-        sync::store::EditorRead::Found(_) | sync::store::EditorRead::Missing => {}
-    }
+    notes.extend(model.take_editor_state(opened.editor));
     if let sync::Network::Unavailable(reason) = opened.session.network() {
         notes.push(format!("Networking is unavailable: {reason}"));
     }

@@ -364,6 +364,26 @@ impl Model {
         }
     }
 
+    /// Takes over what an earlier run kept (see [`Model::editor_state`]): the undo history,
+    /// and the changes others made since, to show. Returns a note for the user when the
+    /// kept state cannot be used.
+    pub fn take_editor_state(&mut self, read: sync::store::EditorRead) -> Option<String> {
+        use sync::store::EditorRead;
+        match read {
+            // Another user's stacks (the same store opened under another identity) are not
+            // ours.
+            EditorRead::Found(kept)
+                if kept.author == self.doc.author_of(self.doc.replica()).map(|a| a.id) =>
+            {
+                self.undo = UndoHistory::from_kept(kept.undo, kept.redo);
+                self.track_away(kept.seen, kept.at);
+                None
+            }
+            EditorRead::Unreadable(why) => Some(why),
+            EditorRead::Found(_) | EditorRead::Missing => None,
+        }
+    }
+
     /// The cursor position in chars.
     pub fn cursor(&self) -> usize {
         self.doc.resolve(&self.sel.head)
