@@ -7,7 +7,8 @@
 //!   reading the whole text (`Doc::text`); and keystroke → frame with the blame view on
 //!   (recomputed after every keystroke) against off.
 //! - History view on the automerge-paper trace (260k ops) replayed as a dated session with a
-//!   pause of an hour every 20,000 transactions (13 sessions): opening the view, one step to
+//!   pause of an hour every 20,000 transactions (13 sessions): its blame view, opening the
+//!   history view, one step to
 //!   the previous edit and to the previous session, and restoring the oldest session, against
 //!   `Doc::text` of the same document.
 //! - `duet show FILE --at 1` on a store holding that document, the binary end to end, against
@@ -189,6 +190,9 @@ fn history_figures(doc: &Doc) {
         doc.edits().len()
     );
     let text = median(11, || doc.text());
+    let theme = Theme::builtin();
+    let blame = median(11, || BlameView::new(doc, &doc.blame(), &theme));
+    report("blame view of automerge-paper", blame, text, "Doc::text");
     let open = median(11, || HistoryView::open(doc).expect("history"));
     report("open the history view", open, text, "Doc::text");
     let mut view = HistoryView::open(doc).expect("history");

@@ -248,3 +248,57 @@ fn changes_made_while_away_can_be_dismissed() {
     assert!(m.away.is_none());
     assert!(m.away_row().is_none());
 }
+
+/// A model on `doc` decoded under a new replica (as after a restart that renewed the replica
+/// id), edited by the author `n`.
+fn reopened(m: &Model, n: u8, name: &str) -> Model {
+    let doc =
+        crdt_text::Doc::decode(&m.doc.encode(), crdt_text::ReplicaId::from(40 + n as u64)).unwrap();
+    let mut again = model_sized("|", 90, 8);
+    again.doc = doc;
+    again
+        .doc
+        .set_author(Author::new(AuthorId([n; 16]), name, None));
+    again
+}
+
+#[test]
+fn undo_kept_for_the_next_run_undoes_only_this_authors_edits() {
+    let (mut m, mut b) = two_authors();
+    press(&mut m, "ctrl-end");
+    type_text(&mut m, "alice again");
+    b.insert(&mut m, 0, "bob: ");
+    let kept = m.editor_state();
+    assert_eq!(
+        kept.undo.len(),
+        5,
+        "hello , world, the newline, alice , again"
+    );
+
+    let mut again = reopened(&m, 1, "alice");
+    assert_eq!(
+        again.take_editor_state(sync::store::EditorRead::Found(kept.clone())),
+        None
+    );
+    press(&mut again, "ctrl-z");
+    assert_eq!(again.doc.text(), "bob: hello there\nbob was here\nalice ");
+    press(&mut again, "ctrl-z ctrl-z");
+    assert_eq!(
+        again.doc.text(),
+        "bob: hello therebob was here\n",
+        "alice's edits undone, bob's stay"
+    );
+
+    // Another author opening the same store does not get alice's stacks.
+    let mut other = reopened(&m, 9, "mallory");
+    other.take_editor_state(sync::store::EditorRead::Found(kept));
+    press(&mut other, "ctrl-z");
+    assert_eq!(other.doc.text(), m.doc.text());
+    assert!(other.message.unwrap().text.contains("Nothing of yours"));
+
+    // An unreadable file is a note for the user, and undo starts afresh.
+    let mut damaged = reopened(&m, 1, "alice");
+    let note = damaged.take_editor_state(sync::store::EditorRead::Unreadable("broken".into()));
+    assert_eq!(note.as_deref(), Some("broken"));
+    assert!(!damaged.undo.can_undo());
+}

@@ -23,7 +23,7 @@
 //! | `log` | frames of ops appended since the snapshot | append-only, `fdatasync` per sync |
 //! | `lock` | advisory lock; `open PID`, or the manifest of a clean close | at open and clean close |
 //! | `floor` | the plain file's text when the store was found damaged | at recovery; removed by the next save |
-//! | `editor` | this user's undo and redo stacks, the version last seen (see `editor.rs`) | by the editor: at quit, at save, every few seconds after an edit |
+//! | `editor` | this user's undo and redo stacks, the version last seen (see `editor.rs`) | by the editor: at quit, and every few seconds after a change |
 //! | `plain-backup` | the plain file's old bytes while it is overwritten in place | during such a save |
 //! | `last-recovery.txt` | the last [`RecoveryReport`], for people | when opening finds a problem |
 //!
