@@ -38,7 +38,11 @@
 //! dated by the clock the caller sets ([`Doc::set_time`], coarse: a stamp at most every
 //! [`TIME_GRAIN`] seconds). Both ride on the ops that need them ([`OpMeta`]) and in the
 //! encodings. The queries are pure: [`Doc::sessions`], [`Doc::text_after`],
-//! [`Doc::text_at_time`], [`Doc::blame`].
+//! [`Doc::text_at_time`], [`Doc::blame`]; for time travel, [`Doc::edits`], [`Doc::past`]
+//! (the text at a point of the history with some edits' changes marked) and
+//! [`Doc::changes_since`] (what others changed since a version). [`Doc::restore`] makes local
+//! ops that bring back the text of an earlier point, by character identity, so that reverting
+//! them ([`Doc::revert`]) brings today's text back.
 //!
 //! # Two peers
 //!
