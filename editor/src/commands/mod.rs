@@ -113,7 +113,8 @@ static_commands! {
         "Quit (asks first if the file has unsaved changes; nothing typed is lost)", h::quit;
     Help = "help", File, "Show this help", h::help;
     Cancel = "cancel", File, "Drop the selection (or stop following a peer)", h::cancel;
-    Undo = "undo", Edit, "Undo your last edit (only yours: others' edits stay)", h::undo;
+    Undo = "undo", Edit,
+        "Undo your last edit (only yours: others' edits stay; kept across restarts)", h::undo;
     Redo = "redo", Edit, "Redo what you undid", h::redo;
     Copy = "copy", Edit, "Copy the selection (also to the system clipboard)", h::copy;
     Cut = "cut", Edit, "Cut the selection", Model::cut;
