@@ -91,7 +91,7 @@ fn restore_is_one_undoable_step_that_keeps_later_edits_by_others() {
     assert_eq!(a.text(), "hello world");
     send(&mut b, &restore);
     assert_eq!(b.text(), "hello world");
-    // Bob types on concurrently (he has not seen... he has: then he adds at the end).
+    // Bob, who received the restore, types on afterwards.
     let late = b.insert(b.len(), "!");
     send(&mut a, &[late]);
     assert_eq!(a.text(), "hello world!");
