@@ -38,7 +38,11 @@
 //! dated by the clock the caller sets ([`Doc::set_time`], coarse: a stamp at most every
 //! [`TIME_GRAIN`] seconds). Both ride on the ops that need them ([`OpMeta`]) and in the
 //! encodings. The queries are pure: [`Doc::sessions`], [`Doc::text_after`],
-//! [`Doc::text_at_time`], [`Doc::blame`].
+//! [`Doc::text_at_time`], [`Doc::blame`]; for time travel, [`Doc::edits`], [`Doc::past`]
+//! (the text at a point of the history with some edits' changes marked) and
+//! [`Doc::changes_since`] (what others changed since a version). [`Doc::restore`] makes local
+//! ops that bring back the text of an earlier point, by character identity, so that reverting
+//! them ([`Doc::revert`]) brings today's text back.
 //!
 //! # Two peers
 //!
@@ -97,9 +101,12 @@ pub use anchor::{Anchor, Bias};
 pub use author::{Author, AuthorId, MAX_AUTHOR_FIELD, OpMeta, TIME_GRAIN};
 pub use codec::{DecodeError, FORMAT_VERSION};
 pub use decode::UpdateApplied;
-pub use doc::{Blame, BlameRun, DEFAULT_PENDING_LIMIT, Doc, LineBlame, SESSION_GAP, Session, Who};
+pub use doc::{
+    Blame, BlameRun, Change, DEFAULT_PENDING_LIMIT, Doc, Edit, LineBlame, Mark, Past, SESSION_GAP,
+    Session, Who,
+};
 pub use id::{OpId, ReplicaId};
-pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, Patch, Rejected};
+pub use op::{Applied, ApplyError, DeleteSpan, Op, OpKind, OpRange, Patch, Rejected};
 pub use parts::{Patches, Targets, Text};
 pub use version::VersionVector;
 

@@ -67,7 +67,29 @@ impl DeleteSpan {
     }
 }
 
+/// Which characters an op inserted or deleted, without its content: enough to revert it
+/// ([`Doc::revert_range`](crate::Doc::revert_range)) long after the op itself is gone, e.g.
+/// from an undo stack kept on disk.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct OpRange {
+    /// The op's first id; the rest follow consecutively.
+    pub start: OpId,
+    /// How many ids (characters inserted or deleted).
+    pub len: u64,
+    /// Whether the op inserted (else it deleted).
+    pub insert: bool,
+}
+
 impl Op {
+    /// Which characters the op inserted or deleted (see [`OpRange`]).
+    pub fn range(&self) -> OpRange {
+        OpRange {
+            start: self.id,
+            len: self.len(),
+            insert: matches!(self.kind, OpKind::Insert { .. }),
+        }
+    }
+
     /// An op without recorded history.
     pub fn new(id: OpId, kind: OpKind) -> Op {
         Op {

@@ -30,6 +30,9 @@ use crate::view::{open_ticket, ticket_rows, view};
 
 /// How often status messages fade and the ticket is refreshed.
 const TICK: Duration = Duration::from_millis(500);
+/// While editing, the undo history is kept in the store at most this often (and at quit), so
+/// a crash loses at most this much of it (never text).
+const KEEP_UNDO_EVERY: Duration = Duration::from_secs(5);
 /// Terminal events handled at most before a frame is drawn (a paste typed as keystrokes can
 /// be thousands; each batch still ends with a frame).
 const MAX_BATCH: usize = 4096;
@@ -70,6 +73,8 @@ pub async fn run(mut model: Model, open: Option<Open>) -> anyhow::Result<()> {
     pending.extend(events.into_iter().map(Msg::from));
     let result = drive(&mut model, Some((&mut session, id)), &mut guard, pending).await;
     drop(guard);
+    // The undo history and the version seen, for the next run (before the store closes).
+    session.keep_editor_state(id, model.editor_state());
     let shutdown = session
         .shutdown(&mut OneDoc {
             id,
@@ -90,6 +95,7 @@ async fn drive(
     let mut terminal = spawn_input()?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut kept = (model.undo.changes(), std::time::Instant::now());
     loop {
         // Edits made now are recorded at this time (the document keeps it coarse).
         model.doc.set_time(sync::store::unix_now());
@@ -135,8 +141,12 @@ async fn drive(
             }
             _ = tick.tick() => {
                 pending.push_back(Msg::Tick);
-                if let Some((s, id)) = &session {
+                if let Some((s, id)) = session.as_mut() {
                     model.sync.ticket = ticket(s, *id);
+                    if model.undo.changes() != kept.0 && kept.1.elapsed() >= KEEP_UNDO_EVERY {
+                        s.keep_editor_state(*id, model.editor_state());
+                        kept = (model.undo.changes(), std::time::Instant::now());
+                    }
                 }
             }
             () = std::future::ready(()), if idle => pending.push_back(Msg::Idle),

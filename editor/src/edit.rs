@@ -51,7 +51,7 @@ impl Model {
         for op in ops.iter().filter(|op| !op.is_empty()) {
             self.emit(Effect::Submit(op.clone()));
         }
-        self.undo.record(ops, kind, ends_word);
+        self.undo.record(&ops, kind, ends_word);
         self.set_cursor(range.start + text.chars().count(), false);
         self.goal_col = None;
     }

@@ -217,7 +217,7 @@ impl Model {
             self.emit(Effect::Submit(op.clone()));
         }
         self.undo.break_group();
-        self.undo.record(ops, EditKind::Other, false);
+        self.undo.record(&ops, EditKind::Other, false);
         self.reveal = true;
         edits.len()
     }

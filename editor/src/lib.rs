@@ -4,6 +4,8 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod away;
+pub mod blame;
 pub mod commands;
 pub mod config;
 pub mod edit;
@@ -15,6 +17,7 @@ pub mod keymap;
 pub mod layout;
 pub mod model;
 pub mod msg;
+pub mod past;
 pub mod search;
 pub mod settings;
 pub mod terminal;

@@ -548,6 +548,7 @@ async fn edit(file: &Path, join: Option<DocTicket>, opts: &Opts) -> anyhow::Resu
         Some(_) => Vec::new(),
         None => opened.warnings.iter().map(ToString::to_string).collect(),
     };
+    notes.extend(model.take_editor_state(opened.editor));
     if let sync::Network::Unavailable(reason) = opened.session.network() {
         notes.push(format!("Networking is unavailable: {reason}"));
     }

@@ -94,6 +94,9 @@ impl Default for SyncState {
     }
 }
 
+/// Width of the blame view's column of names, with its trailing space.
+pub const BLAME_WIDTH: usize = 12;
+
 /// How long a status message stays, in ticks.
 pub const MESSAGE_TICKS: u32 = 8;
 
@@ -212,6 +215,8 @@ pub enum Mode {
     Prompt(Prompt),
     /// A popup is open.
     Popup(Popup),
+    /// The history view is open (its state is [`Model::history`]).
+    History,
 }
 
 /// The whole state of one editor.
@@ -280,6 +285,14 @@ pub struct Model {
     pub(crate) highlight: RefCell<Highlighter>,
     /// The matches of the current search.
     pub(crate) matches: RefCell<MatchCache>,
+    /// Whether the blame view is on.
+    pub blame_on: bool,
+    /// What others changed while this user was away, until visited or dismissed.
+    pub away: Option<crate::away::Away>,
+    /// The history view, while it is open.
+    pub history: Option<Box<crate::past::HistoryView>>,
+    /// The blame the view shows, computed after changes only.
+    pub(crate) blame: crate::blame::BlameCache,
 }
 
 impl Model {
@@ -333,6 +346,43 @@ impl Model {
             layouts: Default::default(),
             highlight,
             matches: Default::default(),
+            blame_on: false,
+            history: None,
+            away: None,
+            blame: Default::default(),
+        }
+    }
+
+    /// What is kept in the store for the next run: the undo history and the version seen.
+    pub fn editor_state(&self) -> sync::store::EditorState {
+        let (undo, redo) = self.undo.kept();
+        sync::store::EditorState {
+            version: sync::store::EDITOR_STATE_VERSION,
+            author: self.doc.author_of(self.doc.replica()).map(|a| a.id),
+            seen: self.doc.version(),
+            at: sync::store::unix_now(),
+            undo,
+            redo,
+        }
+    }
+
+    /// Takes over what an earlier run kept (see [`Model::editor_state`]): the undo history,
+    /// and the changes others made since, to show. Returns a note for the user when the
+    /// kept state cannot be used.
+    pub fn take_editor_state(&mut self, read: sync::store::EditorRead) -> Option<String> {
+        use sync::store::EditorRead;
+        match read {
+            // Another user's stacks (the same store opened under another identity) are not
+            // ours.
+            EditorRead::Found(kept)
+                if kept.author == self.doc.author_of(self.doc.replica()).map(|a| a.id) =>
+            {
+                self.undo = UndoHistory::from_kept(kept.undo, kept.redo);
+                self.track_away(kept.seen, kept.at);
+                None
+            }
+            EditorRead::Unreadable(why) => Some(why),
+            EditorRead::Found(_) | EditorRead::Missing => None,
         }
     }
 
@@ -426,20 +476,39 @@ impl Model {
         });
     }
 
-    /// Rows available for text (the terminal minus the status line and an open prompt).
+    /// Rows available for text (the terminal minus the status line, an open prompt, the
+    /// blame view's legend and the summary of changes made while away).
     pub fn text_height(&self) -> usize {
-        let chrome = 1 + usize::from(matches!(self.mode, Mode::Prompt(_)));
+        let chrome = 1
+            + usize::from(matches!(self.mode, Mode::Prompt(_)))
+            + usize::from(self.blame_on)
+            + usize::from(self.away_shown());
         usize::from(self.size.1).saturating_sub(chrome).max(1)
     }
 
-    /// Width of the line-number gutter, including its trailing space (0 with line numbers
-    /// off).
+    /// Width of the gutter: the blame view's names, then the line numbers, each with a
+    /// trailing space (0 with both off).
     pub fn gutter_width(&self) -> usize {
+        self.blame_width() + self.numbers_width()
+    }
+
+    /// Width of the blame view's column of names (0 with the view off).
+    pub fn blame_width(&self) -> usize {
+        if self.blame_on { BLAME_WIDTH } else { 0 }
+    }
+
+    /// Width of the line numbers with their trailing space (0 with line numbers off).
+    pub fn numbers_width(&self) -> usize {
         if !self.settings.line_numbers {
             return 0;
         }
         let digits = self.doc.line_count().max(1).ilog10() as usize + 1;
         digits.max(3) + 1
+    }
+
+    /// The blame of the current text (computed only after changes; see [`crate::blame`]).
+    pub fn blame_view(&self) -> std::rc::Rc<crate::blame::BlameView> {
+        self.blame.get(&self.doc, &self.theme)
     }
 
     /// Columns available for text.

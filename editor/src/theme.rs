@@ -57,6 +57,17 @@ pub struct Theme {
     pub control_fg: Color,
     /// Colours for peers who did not choose one.
     pub palette: Vec<Color>,
+    /// Text on the history colours (blame, history marks, changes while away): they are
+    /// light backgrounds with dark text, readable on dark and light terminals alike.
+    pub history_fg: Color,
+    /// Text the shown edit of the history view inserted.
+    pub history_inserted_bg: Color,
+    /// Text the shown edit of the history view deleted (also struck through).
+    pub history_deleted_bg: Color,
+    /// Changes others made while this user was away, until visited.
+    pub away_bg: Color,
+    /// Authors' colours in the blame view (by a hash of the name, as the peers').
+    pub blame_palette: Vec<Color>,
     /// Syntax colours, by scope selector (see [`crate::highlight`]).
     pub syntax: Vec<SyntaxRule>,
 }
@@ -133,14 +144,16 @@ struct ThemeFile {
     #[serde(default)]
     ui: BTreeMap<String, String>,
     #[serde(default)]
-    peers: Option<PeersFile>,
+    peers: Option<PaletteFile>,
+    #[serde(default)]
+    blame: Option<PaletteFile>,
     #[serde(default)]
     syntax: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PeersFile {
+struct PaletteFile {
     palette: Vec<String>,
 }
 
@@ -170,6 +183,11 @@ impl Theme {
             message_error: Color::Reset,
             control_fg: Color::Reset,
             palette: Vec::new(),
+            history_fg: Color::Reset,
+            history_inserted_bg: Color::Reset,
+            history_deleted_bg: Color::Reset,
+            away_bg: Color::Reset,
+            blame_palette: Vec::new(),
             syntax: Vec::new(),
         };
         theme
@@ -201,6 +219,10 @@ impl Theme {
             "message_warn" => &mut self.message_warn,
             "message_error" => &mut self.message_error,
             "control_fg" => &mut self.control_fg,
+            "history_fg" => &mut self.history_fg,
+            "history_inserted_bg" => &mut self.history_inserted_bg,
+            "history_deleted_bg" => &mut self.history_deleted_bg,
+            "away_bg" => &mut self.away_bg,
             _ => return None,
         })
     }
@@ -232,6 +254,13 @@ impl Theme {
                 .map(|v| parse_color(v).ok_or_else(|| bad("peers.palette", v)))
                 .collect::<Result<_, _>>()?;
         }
+        if let Some(blame) = file.blame {
+            next.blame_palette = blame
+                .palette
+                .iter()
+                .map(|v| parse_color(v).ok_or_else(|| bad("blame.palette", v)))
+                .collect::<Result<_, _>>()?;
+        }
         for (scope, value) in &file.syntax {
             if syntect::highlighting::ScopeSelectors::from_str(scope).is_err() {
                 return Err(ThemeError::Scope {
@@ -256,15 +285,22 @@ impl Theme {
 
     /// The palette colour for a name (stable: everybody computes the same one).
     pub fn color_for(&self, name: &str) -> Color {
-        if self.palette.is_empty() {
-            return Color::Magenta;
-        }
-        // FNV-1a: a stable hash (std's hasher may change between releases).
-        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        self.palette[(hash % self.palette.len() as u64) as usize]
+        pick(&self.palette, name).unwrap_or(Color::Magenta)
     }
+
+    /// An author's colour in the blame view (stable, as [`Theme::color_for`]).
+    pub fn blame_color_for(&self, name: &str) -> Color {
+        pick(&self.blame_palette, name).unwrap_or(Color::Gray)
+    }
+}
+
+/// The colour of `palette` a name hashes to.
+fn pick(palette: &[Color], name: &str) -> Option<Color> {
+    // FNV-1a: a stable hash (std's hasher may change between releases).
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (!palette.is_empty()).then(|| palette[(hash % palette.len() as u64) as usize])
 }
 
 /// Parses a colour name, palette index or `#rrggbb`.

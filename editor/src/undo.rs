@@ -5,8 +5,12 @@
 //! ([`Doc::revert`]): that makes new local ops deleting what the group inserted and restoring
 //! what it deleted, by character identity rather than by position, so edits made meanwhile by
 //! other people stay exactly where they are. Redo reverts the reverting ops.
+//!
+//! A group holds only which characters its ops inserted or deleted ([`OpRange`]s), so the
+//! stacks can be kept in the store and still undo after a restart (see
+//! [`UndoHistory::kept`] and [`UndoHistory::from_kept`]).
 
-use crdt_text::{Doc, Op};
+use crdt_text::{Doc, Op, OpRange};
 
 /// What kind of edit extends the current group.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -23,7 +27,7 @@ pub enum EditKind {
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Group {
     /// The ops.
-    pub ops: Vec<Op>,
+    pub ops: Vec<OpRange>,
 }
 
 /// This user's undo and redo stacks.
@@ -33,6 +37,8 @@ pub struct UndoHistory {
     redo: Vec<Group>,
     /// The kind of the group still open for extension, if any.
     open: Option<EditKind>,
+    /// Counts changes to the stacks (to know when they must be kept again).
+    changes: u64,
 }
 
 /// Most undo steps kept.
@@ -40,11 +46,16 @@ const MAX_GROUPS: usize = 10_000;
 
 impl UndoHistory {
     /// Records ops made by a fresh local edit. New edits clear the redo stack.
-    pub fn record(&mut self, ops: Vec<Op>, kind: EditKind, ends_word: bool) {
-        let ops: Vec<Op> = ops.into_iter().filter(|op| !op.is_empty()).collect();
+    pub fn record(&mut self, ops: &[Op], kind: EditKind, ends_word: bool) {
+        let ops: Vec<OpRange> = ops
+            .iter()
+            .filter(|op| !op.is_empty())
+            .map(Op::range)
+            .collect();
         if ops.is_empty() {
             return;
         }
+        self.changes += 1;
         self.redo.clear();
         match self.undo.last_mut() {
             Some(group) if self.open == Some(kind) && kind != EditKind::Other => {
@@ -84,8 +95,11 @@ impl UndoHistory {
     pub fn undo(&mut self, doc: &mut Doc) -> Option<Vec<Op>> {
         let group = self.undo.pop()?;
         self.open = None;
+        self.changes += 1;
         let ops = revert_group(doc, &group);
-        self.redo.push(Group { ops: ops.clone() });
+        self.redo.push(Group {
+            ops: ops.iter().map(Op::range).collect(),
+        });
         Some(ops)
     }
 
@@ -93,9 +107,45 @@ impl UndoHistory {
     pub fn redo(&mut self, doc: &mut Doc) -> Option<Vec<Op>> {
         let group = self.redo.pop()?;
         self.open = None;
+        self.changes += 1;
         let ops = revert_group(doc, &group);
-        self.undo.push(Group { ops: ops.clone() });
+        self.undo.push(Group {
+            ops: ops.iter().map(Op::range).collect(),
+        });
         Some(ops)
+    }
+
+    /// How many times the stacks changed: a different count means they must be kept again.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// The stacks as kept in the store: undo, then redo, oldest step first.
+    pub fn kept(&self) -> (Vec<Vec<OpRange>>, Vec<Vec<OpRange>>) {
+        let steps = |groups: &[Group]| groups.iter().map(|g| g.ops.clone()).collect();
+        (steps(&self.undo), steps(&self.redo))
+    }
+
+    /// Stacks kept by an earlier run (see [`UndoHistory::kept`]). The next edit starts a new
+    /// step.
+    pub fn from_kept(undo: Vec<Vec<OpRange>>, redo: Vec<Vec<OpRange>>) -> Self {
+        let groups = |steps: Vec<Vec<OpRange>>| {
+            steps
+                .into_iter()
+                .filter(|ops| !ops.is_empty())
+                .map(|ops| Group { ops })
+                .collect::<Vec<_>>()
+        };
+        let mut undo = groups(undo);
+        if undo.len() > MAX_GROUPS {
+            undo.drain(..undo.len() - MAX_GROUPS);
+        }
+        UndoHistory {
+            undo,
+            redo: groups(redo),
+            open: None,
+            changes: 0,
+        }
     }
 }
 
@@ -104,7 +154,7 @@ fn revert_group(doc: &mut Doc, group: &Group) -> Vec<Op> {
         .ops
         .iter()
         .rev()
-        .flat_map(|op| doc.revert(op))
+        .flat_map(|&op| doc.revert_range(op))
         .filter(|op| !op.is_empty())
         .collect()
 }

@@ -111,7 +111,7 @@ impl Doc {
         }
     }
 
-    fn who_of_index(&self, r: u32) -> Who {
+    pub(super) fn who_of_index(&self, r: u32) -> Who {
         match &self.hist.replicas.authors[r as usize] {
             Some(a) => Who::Author(a.id),
             None => Who::Replica(self.hist.replicas.ids[r as usize]),
@@ -145,6 +145,12 @@ impl Doc {
 
     /// The editing sessions, oldest first (see [`Session`]).
     pub fn sessions(&self) -> Vec<Session> {
+        self.walk_sessions(|_, _, _, _| {})
+    }
+
+    /// The sessions, calling `f(session number, lv, len, time)` for each segment of the
+    /// history on the way (in history order).
+    pub(super) fn walk_sessions(&self, mut f: impl FnMut(usize, Lv, u32, u64)) -> Vec<Session> {
         let mut sessions: Vec<Session> = Vec::new();
         let mut open: HashMap<Who, usize> = HashMap::new();
         let whos: Vec<Who> = (0..self.hist.replicas.ids.len() as u32)
@@ -183,14 +189,14 @@ impl Doc {
             s.inserted += ins;
             s.deleted += u64::from(len) - ins;
             s.through = u64::from(lv + len);
+            f(s.number, lv, len, time);
         });
         sessions
     }
 
     /// The text just after `session`: every op of this copy's history up to its last edit.
     pub fn text_after(&self, session: &Session) -> String {
-        let upto = session.through.min(u64::from(self.hist.next_lv)) as Lv;
-        self.text_where(|lv| lv < upto)
+        self.text_upto(session.through)
     }
 
     /// The text as it was at `unix_seconds`: the edits made (by their authors' clocks) at or

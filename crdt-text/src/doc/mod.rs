@@ -6,18 +6,20 @@ mod history_ops;
 mod place;
 mod read;
 mod remote;
+mod travel;
 mod undo;
 
 use std::ops::Range;
 
 pub use blame::{Blame, BlameRun, LineBlame, SESSION_GAP, Session, Who};
+pub use travel::{Change, Edit, Mark, Past};
 
 use crate::history::{History, Kind};
 use crate::pending::Pending;
 use crate::tree::{Cursor, MAX_SPAN, NIL, Span, Tree};
 use crate::{
-    Anchor, Applied, ApplyError, Author, Bias, DeleteSpan, Lv, Op, OpId, OpKind, OpMeta, Patch,
-    Patches, ReplicaId, TIME_GRAIN, Targets, Text, VersionVector,
+    Anchor, Applied, ApplyError, Author, Bias, DeleteSpan, Lv, Op, OpId, OpKind, OpMeta, OpRange,
+    Patch, Patches, ReplicaId, TIME_GRAIN, Targets, Text, VersionVector,
 };
 
 /// How many ops a document holds back waiting for their dependencies, by default.

@@ -209,3 +209,11 @@ pub(super) fn follow_peer(m: &mut Model) {
         None => m.notify(Level::Info, "Nobody here shows a cursor yet"),
     }
 }
+
+pub(super) fn toggle_blame(m: &mut Model) {
+    m.blame_on = !m.blame_on;
+    if !m.blame_on {
+        m.blame.clear();
+    }
+    m.reveal = true;
+}

@@ -25,11 +25,13 @@ pub enum Group {
     View,
     /// Working with others.
     Share,
+    /// Who wrote what, and when.
+    History,
 }
 
 impl Group {
     /// All sections, in help order.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 8] = [
         Group::File,
         Group::Edit,
         Group::Move,
@@ -37,6 +39,7 @@ impl Group {
         Group::Search,
         Group::View,
         Group::Share,
+        Group::History,
     ];
 
     /// The section title.
@@ -49,6 +52,7 @@ impl Group {
             Group::Search => "Search and replace",
             Group::View => "View and indentation",
             Group::Share => "Collaborate",
+            Group::History => "History",
         }
     }
 }
@@ -109,7 +113,8 @@ static_commands! {
         "Quit (asks first if the file has unsaved changes; nothing typed is lost)", h::quit;
     Help = "help", File, "Show this help", h::help;
     Cancel = "cancel", File, "Drop the selection (or stop following a peer)", h::cancel;
-    Undo = "undo", Edit, "Undo your last edit (only yours: others' edits stay)", h::undo;
+    Undo = "undo", Edit,
+        "Undo your last edit (only yours: others' edits stay; kept across restarts)", h::undo;
     Redo = "redo", Edit, "Redo what you undid", h::redo;
     Copy = "copy", Edit, "Copy the selection (also to the system clipboard)", h::copy;
     Cut = "cut", Edit, "Cut the selection", Model::cut;
@@ -189,6 +194,19 @@ static_commands! {
         "Jump to a peer's cursor (again: the next peer)", h::goto_peer;
     FollowPeer = "follow_peer", Share,
         "Follow a peer: your view shows what their screen shows until you press a key", h::follow_peer;
+    ToggleBlame = "toggle_blame", History,
+        "Blame view on or off: each character in its author's colour, each line's author in \
+         the margin, the cursor line's author and time below", h::toggle_blame;
+    History = "history", History,
+        "History view: PgUp/PgDn step through editing sessions, ←→ through a session's edits; \
+         Enter restores the version shown (one undo step), Esc closes", Model::open_history;
+    NextChange = "next_change", History,
+        "Go to the next place others changed while you were away", |m| m.goto_away_change(true);
+    PrevChange = "prev_change", History,
+        "Go to the previous place others changed while you were away",
+        |m| m.goto_away_change(false);
+    DismissChanges = "dismiss_changes", History,
+        "Stop highlighting what others changed while you were away", Model::dismiss_away;
 }
 
 impl Command {

@@ -3,6 +3,7 @@
 //! keymap to a [`Command`]; prompts (`prompt.rs`) and popups (`popup.rs`) read their own
 //! keys; news from the sync layer is in `sync.rs`.
 
+mod history;
 mod popup;
 mod prompt;
 mod sync;
@@ -45,6 +46,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.reveal = true;
         }
         Msg::Tick => {
+            model.refresh_away();
             if let Some(m) = &mut model.message {
                 m.ticks_left = m.ticks_left.saturating_sub(1);
                 if m.ticks_left == 0 {
@@ -67,6 +69,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         model.reveal = false;
         model.reveal_cursor();
     }
+    if model.away.is_some() {
+        model.settle_away();
+    }
     if model.sel != before || model.scroll.top != top_before {
         model.emit(Effect::Presence);
     }
@@ -86,6 +91,7 @@ fn on_key(model: &mut Model, key: KeyEvent) {
         Mode::Edit => on_edit_key(model, key),
         Mode::Prompt(prompt) => prompt::on_prompt_key(model, prompt, key),
         Mode::Popup(popup) => popup::on_popup_key(model, popup, key),
+        Mode::History => history::on_history_key(model, key),
     }
 }
 
@@ -127,7 +133,7 @@ fn on_paste(model: &mut Model, text: &str) {
             input.extend(text.chars().filter(char::is_ascii_digit))
         }
         Mode::Prompt(Prompt::SaveAs { input }) => input.push_str(first_line),
-        Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) => {}
+        Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) | Mode::History => {}
     }
 }
 
@@ -145,6 +151,9 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
             })
         }
         (Mode::Popup(_), _) => {}
+        (Mode::History, MouseEventKind::ScrollDown) => history::scroll(model, WHEEL_ROWS),
+        (Mode::History, MouseEventKind::ScrollUp) => history::scroll(model, -WHEEL_ROWS),
+        (Mode::History, _) => {}
         (_, MouseEventKind::ScrollDown) => model.scroll_rows(WHEEL_ROWS),
         (_, MouseEventKind::ScrollUp) => model.scroll_rows(-WHEEL_ROWS),
         (_, MouseEventKind::Down(MouseButton::Left)) if in_text => {

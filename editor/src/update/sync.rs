@@ -47,7 +47,7 @@ fn who(model: &Model, peer: &PeerId) -> String {
 pub(super) fn on_sync(model: &mut Model, event: Event) {
     match event {
         // The ops are in the document already; anchors keep cursors and the view in place.
-        Event::Remote { .. } => {}
+        Event::Remote { .. } => model.away_remote(),
         Event::PeerJoined { peer, name, .. } => {
             let entry = peer_entry(model, peer);
             entry.here = true;
@@ -98,7 +98,13 @@ pub(super) fn on_sync(model: &mut Model, event: Event) {
                 entry.selection = None;
             }
         }
-        Event::Status { status, .. } => model.sync.status = status,
+        Event::Status { status, .. } => {
+            let caught_up = status.connected > 0 && status.in_sync && !status.catching_up;
+            model.sync.status = status;
+            if caught_up {
+                model.away_caught_up();
+            }
+        }
         Event::Diverged { peer, version, .. } => {
             let name = who(model, &peer);
             tracing::error!(%peer, ?version, "text differs from the peer's at an equal version");

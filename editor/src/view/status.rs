@@ -88,6 +88,58 @@ fn named_peers(model: &Model) -> Vec<&Peer> {
     near.into_iter().take(NAMED_PEERS).map(|(_, p)| p).collect()
 }
 
+/// The blame view's legend: every author of the text in their colour, most characters
+/// first, and the cursor line's last change.
+pub fn render_legend(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = &model.theme;
+    let blame = model.blame_view();
+    let base = Style::default().fg(theme.text_fg).bg(theme.text_bg);
+    buf.set_style(area, base);
+    let mut spans = vec![Span::styled(" Blame ", base.add_modifier(Modifier::BOLD))];
+    let line = model.doc.char_to_line(model.cursor());
+    if let Some((person, time)) = blame.line(line) {
+        spans.push(Span::styled(
+            format!(
+                "line {}: {}, {} │ ",
+                line + 1,
+                person.label(),
+                crate::blame::when(time)
+            ),
+            base,
+        ));
+    }
+    for p in &blame.people {
+        spans.push(Span::styled(
+            format!(" {} ", p.label()),
+            Style::default().bg(p.color).fg(theme.history_fg),
+        ));
+        spans.push(Span::styled(" ", base));
+    }
+    if blame.people.is_empty() {
+        spans.push(Span::styled("(no text)", base));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The summary of what others changed while this user was away, on the colour the changed
+/// places are highlighted with.
+pub fn render_away(model: &Model, row: &str, area: Rect, buf: &mut Buffer) {
+    let style = Style::default()
+        .fg(model.theme.history_fg)
+        .bg(model.theme.away_bg);
+    buf.set_style(area, style);
+    buf.set_stringn(
+        area.x,
+        area.y,
+        format!(
+            " {}",
+            fit_words(row, usize::from(area.width).saturating_sub(1))
+        ),
+        usize::from(area.width),
+        style,
+    );
+}
+
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
@@ -110,6 +162,17 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
             "[+] ",
             base.fg(theme.status_dirty_fg).add_modifier(Modifier::BOLD),
         ));
+    }
+    if model.blame_on
+        && let Some((person, time)) = model
+            .blame_view()
+            .line(model.doc.char_to_line(model.cursor()))
+    {
+        left.push(chip(
+            format!(" {} · {} ", person.label(), crate::blame::when(time)),
+            person.color,
+        ));
+        left.push(Span::styled(" ", base));
     }
     if let Some(peer) = model.follow {
         let color = model.peers.get(&peer).map_or(Color::Gray, |p| p.color);

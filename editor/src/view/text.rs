@@ -2,8 +2,9 @@
 //! colours, search matches, this user's selection, and the other peers' cursors, selections
 //! and names.
 //!
-//! Layers, bottom to top: syntax colours; other peers' selections; search matches (the
-//! current one distinct); this user's selection; other peers' cursors. Every background
+//! Layers, bottom to top: syntax colours (or, in the blame view, each author's colour);
+//! changes others made while this user was away; other peers' selections; search matches
+//! (the current one distinct); this user's selection; other peers' cursors. Every background
 //! layer sets a foreground that reads on it, so syntax colours never hide under a selection.
 
 use std::ops::Range;
@@ -62,6 +63,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     buf.set_style(area, base);
     let doc = &model.doc;
     let gutter = model.gutter_width() as u16;
+    let blame_w = model.blame_width() as u16;
+    let numbers_w = gutter - blame_w;
+    let blame = model.blame_on.then(|| model.blame_view());
     let width = model.text_width();
     let hscroll = model.scroll.col;
     let cursor = model.cursor();
@@ -86,7 +90,19 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     // At most one screen row per line: the visible chars end before this line.
     let last_line = (line + usize::from(area.height)).min(doc.line_count());
     let visible = doc.line_to_char(line)..doc.line_to_char(last_line);
-    let matches = visible_matches(model, visible);
+    let matches = visible_matches(model, visible.clone());
+    let away: Vec<Range<usize>> = model.away.as_ref().map_or_else(Vec::new, |a| {
+        a.unvisited(doc)
+            .into_iter()
+            .filter(|r| r.start <= visible.end && r.end >= visible.start)
+            .collect()
+    });
+    let away_style = Style::default().fg(theme.history_fg).bg(theme.away_bg);
+    // A deletion point shows on the character after it.
+    let in_away = |pos: usize| {
+        away.iter()
+            .any(|r| r.contains(&pos) || (r.is_empty() && r.start == pos))
+    };
     let current_match = matches.iter().position(|m| *m == sel);
     let mut highlight = model.highlight.borrow_mut();
     let mut colours = highlight.view(doc, line);
@@ -96,11 +112,11 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
     let right = area.right();
     while y < area.bottom() {
         if line >= doc.line_count() {
-            if gutter > 0 {
+            if numbers_w > 0 {
                 buf.set_string(
-                    area.x,
+                    area.x + blame_w,
                     y,
-                    format!("{:>w$} ", "~", w = usize::from(gutter) - 1),
+                    format!("{:>w$} ", "~", w = usize::from(numbers_w) - 1),
                     Style::default().fg(theme.gutter_fg),
                 );
             }
@@ -115,7 +131,21 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
         let end = start + layout.chars;
         let has_break = line + 1 < doc.line_count();
         while row < layout.rows && y < area.bottom() {
-            if gutter > 0 {
+            if let Some(b) = &blame
+                && row == 0
+                && let Some((person, _)) = b.line(line)
+            {
+                let name: String = person.name.chars().take(usize::from(blame_w) - 2).collect();
+                let style = Style::default().bg(person.color).fg(theme.history_fg);
+                buf.set_stringn(
+                    area.x,
+                    y,
+                    format!("{name:<w$}", w = usize::from(blame_w) - 1),
+                    usize::from(blame_w) - 1,
+                    style,
+                );
+            }
+            if numbers_w > 0 {
                 let number_style = if line == cursor_line {
                     Style::default()
                         .fg(theme.gutter_current_fg)
@@ -129,10 +159,10 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                     String::new()
                 };
                 buf.set_stringn(
-                    area.x,
+                    area.x + blame_w,
                     y,
-                    format!("{number:>w$} ", w = usize::from(gutter) - 1),
-                    usize::from(gutter),
+                    format!("{number:>w$} ", w = usize::from(numbers_w) - 1),
+                    usize::from(numbers_w),
                     number_style,
                 );
             }
@@ -144,8 +174,16 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                 }
                 let pos = start + g.start;
                 let mut style = base;
-                if let Some(h) = &syntax {
-                    style = style.patch(h.style_at(g.bytes.0));
+                match blame.as_ref().and_then(|b| b.person_at(pos)) {
+                    Some(person) => style = style.bg(person.color).fg(theme.history_fg),
+                    None => {
+                        if let Some(h) = &syntax {
+                            style = style.patch(h.style_at(g.bytes.0));
+                        }
+                    }
+                }
+                if in_away(pos) {
+                    style = style.patch(away_style);
                 }
                 for r in &remotes {
                     if r.sel.contains(&pos) {
@@ -203,6 +241,9 @@ pub fn render_text(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Positi
                 if end_x < right {
                     // A selected line break shows as one highlighted cell.
                     let mut style = None;
+                    if in_away(end) {
+                        style = Some(away_style);
+                    }
                     if has_break && sel.contains(&end) {
                         style = Some(base.bg(theme.selection_bg));
                     }

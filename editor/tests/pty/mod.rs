@@ -258,6 +258,18 @@ impl Duet {
     pub fn text_rows(&self, labels: &[&str]) -> Vec<String> {
         let mut rows = self.rows();
         rows.pop();
+        // The rows above the status line that are not text: the summary of changes made
+        // while away, the blame view's legend.
+        while rows
+            .last()
+            .is_some_and(|r| r.starts_with(" While you were away:") || r.starts_with(" Blame "))
+        {
+            rows.pop();
+        }
+        // Those rows take room from the text: rows past the end of the document do not count.
+        while rows.last().is_some_and(|r| r.trim() == "~") {
+            rows.pop();
+        }
         rows.into_iter()
             .map(|mut row| {
                 for name in labels {
@@ -353,6 +365,19 @@ impl Duet {
             || format!("screen:\n{}", screen.lock().unwrap().screen().contents()),
         );
         status.success()
+    }
+}
+
+impl Duet {
+    /// `kill -9`: no chance to write anything more.
+    pub fn kill_hard(mut self) {
+        let pid = self.child.process_id().expect("a running editor has a pid");
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not kill {}", self.name);
+        let _ = self.child.wait();
     }
 }
 

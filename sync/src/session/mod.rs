@@ -373,6 +373,14 @@ impl Session {
         }
     }
 
+    /// Keeps the editor's state for this user in `id`'s store (written on the store thread,
+    /// after every op handed over before; a failure arrives as [`Event::StoreFailed`]).
+    pub fn keep_editor_state(&mut self, id: DocId, state: crate::store::EditorState) {
+        if let Some(entry) = self.docs.get_mut(&id) {
+            let _ = entry.store.send(StoreCmd::KeepEditor(Box::new(state)));
+        }
+    }
+
     /// Save as: moves `doc`'s store to the store folder of `file` (beside it) and writes the
     /// text there; the old file stays. The outcome arrives as [`Event::Moved`] (then
     /// [`Event::Saved`]) or [`Event::MoveFailed`].

@@ -79,6 +79,9 @@ pub struct Opened {
     /// Whether the plain file holds the document's text (as duet last wrote or read it):
     /// false after quitting without saving edits, which the store kept.
     pub saved: bool,
+    /// This user's undo history and the version last seen, as the editor kept them (see
+    /// [`Session::keep_editor_state`]).
+    pub editor: store::EditorRead,
 }
 
 impl Session {
@@ -134,6 +137,7 @@ impl Session {
         };
         let report = store.report.clone();
         let saved = store.store.plain_holds(&store.doc.text());
+        let editor = store.store.read_editor_state(&store.warnings);
         let (id, doc, warnings) = session.adopt(store, config.join.as_ref(), config.watch)?;
         Ok(Opened {
             session,
@@ -142,6 +146,7 @@ impl Session {
             warnings,
             report,
             saved,
+            editor,
         })
     }
 

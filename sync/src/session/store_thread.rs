@@ -14,7 +14,7 @@ use crdt_text::{Op, VersionVector};
 use tokio::sync::mpsc;
 
 use crate::ids::DocId;
-use crate::store::{KnownPeer, PlainChange, Saved, Store, StoreError};
+use crate::store::{EditorState, KnownPeer, PlainChange, Saved, Store, StoreError};
 
 /// After a failed sync (disk full, I/O error), wait this long before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -61,6 +61,8 @@ pub(crate) enum StoreCmd {
     Compact(VersionVector, Vec<u8>),
     /// Publish this ticket for `duet ticket FILE` (our addresses changed).
     PublishTicket(String),
+    /// Replace the editor's state kept for this user.
+    KeepEditor(Box<EditorState>),
     /// Record what peers are known to have, sync and close the store.
     Close {
         /// Ops peers are known to have.
@@ -259,6 +261,11 @@ impl Worker {
                     self.tell(StoreNews::Failed(e));
                 }
                 self.pending = self.frontier.version.clone();
+            }
+            StoreCmd::KeepEditor(state) => {
+                if let Err(e) = self.store.keep_editor_state(&state) {
+                    self.tell(StoreNews::Failed(e));
+                }
             }
             StoreCmd::RememberPeer(peer) => {
                 if let Err(e) = self.store.remember_peer(peer) {

@@ -477,6 +477,18 @@ impl StoreWarning {
         )
     }
 
+    /// Whether opening found the store to be a copy (or possibly one): it continues under new
+    /// ids, and what belonged to the user of the original (the undo history) is not taken over.
+    pub fn is_copy(&self) -> bool {
+        match self {
+            StoreWarning::Copied { .. } => true,
+            StoreWarning::NewReplica { reason, .. } => {
+                *reason == super::recover::COPIED || *reason == super::recover::LEGACY
+            }
+            _ => false,
+        }
+    }
+
     /// Where a damaged file was kept, if this warning kept one.
     pub fn kept_as(&self) -> Option<&Path> {
         match self {

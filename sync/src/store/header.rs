@@ -5,7 +5,7 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0..8 | magic: which kind of file (`duet-idn`, `duet-sta`, `duet-snp`, `duet-log`, `duet-lck`, `duet-flr`) |
+//! | 0..8 | magic: which kind of file (`duet-idn`, `duet-sta`, `duet-snp`, `duet-log`, `duet-lck`, `duet-flr`, `duet-edt`) |
 //! | 8..10 | format version, u16 little-endian ([`FORMAT_VERSION`]) |
 //! | 10..12 | reserved, zero |
 //! | 12..44 | document id (32 bytes) |
@@ -68,6 +68,8 @@ pub enum FileKind {
     Lock,
     /// `floor`: the plain file's text when the store was found damaged.
     Floor,
+    /// `editor`: this user's undo history and the version last seen.
+    Editor,
 }
 
 impl FileKind {
@@ -80,6 +82,7 @@ impl FileKind {
             FileKind::Log => "duet-log",
             FileKind::Lock => "duet-lck",
             FileKind::Floor => "duet-flr",
+            FileKind::Editor => "duet-edt",
         }
     }
 

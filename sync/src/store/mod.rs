@@ -23,11 +23,13 @@
 //! | `log` | frames of ops appended since the snapshot | append-only, `fdatasync` per sync |
 //! | `lock` | advisory lock; `open PID`, or the manifest of a clean close | at open and clean close |
 //! | `floor` | the plain file's text when the store was found damaged | at recovery; removed by the next save |
+//! | `editor` | this user's undo and redo stacks, the version last seen (see `editor.rs`) | by the editor: at quit, and every few seconds after a change |
 //! | `plain-backup` | the plain file's old bytes while it is overwritten in place | during such a save |
 //! | `last-recovery.txt` | the last [`RecoveryReport`], for people | when opening finds a problem |
 //!
 //! Formats are documented beside their encoders: `header` (the common header and the format
-//! version), `format` (checksums, atomic replace), `log`, `snapshot`, `meta`, `lock`, `floor`.
+//! version), `format` (checksums, atomic replace), `log`, `snapshot`, `meta`, `lock`, `floor`,
+//! `editor`.
 //! The store is built in a temporary folder and renamed into place when complete, so a refused
 //! file or a failed open never leaves a half-made store. Folders are `0700`, files `0600`.
 //!
@@ -62,6 +64,7 @@
 //! same. Only a damaged or missing `identity` stops the open (it holds the document secret,
 //! which nothing else can rebuild), and then nothing on disk is changed.
 
+mod editor;
 mod error;
 mod export;
 mod floor;
@@ -91,6 +94,7 @@ use std::time::Instant;
 
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 
+pub use editor::{EDITOR_STATE_VERSION, EditorRead, EditorState};
 pub use error::{StoreError, StoreFile, StoreWarning};
 pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};

@@ -50,6 +50,8 @@ pub struct Paths {
     pub lock: PathBuf,
     /// `floor`: the plain file's text when the store was found damaged, until the next save.
     pub floor: PathBuf,
+    /// `editor`: this user's undo history and the version last seen (see `editor.rs`).
+    pub editor: PathBuf,
     /// `plain-backup`: the plain file's previous bytes while it is overwritten in place.
     pub plain_backup: PathBuf,
     /// `last-recovery.txt`: the last recovery report, for people.
@@ -84,6 +86,7 @@ impl Paths {
             log: dir.join("log"),
             lock: dir.join("lock"),
             floor: dir.join("floor"),
+            editor: dir.join("editor"),
             plain_backup: dir.join("plain-backup"),
             report: dir.join("last-recovery.txt"),
             ticket: dir.join(TICKET_FILE),

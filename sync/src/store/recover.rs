@@ -26,8 +26,9 @@ use crate::ids::DocId;
 const LOST: &str = "part of the history was lost, so ops under the old id may be missing";
 const CRASHED: &str = "the last session did not close cleanly, so ops it sent may be missing";
 const UNKNOWN_END: &str = "how the last session ended is unknown, so ops it sent may be missing";
-const COPIED: &str = "this store is a copy, and two copies must never write under one id";
-const LEGACY: &str = "this store was made by an older duet that did not record where it \
+pub(super) const COPIED: &str =
+    "this store is a copy, and two copies must never write under one id";
+pub(super) const LEGACY: &str = "this store was made by an older duet that did not record where it \
                       lives, so it may be a copy";
 
 /// What opening has found so far.
