@@ -290,8 +290,17 @@ impl Manifest {
         if known.includes(version) {
             return Vec::new();
         }
+        // Text only decides whether a file that no placement keeps lives (see `Tree`): it
+        // starts to when the text gains an edit its deletes had not seen. Any other text
+        // change leaves the tree as it is, so it is not rendered again (a join receives a
+        // text for every file).
+        let revives = self.state.files.get(&file).is_some_and(|entry| {
+            !entry.kept_by_place()
+                && entry.deleted_text.includes(known)
+                && !entry.deleted_text.includes(version)
+        });
         known.merge(version);
-        self.rerender()
+        if revives { self.rerender() } else { Vec::new() }
     }
 
     fn rerender(&mut self) -> Vec<Outcome> {
