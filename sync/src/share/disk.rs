@@ -333,6 +333,7 @@ impl FolderSession {
         if only.is_none() {
             self.remove_and_rename(&tree, events);
         }
+        let mut writes = Vec::new();
         for (file, shown) in &wanted {
             let (file, shown) = (*file, shown);
             let doc_id = file_doc_id(&self.folder, file);
@@ -367,10 +368,20 @@ impl FolderSession {
                     continue;
                 }
             }
-            match self.store.write_plain(&shown.path, &text) {
+            writes.push((file, shown.path.clone(), text, h, doc_version));
+        }
+        // Written as one group: a thousand files cost a few flushes of the disk, not a
+        // thousand.
+        let files: Vec<(&str, &str)> = writes
+            .iter()
+            .map(|(_, path, text, _, _)| (path.as_str(), text.as_str()))
+            .collect();
+        let written = self.store.write_plains(&files);
+        for ((file, path, _, h, version), result) in writes.into_iter().zip(written) {
+            match result {
                 Ok(()) => {
-                    events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
-                    self.record(file, shown.path.clone(), h, doc_version);
+                    events.push(FolderEvent::Disk(format!("wrote {path}")));
+                    self.record(file, path, h, version);
                 }
                 Err(e) => events.push(FolderEvent::Problem(e.to_string())),
             }

@@ -456,20 +456,20 @@ impl FolderSession {
     fn save(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         self.save_at = None;
         let mut inputs = Vec::new();
-        for id in std::mem::take(&mut self.dirty) {
-            let Some(doc) = self.docs.get(&id) else {
-                continue;
-            };
-            match self.store.save_doc(&id, doc) {
-                Ok(()) => inputs.push(Input::Durable {
-                    doc: id,
-                    version: doc.version(),
-                }),
-                Err(e) => {
-                    events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                    self.dirty.insert(id);
-                    self.save_at = Some(Instant::now() + RETRY);
-                }
+        let dirty = std::mem::take(&mut self.dirty);
+        let docs: Vec<(&DocId, &Doc)> = dirty
+            .iter()
+            .filter_map(|id| Some((id, self.docs.get(id)?)))
+            .collect();
+        match self.store.save_docs(docs.iter().copied()) {
+            Ok(()) => inputs.extend(docs.iter().map(|(id, doc)| Input::Durable {
+                doc: **id,
+                version: doc.version(),
+            })),
+            Err(e) => {
+                events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
+                self.dirty = dirty;
+                self.save_at = Some(Instant::now() + RETRY);
             }
         }
         if self.state_dirty {
