@@ -40,7 +40,7 @@ use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use crate::folder::log::{LogReader, log_line};
-use crate::folder::scan::ScanError;
+use crate::folder::scan::{ScanError, SkipReason};
 use crate::folder::summary::{Summary, SummaryMsg};
 use crate::folder::{FileId, Manifest, ManifestDelta};
 use crate::ids::{DocId, PeerId};
@@ -133,6 +133,8 @@ pub struct FolderSession {
     files: BTreeMap<DocId, FileId>,
     /// Documents with ops the store lacks.
     dirty: BTreeSet<DocId>,
+    /// Files of the folder that are not shared, as the last scan found them.
+    skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
     state_dirty: bool,
     /// When to scan the folder, and when the burst that asked for it began.
@@ -212,6 +214,7 @@ impl FolderSession {
             docs,
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
             scan_at: None,
@@ -279,6 +282,13 @@ impl FolderSession {
     /// Every shared file's path, sorted.
     pub fn paths(&self) -> Vec<String> {
         self.manifest.tree().paths().map(str::to_string).collect()
+    }
+
+    /// Files of the folder that are not shared, by path, and why (binary, not UTF-8, over
+    /// the size limit, links, names a shared folder cannot hold), as the last scan found
+    /// them. Ignored files are not among them: they are not looked at.
+    pub fn skipped(&self) -> impl Iterator<Item = (&str, &SkipReason)> {
+        self.skipped.iter().map(|(p, r)| (p.as_str(), r))
     }
 
     /// The text of the shared file at `path`, as the folder holds it (the disk may lag).
