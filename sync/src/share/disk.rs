@@ -66,6 +66,7 @@ impl FolderSession {
         let mut inputs = Vec::new();
         let mut delta = ManifestDelta::default();
         let (mut created, mut edited, mut renamed, mut deleted) = (0, 0, 0, 0);
+        let mut merged = BTreeSet::new();
         let mut missing: Vec<FileId> = Vec::new();
         let mut foreign: Vec<(String, String)> = Vec::new();
         for (file, shown) in tree.files() {
@@ -104,6 +105,7 @@ impl FolderSession {
                         let _ = self.manifest.text_changed(file, &version);
                         if !ops.is_empty() {
                             edited += 1;
+                            merged.insert(doc_id);
                             inputs.push(Input::Local { doc: doc_id, ops });
                             self.open_with_connected(doc_id);
                         }
@@ -216,8 +218,9 @@ impl FolderSession {
             });
         }
         // An outside change merged with peers' edits the file lacked: write the result.
-        if edited > 0 {
-            self.materialise(events);
+        // (Only those files: the rest of the disk is as the scan found it.)
+        if !merged.is_empty() {
+            self.materialise_some(Some(&merged), events);
         }
         inputs
     }
@@ -330,6 +333,7 @@ impl FolderSession {
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
     pub(super) fn materialise(&mut self, events: &mut Vec<FolderEvent>) {
+        self.unwritten.clear();
         self.materialise_some(None, events);
     }
 

@@ -26,8 +26,10 @@
 //! number of files.
 
 mod disk;
+mod edit;
 mod event;
 
+pub use edit::EditError;
 pub use event::FolderEvent;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,6 +135,8 @@ pub struct FolderSession {
     files: BTreeMap<DocId, FileId>,
     /// Documents with ops the store lacks.
     dirty: BTreeSet<DocId>,
+    /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
+    unwritten: BTreeSet<DocId>,
     /// Files of the folder that are not shared, as the last scan found them.
     skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
@@ -214,6 +218,7 @@ impl FolderSession {
             docs,
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            unwritten: BTreeSet::new(),
             skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
@@ -462,9 +467,22 @@ impl FolderSession {
         events
     }
 
-    /// Writes dirty documents and the state to the store; returns what became durable.
+    /// Writes the files of these documents with the next save (when only their texts
+    /// changed): a burst of keystrokes or of arriving ops is one write of the file.
+    fn write_soon(&mut self, docs: BTreeSet<DocId>) {
+        self.unwritten.extend(docs);
+        self.save_at
+            .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+    }
+
+    /// Writes files whose texts changed, dirty documents and the state to the store;
+    /// returns what became durable.
     fn save(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         self.save_at = None;
+        if !self.unwritten.is_empty() {
+            let docs = std::mem::take(&mut self.unwritten);
+            self.materialise_some(Some(&docs), events);
+        }
         let mut inputs = Vec::new();
         let dirty = std::mem::take(&mut self.dirty);
         let docs: Vec<(&DocId, &Doc)> = dirty
@@ -538,7 +556,7 @@ impl FolderSession {
             if tree_changed {
                 self.materialise(events);
             } else if !changed.files.is_empty() {
-                self.materialise_some(Some(&changed.files), events);
+                self.write_soon(changed.files);
             }
             if self.followups.is_empty() {
                 return;
@@ -689,9 +707,20 @@ impl FolderSession {
         }
     }
 
-    /// Opens `doc` with every peer connected for the folder (before sending its new ops).
+    /// Opens `doc` with every peer connected for the folder that does not have it open yet
+    /// (before sending its new ops).
     fn open_with_connected(&mut self, doc: DocId) {
+        let open: BTreeSet<PeerId> = self
+            .peer
+            .peers(&doc)
+            .into_iter()
+            .filter(|p| p.conn.is_some())
+            .map(|p| p.addr.id)
+            .collect();
         for addr in self.connected() {
+            if open.contains(&addr.id) {
+                continue;
+            }
             self.followups.push(Input::AddPeer {
                 doc,
                 addr,
