@@ -1,5 +1,5 @@
 //! Crash safety of a shared folder's group commits: a writer process is killed (SIGKILL) at
-//! random moments while it saves many documents at once (`FolderStore::save_docs`) and
+//! random moments while it saves many documents at once (`FolderStore::save`) and
 //! writes many plain files at once (`FolderStore::write_plains`); after every kill the store
 //! must open without damage, every document must hold exactly the text of its last
 //! acknowledged save or of the save in flight (each file old or new, never a mix or a
@@ -72,7 +72,7 @@ fn child(dir: &Path, seed: u64) {
         say(&format!("PRE {} END\n", pre.join(",")));
         let ids: Vec<DocId> = group.iter().map(|i| doc_id(*i)).collect();
         store
-            .save_docs(ids.iter().zip(group.iter().map(|i| &docs[i])))
+            .save(ids.iter().zip(group.iter().map(|i| &docs[i])), true)
             .expect("save documents");
         let texts: Vec<(String, String)> = group
             .iter()

@@ -489,24 +489,19 @@ impl FolderSession {
             .iter()
             .filter_map(|id| Some((id, self.docs.get(id)?)))
             .collect();
-        match self.store.save_docs(docs.iter().copied()) {
-            Ok(()) => inputs.extend(docs.iter().map(|(id, doc)| Input::Durable {
-                doc: **id,
-                version: doc.version(),
-            })),
+        // Documents and state in one group commit.
+        match self.store.save(docs.iter().copied(), self.state_dirty) {
+            Ok(()) => {
+                self.state_dirty = false;
+                inputs.extend(docs.iter().map(|(id, doc)| Input::Durable {
+                    doc: **id,
+                    version: doc.version(),
+                }));
+            }
             Err(e) => {
                 events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
                 self.dirty = dirty;
                 self.save_at = Some(Instant::now() + RETRY);
-            }
-        }
-        if self.state_dirty {
-            match self.store.save_state() {
-                Ok(()) => self.state_dirty = false,
-                Err(e) => {
-                    events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                    self.save_at = Some(Instant::now() + RETRY);
-                }
             }
         }
         inputs

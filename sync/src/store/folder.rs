@@ -329,7 +329,7 @@ impl FolderStore {
         &self.state
     }
 
-    /// Changes what the store remembers; [`save_state`](Self::save_state) makes it durable.
+    /// Changes what the store remembers; [`save`](Self::save) makes it durable.
     pub fn state_mut(&mut self) -> &mut FolderState {
         &mut self.state
     }
@@ -342,27 +342,27 @@ impl FolderStore {
         peers.truncate(MAX_KNOWN_PEERS);
     }
 
-    /// Writes the state atomically.
-    pub fn save_state(&self) -> Result<(), StoreError> {
-        let body = postcard::to_stdvec(&self.state).unwrap_or_default();
-        write_atomic(&self.dir.join("state"), &encode_file(KIND_STATE, &body))
-    }
-
-    /// Writes documents atomically, as one group (the store's group commit: one `fsync` of
-    /// the folder for all of them): every op in them is durable once this returns `Ok`. On
-    /// an error, each document holds its old or its new content; write them all again.
-    pub fn save_docs<'a>(
+    /// Writes documents (and the state, with `state`) atomically, as one group (the
+    /// store's group commit: their flushes at once, one `fsync` per folder): every op in them
+    /// is durable once this returns `Ok`. On an error, each file holds its old or its new
+    /// content; write them all again.
+    pub fn save<'a>(
         &self,
         docs: impl IntoIterator<Item = (&'a DocId, &'a Doc)>,
+        state: bool,
     ) -> Result<(), StoreError> {
         let docs_dir = self.dir.join("docs");
-        let files: Vec<(PathBuf, Vec<u8>)> = docs
+        let mut files: Vec<(PathBuf, Vec<u8>)> = docs
             .into_iter()
             .map(|(id, doc)| {
                 let path = docs_dir.join(id.to_string());
                 (path, encode_file(KIND_DOC, &doc.encode()))
             })
             .collect();
+        if state {
+            let body = postcard::to_stdvec(&self.state).unwrap_or_default();
+            files.push((self.dir.join("state"), encode_file(KIND_STATE, &body)));
+        }
         write_atomic_all(&files).into_iter().collect()
     }
 
@@ -512,7 +512,7 @@ mod tests {
         let mut doc = Doc::new(store.replica());
         let _ = doc.insert(0, "hello");
         let id = DocId::random();
-        store.save_docs([(&id, &doc)]).unwrap();
+        store.save([(&id, &doc)], false).unwrap();
         let file = FileId(crate::folder::Stamp {
             lamport: 1,
             replica: store.replica(),
@@ -525,7 +525,7 @@ mod tests {
                 version: VersionVector::new(),
             },
         );
-        store.save_state().unwrap();
+        store.save([], true).unwrap();
         let replica = store.replica();
         drop(store);
 
@@ -560,7 +560,7 @@ mod tests {
         let id = DocId::random();
         let mut doc = Doc::new(store.replica());
         let _ = doc.insert(0, "text");
-        store.save_docs([(&id, &doc)]).unwrap();
+        store.save([(&id, &doc)], false).unwrap();
         drop(store);
         let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
         let mut bytes = fs::read(&path).unwrap();
