@@ -363,13 +363,20 @@ fn work_tree(dir: &Path) -> Vec<(String, String)> {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.file_name().is_some_and(|n| n == ".duet" || n == ".git") {
+            if path
+                .file_name()
+                .is_some_and(|n| n == ".duet" || n == ".git")
+            {
                 continue;
             }
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(text) = fs::read_to_string(&path) {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((rel, text));
             }
         }

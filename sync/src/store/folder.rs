@@ -16,6 +16,10 @@
 //! (postcard [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document (crdt-text's
 //! `Doc::encode`). Every file is only ever replaced atomically (the store's `write_atomic`:
 //! temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file.
+//! Documents, the state and plain files written together (a save, a join writing a thousand
+//! files) go as one group commit (`write_atomic_all`, `Staged::commit_all`): the same
+//! steps per file, their flushes at once and one fsync per folder; a crash leaves each file
+//! old or new, and nothing is reported durable before the group's last fsync.
 //! A newer format version is refused by name; a damaged document file is moved aside
 //! (`NAME.damaged-…`, never deleted) and the document starts empty, to be refilled by peers
 //! and by the file on disk; a damaged `identity` stops the open (it holds the secret).
