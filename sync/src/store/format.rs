@@ -17,7 +17,9 @@
 //! threads, so the disk merges their flushes instead of waiting for each in turn), then
 //! each is renamed over its target, then each folder involved is `fsync`ed once. A crash at
 //! any point leaves each target old or new (a rename only happens after its temp file is
-//! durable); nothing is reported durable before the folders' `fsync`s return.
+//! durable); nothing is reported durable before the folders' `fsync`s return. A batch of more
+//! than [`GROUP_FILES`] files goes as several groups, one after the other (each temp file
+//! stays open until it is renamed).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -298,6 +300,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// Replaces each store file `path` with its `bytes` atomically, as one group (see the module
 /// docs), mode `0600`: the outcome of each, in order.
 pub fn write_atomic_all(files: &[(PathBuf, Vec<u8>)]) -> Vec<Result<(), StoreError>> {
+    files
+        .chunks(GROUP_FILES)
+        .flat_map(write_atomic_group)
+        .collect()
+}
+
+/// At most this many files are open at once in a group commit (each temp file is open until
+/// it is renamed, and 1,024 open files is a common limit): a larger batch is committed as
+/// groups of this size, one after the other.
+pub const GROUP_FILES: usize = 256;
+
+fn write_atomic_group(files: &[(PathBuf, Vec<u8>)]) -> Vec<Result<(), StoreError>> {
     let mut results: Vec<Option<Result<(), StoreError>>> = files.iter().map(|_| None).collect();
     let mut batch = Vec::with_capacity(files.len());
     let mut at = Vec::with_capacity(files.len());
@@ -437,6 +451,27 @@ mod tests {
             read_sealed(FileKind::State, &path, Some(&id)).unwrap(),
             Sealed::Missing
         ));
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_group_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..GROUP_FILES * 2 + 3)
+            .map(|i| {
+                (
+                    dir.path().join(format!("f{i}")),
+                    format!("{i}").into_bytes(),
+                )
+            })
+            .collect();
+        let results = write_atomic_all(&files);
+        assert_eq!(results.len(), files.len());
+        assert!(results.iter().all(Result::is_ok));
+        for (path, bytes) in &files {
+            assert_eq!(&fs::read(path).unwrap(), bytes);
+        }
+        let left = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(left, files.len(), "no temp file left");
     }
 
     #[cfg(unix)]

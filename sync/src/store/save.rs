@@ -46,6 +46,13 @@ pub fn write(path: &Path, bytes: &[u8], backup: &Path) -> Result<Written, StoreE
 /// commit): the outcome of each, in order. A file overwritten in place has its copy
 /// removed at once ([`finish_in_place`]), before the next one needs `backup`.
 pub fn write_all(files: &[(PathBuf, &[u8])], backup: &Path) -> Vec<Result<(), StoreError>> {
+    files
+        .chunks(format::GROUP_FILES)
+        .flat_map(|group| write_group(group, backup))
+        .collect()
+}
+
+fn write_group(files: &[(PathBuf, &[u8])], backup: &Path) -> Vec<Result<(), StoreError>> {
     let mut results: Vec<Option<Result<(), StoreError>>> = files.iter().map(|_| None).collect();
     let mut batch = Vec::new();
     let mut at = Vec::new();
