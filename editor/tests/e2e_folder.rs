@@ -308,3 +308,254 @@ fn a_delete_while_the_other_side_edits_keeps_the_file_with_the_edit() {
     );
     alice.stop();
 }
+
+#[test]
+fn files_not_shared_are_listed_with_the_reason_at_the_start_and_when_they_appear() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let home = scratch.dir("home-a");
+    fs::write(a.join("README.md"), "# shared\n").unwrap();
+    fs::write(a.join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    fs::write(a.join("latin1.txt"), b"caf\xe9\n").unwrap();
+    fs::write(a.join("big.log"), "x".repeat(9 << 20)).unwrap();
+    fs::write(a.join(".gitignore"), "ignored.bin\n").unwrap();
+    fs::write(a.join("ignored.bin"), b"\0ignored\0").unwrap();
+
+    let alice = Serve::spawn(&User::new("alice", &home), scratch.path(), "a", &[]);
+    alice.wait_line("how many files it shares", |l| l.contains("(2 files)"));
+    let lines = alice.lines();
+    let said = |start: &str, reason: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("not shared: {start} (")) && l.contains(reason))
+    };
+    assert!(said("logo.png", "binary file"), "{lines:#?}");
+    assert!(said("latin1.txt", "not UTF-8"), "{lines:#?}");
+    assert!(said("big.log", "over the limit"), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("ignored.bin")),
+        "an ignored file is not even listed: {lines:#?}"
+    );
+
+    // One that appears while it runs is said when the folder is scanned; said once.
+    fs::write(a.join("photo.jpg"), b"\xff\xd8\xff\xe0\0\x10JFIF").unwrap();
+    alice.wait_line("the new binary file", |l| {
+        l.starts_with("not shared: photo.jpg (binary file")
+    });
+    fs::write(a.join("README.md"), "# shared\nstill\n").unwrap();
+    alice.wait_line("the next scan", |l| l.contains("1 edited"));
+    let lines = alice.stop();
+    let told = lines
+        .iter()
+        .filter(|l| l.starts_with("not shared: logo.png"))
+        .count();
+    assert_eq!(told, 1, "{lines:#?}");
+}
+
+/// Every file under `dir` but `.git` and `.duet`, with its text, sorted; read while duet
+/// may be changing the folder (what vanishes meanwhile is left out).
+fn work_tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path
+                .file_name()
+                .is_some_and(|n| n == ".duet" || n == ".git")
+            {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = fs::read_to_string(&path) {
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
+        .args(["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_git_checkout_of_another_branch_reaches_the_other_disk() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("git is not installed: skipping the checkout test");
+        return;
+    }
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    git(&a, &["init", "-q"]);
+    for i in 0..240 {
+        let dir = a.join(format!("src/m{}", i % 12));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("f{i}.rs")),
+            format!("// file {i}\nfn f{i}() {{}}\n"),
+        )
+        .unwrap();
+    }
+    git(&a, &["add", "-A"]);
+    git(&a, &["commit", "-qm", "main"]);
+    // The other branch edits 200 files, deletes 20, adds 20 and moves a folder.
+    git(&a, &["checkout", "-qb", "other"]);
+    for i in 0..200 {
+        let path = a.join(format!("src/m{}/f{i}.rs", i % 12));
+        fs::write(
+            path,
+            format!("// file {i}, on the other branch\nfn f{i}() {{ other() }}\n"),
+        )
+        .unwrap();
+    }
+    for i in 200..220 {
+        fs::remove_file(a.join(format!("src/m{}/f{i}.rs", i % 12))).unwrap();
+    }
+    fs::create_dir_all(a.join("new")).unwrap();
+    for i in 0..20 {
+        fs::write(a.join(format!("new/n{i}.md")), format!("new {i}\n")).unwrap();
+    }
+    git(&a, &["add", "-A"]);
+    git(&a, &["mv", "src/m11", "moved"]);
+    git(&a, &["commit", "-qm", "other"]);
+    let other = work_tree(&a);
+    git(&a, &["checkout", "-q", "main"]);
+    let main = work_tree(&a);
+    assert_ne!(main, other);
+
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob = Serve::spawn_args(
+        &User::new("bob", &home_b),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    let b = scratch.path().join("b");
+    wait_until(
+        "bob to hold the main branch",
+        || (work_tree(&b) == main).then_some(()),
+        || format!("{} files at bob", work_tree(&b).len()),
+    );
+
+    git(&a, &["checkout", "-q", "other"]);
+    assert_eq!(work_tree(&a), other);
+    wait_until(
+        "bob to hold the other branch",
+        || (work_tree(&b) == other).then_some(()),
+        || {
+            let at_b = work_tree(&b);
+            let wrong: Vec<_> = other.iter().filter(|f| !at_b.contains(f)).take(5).collect();
+            format!(
+                "{} files at bob; missing or different: {wrong:#?}",
+                at_b.len()
+            )
+        },
+    );
+    // And back, from bob's side this time: the git repository is alice's alone, so bob's
+    // disk changes as a checkout would change it, by copying main's files over.
+    for (path, text) in &main {
+        let at = b.join(path);
+        fs::create_dir_all(at.parent().unwrap()).unwrap();
+        if fs::read_to_string(&at).ok().as_deref() != Some(text.as_str()) {
+            fs::write(at, text).unwrap();
+        }
+    }
+    for (path, _) in &other {
+        if !main.iter().any(|(p, _)| p == path) {
+            fs::remove_file(b.join(path)).unwrap();
+        }
+    }
+    wait_until(
+        "alice to hold the main branch again",
+        || (work_tree(&a) == main).then_some(()),
+        || format!("{} files at alice", work_tree(&a).len()),
+    );
+    bob.stop();
+    alice.stop();
+}
+
+#[test]
+fn moving_a_folder_on_disk_moves_its_files_on_the_other_disk_with_their_history() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let (home_a, home_b) = (scratch.dir("home-a"), scratch.dir("home-b"));
+    fs::create_dir_all(a.join("sub/deep")).unwrap();
+    fs::write(a.join("sub/x.md"), "x\n").unwrap();
+    fs::write(a.join("sub/deep/y.md"), "y\n").unwrap();
+    fs::write(a.join("top.md"), "top\n").unwrap();
+    let alice = Serve::spawn(&User::new("alice", &home_a), scratch.path(), "a", &[]);
+    let ticket = alice.ticket();
+    let bob = Serve::spawn_args(
+        &User::new("bob", &home_b),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("sub/deep/y.md"), "y", |s| s == "y\n");
+    wait_for_file(&b.join("sub/x.md"), "x", |s| s == "x\n");
+
+    fs::rename(a.join("sub"), a.join("other")).unwrap();
+    wait_for_file(&b.join("other/x.md"), "x, moved", |s| s == "x\n");
+    wait_for_file(&b.join("other/deep/y.md"), "y, moved", |s| s == "y\n");
+    wait_gone(&b.join("sub"));
+    // Moved, not deleted and created again: the same files, so their histories go along,
+    // and an edit at the new place on one side reaches the other.
+    bob.wait_line("the move of x", |l| l == "renamed: sub/x.md → other/x.md");
+    bob.wait_line("the move of y", |l| {
+        l == "renamed: sub/deep/y.md → other/deep/y.md"
+    });
+    fs::write(b.join("other/x.md"), "x\nedited after the move\n").unwrap();
+    wait_for_file(&a.join("other/x.md"), "bob's edit", |s| {
+        s == "x\nedited after the move\n"
+    });
+    let lines = alice.stop();
+    assert!(
+        lines.iter().any(|l| l.contains("2 renamed")),
+        "alice picked the move up as renames: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("deleted: sub/")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        work_tree(&b),
+        vec![
+            ("other/deep/y.md".to_string(), "y\n".to_string()),
+            ("other/x.md".into(), "x\nedited after the move\n".into()),
+            ("top.md".into(), "top\n".into()),
+        ]
+    );
+    bob.stop();
+}

@@ -1,23 +1,31 @@
 //! Figures for shared folders over real iroh on loopback, in one process: a generated tree of
-//! N text files (default 1,000 × 10 KB, in 10 folders), shared by one session and joined by
-//! another.
+//! N text files (default 1,000 × 10 KB, in 10 folders), or a copy of an existing folder,
+//! shared by one session and joined by another.
 //!
 //! ```text
 //! cargo run --release -p duet-sync --example folder_bench [-- FILES [BYTES_PER_FILE [RUNS]]]
+//! cargo run --release -p duet-sync --example folder_bench -- tree PATH [RUNS]
 //! ```
 //!
 //! Prints medians over RUNS (default 5) of: a fresh join (open to every file on the joiner's
 //! disk) beside the baseline of copying the same tree with `std::fs::copy` in the same run,
 //! bytes exchanged ÷ the tree's size; and a reconnect where nothing changed (open to the peer
-//! joining the folder, bytes exchanged over the following second, summary included).
+//! joining the folder, bytes exchanged over the following second, summary included). With a
+//! generated tree, also: a burst of 200 files changed on one disk (as a `git checkout` does)
+//! → all of them on the other disk, and one keystroke → applied on the other peer (300
+//! keystrokes, one every 5 ms) in folder mode beside single-file mode, both driven the same
+//! way in this process. `tree PATH` copies PATH (without `.git`, `.duet` and `target`)
+//! and shares the copy.
 
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use duet_sync::net::NetConfig;
+use duet_sync::proto::OneDoc;
 use duet_sync::share::{FolderConfig, FolderEvent, FolderSession};
 use duet_sync::ticket::DocTicket;
+use duet_sync::{Opened, Session, SessionConfig};
 
 fn config(dir: &Path, join: Option<DocTicket>) -> FolderConfig {
     let mut config = FolderConfig::new(dir);
@@ -52,7 +60,7 @@ fn path_of(i: usize) -> String {
 async fn pump(
     a: &mut FolderSession,
     b: &mut FolderSession,
-    done: impl Fn(&[FolderEvent]) -> bool,
+    mut done: impl FnMut(&[FolderEvent]) -> bool,
 ) -> Vec<FolderEvent> {
     let start = Instant::now();
     let mut events = Vec::new();
@@ -71,42 +79,102 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn copy_tree(from: &Path, to: &Path, files: usize) {
-    for i in 0..files {
-        let dst = to.join(path_of(i));
+fn copy_tree(from: &Path, to: &Path, paths: &[String]) {
+    for path in paths {
+        let dst = to.join(path);
         fs::create_dir_all(dst.parent().unwrap_or(to)).ok();
-        fs::copy(from.join(path_of(i)), dst).ok();
+        fs::copy(from.join(path), dst).ok();
+    }
+}
+
+/// Copies the folder `from` into `to`, leaving out `.git`, `.duet` and `target`.
+fn copy_folder(from: &Path, to: &Path) {
+    let Ok(entries) = fs::read_dir(from) else {
+        return;
+    };
+    fs::create_dir_all(to).ok();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if [".git", ".duet", "target"].iter().any(|n| name == *n) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => copy_folder(&entry.path(), &to.join(&name)),
+            Ok(t) if t.is_file() => {
+                fs::copy(entry.path(), to.join(&name)).ok();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A generated tree of `files` × `bytes`, or a copy of `tree`.
+fn make_tree(dir: &Path, tree: Option<&Path>, files: usize, bytes: usize) {
+    match tree {
+        Some(from) => copy_folder(from, dir),
+        None => {
+            for i in 0..files {
+                let path = dir.join(path_of(i));
+                fs::create_dir_all(path.parent().unwrap_or(dir)).ok();
+                fs::write(path, text(i, bytes)).ok();
+            }
+        }
+    }
+}
+
+struct Args {
+    tree: Option<std::path::PathBuf>,
+    files: usize,
+    bytes: usize,
+    runs: usize,
+}
+
+fn args() -> Args {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("tree") {
+        return Args {
+            tree: raw.get(1).map(Into::into),
+            files: 0,
+            bytes: 0,
+            runs: raw.get(2).and_then(|r| r.parse().ok()).unwrap_or(5),
+        };
+    }
+    let n: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
+    Args {
+        tree: None,
+        files: n.first().copied().unwrap_or(1000),
+        bytes: n.get(1).copied().unwrap_or(10_000),
+        runs: n.get(2).copied().unwrap_or(5),
     }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let files = args.first().copied().unwrap_or(1000);
-    let bytes = args.get(1).copied().unwrap_or(10_000);
-    let runs = args.get(2).copied().unwrap_or(5);
+    let args = args();
     let Ok(scratch) = tempfile::tempdir() else {
         eprintln!("cannot make a temporary folder");
         return;
     };
     let a_dir = scratch.path().join("a");
-    for i in 0..files {
-        let path = a_dir.join(path_of(i));
-        fs::create_dir_all(path.parent().unwrap_or(&a_dir)).ok();
-        fs::write(path, text(i, bytes)).ok();
-    }
-    let total = (files * bytes) as f64;
+    make_tree(&a_dir, args.tree.as_deref(), args.files, args.bytes);
     let opened = Instant::now();
-    let Ok((mut a, _)) = FolderSession::open(config(&a_dir, None)).await else {
+    let Ok((mut a, events)) = FolderSession::open(config(&a_dir, None)).await else {
         eprintln!("cannot share the folder");
         return;
     };
+    let paths = a.paths();
+    let total: u64 = paths
+        .iter()
+        .filter_map(|p| fs::metadata(a_dir.join(p)).ok())
+        .map(|m| m.len())
+        .sum();
+    let skipped = events
+        .iter()
+        .filter(|e| matches!(e, FolderEvent::Skipped(_)))
+        .count();
     println!(
-        "shared {} files of {bytes} bytes in {:.0} ms (first scan and store)",
-        a.paths().len(),
+        "shared {} files, {total} bytes ({skipped} not shared) in {:.0} ms (first scan and store)",
+        paths.len(),
         opened.elapsed().as_secs_f64() * 1e3
     );
     let Some(ticket) = a.ticket() else {
@@ -115,10 +183,11 @@ async fn main() {
     };
     let (mut join_ms, mut copy_ms, mut ratio, mut again_ms, mut again_bytes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for run in 0..runs {
+    let mut open_ms = Vec::new();
+    for run in 0..args.runs {
         let copy_dir = scratch.path().join(format!("copy{run}"));
         let t = Instant::now();
-        copy_tree(&a_dir, &copy_dir, files);
+        copy_tree(&a_dir, &copy_dir, &paths);
         copy_ms.push(t.elapsed().as_secs_f64() * 1e3);
 
         let b_dir = scratch.path().join(format!("b{run}"));
@@ -127,15 +196,16 @@ async fn main() {
             eprintln!("cannot join");
             return;
         };
-        let last = b.root().join(path_of(files - 1));
         let root = b.root().to_path_buf();
+        let mut left = paths.clone();
         pump(&mut a, &mut b, |_| {
-            last.exists() && (0..files).all(|i| root.join(path_of(i)).exists())
+            left.retain(|p| !root.join(p).exists());
+            left.is_empty()
         })
         .await;
         join_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let (s, r) = b.traffic();
-        ratio.push((s + r) as f64 / total);
+        ratio.push((s + r) as f64 / total as f64);
         let _ = b.shutdown().await;
 
         let t = Instant::now();
@@ -143,6 +213,7 @@ async fn main() {
             eprintln!("cannot reopen");
             return;
         };
+        open_ms.push(t.elapsed().as_secs_f64() * 1e3);
         pump(&mut a, &mut b, |events| {
             events
                 .iter()
@@ -159,9 +230,14 @@ async fn main() {
         }
         let (s, r) = b.traffic();
         again_bytes.push((s + r) as f64);
-        let _ = b.shutdown().await;
+        if run + 1 < args.runs || args.tree.is_some() {
+            let _ = b.shutdown().await;
+            let _ = fs::remove_dir_all(&b_dir);
+        } else {
+            burst(&mut a, &mut b, args.files, args.bytes).await;
+            let _ = b.shutdown().await;
+        }
         let _ = fs::remove_dir_all(&copy_dir);
-        let _ = fs::remove_dir_all(&b_dir);
     }
     let (join, copy) = (median(join_ms), median(copy_ms));
     println!(
@@ -171,9 +247,194 @@ async fn main() {
         median(ratio)
     );
     println!(
-        "unchanged reconnect: median {:.0} ms to the peer joining, {:.0} bytes exchanged",
+        "unchanged reconnect: median {:.0} ms to the peer joining ({:.0} ms of it opening the \
+         store and scanning the folder), {:.0} bytes exchanged",
         median(again_ms),
+        median(open_ms),
         median(again_bytes)
     );
+    if args.tree.is_none() {
+        let b_dir = scratch.path().join("keys-b");
+        if let Ok((mut b, _)) = FolderSession::open(config(&b_dir, Some(ticket))).await {
+            let root = b.root().to_path_buf();
+            let last = paths.last().cloned().unwrap_or_default();
+            pump(&mut a, &mut b, |_| root.join(&last).exists()).await;
+            let folder = keystrokes_folder(&mut a, &mut b, &paths[0]).await;
+            let _ = b.shutdown().await;
+            let single = keystrokes_single(scratch.path(), args.bytes).await;
+            println!(
+                "keystroke -> applied on the other peer (300 keystrokes, one per 5 ms): folder \
+                 mode p50 {:.2} ms, p99 {:.2} ms; single-file mode p50 {:.2} ms, p99 {:.2} ms; \
+                 p99 ratio {:.2}",
+                folder.0,
+                folder.1,
+                single.0,
+                single.1,
+                folder.1 / single.1
+            );
+        }
+    }
     let _ = a.shutdown().await;
+}
+
+/// Median and 99th percentile, in milliseconds.
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let at = |p: f64| {
+        let i = ((samples.len().max(1) - 1) as f64 * p).round() as usize;
+        samples.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    };
+    (at(0.5), at(0.99))
+}
+
+/// Changes 200 files on a's disk as a checkout does (two lines each), and times them
+/// reaching b's disk
+/// (from the scan the watcher would start; its 100 ms settling is not counted). The
+/// baseline: writing them on a's disk.
+async fn burst(a: &mut FolderSession, b: &mut FolderSession, files: usize, bytes: usize) {
+    let n = files.min(200);
+    // As a checkout between branches does: a few lines of each file change.
+    let new: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let old = text(i, bytes);
+            let cut = old.len() / 2;
+            let changed = format!(
+                "{}\nchanged on the other branch {i}\n{}\nand at the end\n",
+                &old[..cut],
+                &old[cut..]
+            );
+            (path_of(i), changed)
+        })
+        .collect();
+    let t = Instant::now();
+    for (path, text) in &new {
+        fs::write(a.root().join(path), text).ok();
+    }
+    let write_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    a.rescan_now();
+    let b_root = b.root().to_path_buf();
+    let mut left: Vec<&(String, String)> = new.iter().collect();
+    let mut seen = 0;
+    pump(a, b, |events| {
+        let wrote = events[seen..]
+            .iter()
+            .any(|e| matches!(e, FolderEvent::Disk(w) if w.starts_with("wrote ")));
+        seen = events.len();
+        if wrote {
+            left.retain(|(p, t)| fs::read_to_string(b_root.join(p)).ok().as_deref() != Some(t));
+        }
+        left.is_empty()
+    })
+    .await;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "burst: {n} files changed on one disk -> all on the other disk in {ms:.0} ms \
+         (baseline: writing them on the first disk, {write_ms:.1} ms; ratio {:.0}×)",
+        ms / write_ms
+    );
+}
+
+/// 300 keystrokes in `path` on a, one per 5 ms: (p50, p99) ms until b's document has each.
+async fn keystrokes_folder(a: &mut FolderSession, b: &mut FolderSession, path: &str) -> (f64, f64) {
+    let base = b.text(path).map_or(0, |t| t.len());
+    let n = 300;
+    let mut sent: Vec<Instant> = Vec::with_capacity(n);
+    let mut samples = Vec::with_capacity(n);
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    let start = Instant::now();
+    while samples.len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "keystrokes lost"
+        );
+        tokio::select! {
+            _ = tick.tick(), if sent.len() < n => {
+                sent.push(Instant::now());
+                let _ = a.edit(path, |doc| vec![doc.insert(0, "x")]);
+            }
+            wake = a.next() => { a.handle(wake); }
+            wake = b.next() => {
+                b.handle(wake);
+                let now = Instant::now();
+                let have = b.text(path).map_or(0, |t| t.len()).saturating_sub(base);
+                while samples.len() < have.min(sent.len()) {
+                    samples.push(now - sent[samples.len()]);
+                }
+            }
+        }
+    }
+    percentiles(samples)
+}
+
+/// The same keystrokes between two single-file sessions of one `bytes`-long file.
+async fn keystrokes_single(scratch: &Path, bytes: usize) -> (f64, f64) {
+    let (a_dir, b_dir) = (scratch.join("single-a"), scratch.join("single-b"));
+    fs::create_dir_all(&a_dir).ok();
+    fs::create_dir_all(&b_dir).ok();
+    fs::write(a_dir.join("notes.md"), text(7, bytes)).ok();
+    let single = |file: std::path::PathBuf, join: Option<DocTicket>| {
+        let mut c = SessionConfig::new(file);
+        c.net = Some(NetConfig::loopback());
+        c.join = join;
+        c
+    };
+    let Ok(Opened {
+        session: mut sa,
+        id,
+        doc: mut da,
+        ..
+    }) = Session::open(single(a_dir.join("notes.md"), None)).await
+    else {
+        return (f64::NAN, f64::NAN);
+    };
+    let Ok(ticket) = sa.ticket(&id) else {
+        return (f64::NAN, f64::NAN);
+    };
+    let Ok(Opened {
+        session: mut sb,
+        doc: mut db,
+        ..
+    }) = Session::open(single(b_dir.join("notes.md"), Some(ticket))).await
+    else {
+        return (f64::NAN, f64::NAN);
+    };
+    let start = Instant::now();
+    while db.len() < da.len() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no catch-up");
+        tokio::select! {
+            wake = sa.next() => { sa.handle(&mut OneDoc { id, doc: &mut da }, wake); }
+            wake = sb.next() => { sb.handle(&mut OneDoc { id, doc: &mut db }, wake); }
+        }
+    }
+    let base = db.len();
+    let n = 300;
+    let mut sent: Vec<Instant> = Vec::with_capacity(n);
+    let mut samples = Vec::with_capacity(n);
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    while samples.len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "keystrokes lost"
+        );
+        tokio::select! {
+            _ = tick.tick(), if sent.len() < n => {
+                sent.push(Instant::now());
+                let op = da.insert(0, "x");
+                sa.local(&mut OneDoc { id, doc: &mut da }, id, vec![op]);
+            }
+            wake = sa.next() => { sa.handle(&mut OneDoc { id, doc: &mut da }, wake); }
+            wake = sb.next() => {
+                sb.handle(&mut OneDoc { id, doc: &mut db }, wake);
+                let now = Instant::now();
+                let have = db.len().saturating_sub(base);
+                while samples.len() < have.min(sent.len()) {
+                    samples.push(now - sent[samples.len()]);
+                }
+            }
+        }
+    }
+    let _ = sa.shutdown(&mut OneDoc { id, doc: &mut da }).await;
+    let _ = sb.shutdown(&mut OneDoc { id, doc: &mut db }).await;
+    percentiles(samples)
 }

@@ -24,6 +24,10 @@ use serde::{Deserialize, Serialize};
 use super::path::{PathError, check_name, split_path};
 use super::tree::{Outcome, Tree};
 
+mod batch;
+
+use batch::Pending;
+
 /// A Lamport stamp: orders the writes of registers, and names files, folders and writes. A
 /// replica stamps each of its own writes with a larger `lamport` than any stamp it has seen,
 /// so stamps are unique (per [`ReplicaId`]) and a write orders after everything its author
@@ -290,8 +294,17 @@ impl Manifest {
         if known.includes(version) {
             return Vec::new();
         }
+        // Text only decides whether a file that no placement keeps lives (see `Tree`): it
+        // starts to when the text gains an edit its deletes had not seen. Any other text
+        // change leaves the tree as it is, so it is not rendered again (a join receives a
+        // text for every file).
+        let revives = self.state.files.get(&file).is_some_and(|entry| {
+            !entry.kept_by_place()
+                && entry.deleted_text.includes(known)
+                && !entry.deleted_text.includes(version)
+        });
         known.merge(version);
-        self.rerender()
+        if revives { self.rerender() } else { Vec::new() }
     }
 
     fn rerender(&mut self) -> Vec<Outcome> {
@@ -312,62 +325,11 @@ impl Manifest {
     /// Merges a local delta and re-renders (local changes are not reported as outcomes: the
     /// user made them).
     fn commit(&mut self, delta: ManifestDelta) -> ManifestDelta {
-        self.state.merge(&delta);
-        self.tree = Tree::render(&self.state, &self.text);
+        if !delta.is_empty() {
+            self.state.merge(&delta);
+            self.tree = Tree::render(&self.state, &self.text);
+        }
         delta
-    }
-
-    /// Creates an empty file at `path`; its folders are created as needed.
-    pub fn create(&mut self, path: &str) -> Result<(FileId, ManifestDelta), ManifestError> {
-        let parts = split_path(path)?;
-        self.check_free(path, &parts)?;
-        let mut delta = ManifestDelta::default();
-        let (dirs, name) = parts.split_at(parts.len() - 1);
-        let parent = self.ensure_dirs(dirs, &mut delta);
-        let id = FileId(self.tick());
-        let entry = FileEntry {
-            author: Some(self.author.clone()),
-            place: Some(Lww {
-                stamp: id.0,
-                value: Place {
-                    parent,
-                    name: name[0].to_string(),
-                },
-            }),
-            keep: BTreeSet::from([id.0]),
-            ..FileEntry::default()
-        };
-        delta.files.insert(id, entry);
-        Ok((id, self.commit(delta)))
-    }
-
-    /// Renames or moves the live file `file` to `to` (its id, and so its text and history,
-    /// stay the same). A rename concurrent with a delete keeps the file.
-    pub fn rename(&mut self, file: FileId, to: &str) -> Result<ManifestDelta, ManifestError> {
-        let parts = split_path(to)?;
-        if self.tree.path(file).is_none() {
-            return Err(ManifestError::NoFile(format!("{file:?}")));
-        }
-        if self.tree.path(file) != Some(to) {
-            self.check_free(to, &parts)?;
-        }
-        let mut delta = ManifestDelta::default();
-        let (dirs, name) = parts.split_at(parts.len() - 1);
-        let parent = self.ensure_dirs(dirs, &mut delta);
-        let stamp = self.tick();
-        let entry = FileEntry {
-            place: Some(Lww {
-                stamp,
-                value: Place {
-                    parent,
-                    name: name[0].to_string(),
-                },
-            }),
-            keep: BTreeSet::from([stamp]),
-            ..FileEntry::default()
-        };
-        delta.files.insert(file, entry);
-        Ok(self.commit(delta))
     }
 
     /// Moves (or renames) the folder at `from` to `to`, with everything in it — also what peers
@@ -384,11 +346,11 @@ impl Manifest {
                 to: to.to_string(),
             });
         }
-        self.check_free(to, &parts)?;
+        self.check_free(to, &parts, &Pending::default())?;
         let ids = self.tree.dirs_at(from).to_vec();
         let mut delta = ManifestDelta::default();
         let (dirs, name) = parts.split_at(parts.len() - 1);
-        let parent = self.ensure_dirs(dirs, &mut delta);
+        let parent = self.ensure_dirs(dirs, &mut delta, &mut Pending::default());
         let stamp = self.tick();
         for id in ids {
             let place = Lww {
@@ -400,17 +362,6 @@ impl Manifest {
             };
             delta.dirs.insert(id, DirEntry { place: Some(place) });
         }
-        Ok(self.commit(delta))
-    }
-
-    /// Deletes the live file `file`. Edits of its text that this replica has not seen keep it
-    /// (see [`text_changed`](Self::text_changed)).
-    pub fn delete(&mut self, file: FileId) -> Result<ManifestDelta, ManifestError> {
-        if self.tree.path(file).is_none() {
-            return Err(ManifestError::NoFile(format!("{file:?}")));
-        }
-        let mut delta = ManifestDelta::default();
-        self.delete_into(file, &mut delta);
         Ok(self.commit(delta))
     }
 
@@ -427,7 +378,7 @@ impl Manifest {
         Ok(self.commit(delta))
     }
 
-    fn delete_into(&self, file: FileId, delta: &mut ManifestDelta) {
+    pub(super) fn delete_into(&self, file: FileId, delta: &mut ManifestDelta) {
         let Some(entry) = self.state.files.get(&file) else {
             return;
         };
@@ -440,58 +391,6 @@ impl Manifest {
                 ..FileEntry::default()
             },
         );
-    }
-
-    /// Refuses a path that a file or folder has, or whose folders are files.
-    fn check_free(&self, path: &str, parts: &[&str]) -> Result<(), ManifestError> {
-        if self.tree.file_at(path).is_some() || self.tree.is_dir(path) {
-            return Err(ManifestError::Exists(path.to_string()));
-        }
-        let mut prefix = String::new();
-        for part in &parts[..parts.len() - 1] {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(part);
-            if self.tree.file_at(&prefix).is_some() {
-                return Err(ManifestError::NotAFolder(prefix));
-            }
-        }
-        Ok(())
-    }
-
-    /// The folder at `dirs` (created where missing, each into `delta`), and the places of the
-    /// existing ones re-sent, so a delta never names a folder its receiver cannot place.
-    fn ensure_dirs(&mut self, dirs: &[&str], delta: &mut ManifestDelta) -> Option<DirId> {
-        let mut parent = None;
-        let mut path = String::new();
-        for name in dirs {
-            if !path.is_empty() {
-                path.push('/');
-            }
-            path.push_str(name);
-            let id = match self.tree.dirs_at(&path).first().copied() {
-                Some(id) => {
-                    self.resend_with_ancestors(id, delta);
-                    id
-                }
-                None => {
-                    let stamp = self.tick();
-                    let place = Lww {
-                        stamp,
-                        value: Place {
-                            parent,
-                            name: name.to_string(),
-                        },
-                    };
-                    let id = DirId(stamp);
-                    delta.dirs.insert(id, DirEntry { place: Some(place) });
-                    id
-                }
-            };
-            parent = Some(id);
-        }
-        parent
     }
 
     /// Puts the places of folder `id` and of every folder above it into `delta` (its parent

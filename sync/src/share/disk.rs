@@ -20,7 +20,7 @@ use crdt_text::{Doc, VersionVector};
 
 use super::{FolderEvent, FolderSession};
 use crate::folder::path::{split_path, tagged_name};
-use crate::folder::scan::{ScanConfig, read_text, scan};
+use crate::folder::scan::{ScanConfig, SkipReason, Skipped, read_text, scan};
 use crate::folder::{FileId, ManifestDelta, Shown, Tree};
 use crate::ids::DocId;
 use crate::proto::{DocConfig, Input};
@@ -48,6 +48,7 @@ impl FolderSession {
                 return Vec::new();
             }
         };
+        self.note_skipped(found.skipped, events);
         let scanned: BTreeMap<String, [u8; 32]> = found
             .files
             .iter()
@@ -65,6 +66,7 @@ impl FolderSession {
         let mut inputs = Vec::new();
         let mut delta = ManifestDelta::default();
         let (mut created, mut edited, mut renamed, mut deleted) = (0, 0, 0, 0);
+        let mut merged = BTreeSet::new();
         let mut missing: Vec<FileId> = Vec::new();
         let mut foreign: Vec<(String, String)> = Vec::new();
         for (file, shown) in tree.files() {
@@ -103,6 +105,7 @@ impl FolderSession {
                         let _ = self.manifest.text_changed(file, &version);
                         if !ops.is_empty() {
                             edited += 1;
+                            merged.insert(doc_id);
                             inputs.push(Input::Local { doc: doc_id, ops });
                             self.open_with_connected(doc_id);
                         }
@@ -119,7 +122,11 @@ impl FolderSession {
             }
         }
         // Files on disk that the tree does not have (and that no file waits to be moved
-        // from): renames of missing files (same content) or new files.
+        // from): renames of missing files (same content) or new files. Each kind is one
+        // batch of the manifest (one render of the tree, whatever the number of files).
+        let mut moves: Vec<(FileId, String, [u8; 32])> = Vec::new();
+        // Path, text, and the path a peer's file took from it (a conflict to tell).
+        let mut news: Vec<(String, String, Option<String>)> = Vec::new();
         for (path, h) in &scanned {
             if tree.file_at(path).is_some() || recorded.contains_key(path) {
                 continue;
@@ -132,35 +139,28 @@ impl FolderSession {
                     .is_some_and(|r| r.hash == *h)
             });
             if let Some(at) = moved {
-                let file = missing.remove(at);
-                match self.manifest.rename(file, path) {
-                    Ok(d) => {
-                        delta.merge(&d);
-                        renamed += 1;
-                        let version = self
-                            .store
-                            .state()
-                            .on_disk
-                            .get(&file)
-                            .map(|r| r.version.clone());
-                        self.record(file, path.clone(), *h, version.unwrap_or_default());
-                    }
-                    Err(e) => {
-                        events.push(FolderEvent::Problem(format!("cannot share {path}: {e}")))
-                    }
-                }
+                moves.push((missing.remove(at), path.clone(), *h));
                 continue;
             }
-            let Ok(text) = read_text(&root.join(path), &cfg) else {
-                continue;
-            };
-            match self.manifest.create(path) {
-                Ok((file, d)) => {
-                    delta.merge(&d);
-                    created += 1;
-                    inputs.extend(self.new_file(file, &text));
-                    let version = self.version_of(file);
-                    self.record(file, path.clone(), hash(text.as_bytes()), version);
+            if let Ok(text) = read_text(&root.join(path), &cfg) {
+                news.push((path.clone(), text, None));
+            }
+        }
+        let (outcomes, d) = self
+            .manifest
+            .rename_all(moves.iter().map(|(file, path, _)| (*file, path.as_str())));
+        delta.merge(&d);
+        for ((file, path, h), outcome) in moves.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    renamed += 1;
+                    let version = self
+                        .store
+                        .state()
+                        .on_disk
+                        .get(&file)
+                        .map(|r| r.version.clone());
+                    self.record(file, path, h, version.unwrap_or_default());
                 }
                 Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
             }
@@ -173,23 +173,33 @@ impl FolderSession {
                 events.push(FolderEvent::Problem(e.to_string()));
                 continue;
             }
-            match self.manifest.create(&to) {
-                Ok((file, d)) => {
-                    delta.merge(&d);
+            news.push((to, text, Some(path)));
+        }
+        let (outcomes, d) = self
+            .manifest
+            .create_all(news.iter().map(|(path, _, _)| path.as_str()));
+        delta.merge(&d);
+        for ((path, text, taken), outcome) in news.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(file) => {
                     created += 1;
                     inputs.extend(self.new_file(file, &text));
                     let version = self.version_of(file);
-                    self.record(file, to.clone(), hash(text.as_bytes()), version);
-                    events.push(FolderEvent::Disk(format!(
-                        "conflict: a peer created {path} too; the file made here is now {to}"
-                    )));
+                    self.record(file, path.clone(), hash(text.as_bytes()), version);
+                    if let Some(wanted) = taken {
+                        events.push(FolderEvent::Disk(format!(
+                            "conflict: a peer created {wanted} too; the file made here is now \
+                             {path}"
+                        )));
+                    }
                 }
-                Err(e) => events.push(FolderEvent::Problem(format!("cannot share {to}: {e}"))),
+                Err(e) => events.push(FolderEvent::Problem(format!("cannot share {path}: {e}"))),
             }
         }
-        for file in missing {
-            if let Ok(d) = self.manifest.delete(file) {
-                delta.merge(&d);
+        let (outcomes, d) = self.manifest.delete_all(missing.iter().copied());
+        delta.merge(&d);
+        for (file, outcome) in missing.into_iter().zip(outcomes) {
+            if outcome.is_ok() {
                 deleted += 1;
                 self.store.state_mut().on_disk.remove(&file);
                 self.state_dirty = true;
@@ -208,10 +218,31 @@ impl FolderSession {
             });
         }
         // An outside change merged with peers' edits the file lacked: write the result.
-        if edited > 0 {
-            self.materialise(events);
+        // (Only those files: the rest of the disk is as the scan found it.)
+        if !merged.is_empty() {
+            self.materialise_some(Some(&merged), events);
         }
         inputs
+    }
+
+    /// Keeps the files a scan skipped, telling the user of each newly skipped one (or
+    /// skipped for another kind of reason than before).
+    fn note_skipped(&mut self, skipped: Vec<Skipped>, events: &mut Vec<FolderEvent>) {
+        let now: BTreeMap<String, SkipReason> = skipped
+            .into_iter()
+            .filter(|s| !is_temp(&s.path))
+            .map(|s| (s.path, s.reason))
+            .collect();
+        for (path, reason) in &now {
+            let known = self.skipped.get(path);
+            if known.is_none_or(|r| std::mem::discriminant(r) != std::mem::discriminant(reason)) {
+                events.push(FolderEvent::Skipped(Skipped {
+                    path: path.clone(),
+                    reason: reason.clone(),
+                }));
+            }
+        }
+        self.skipped = now;
     }
 
     /// Gives a file created here its document holding `text`; returns the ops to send. The
@@ -302,6 +333,7 @@ impl FolderSession {
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
     pub(super) fn materialise(&mut self, events: &mut Vec<FolderEvent>) {
+        self.unwritten.clear();
         self.materialise_some(None, events);
     }
 
@@ -333,6 +365,7 @@ impl FolderSession {
         if only.is_none() {
             self.remove_and_rename(&tree, events);
         }
+        let mut writes = Vec::new();
         for (file, shown) in &wanted {
             let (file, shown) = (*file, shown);
             let doc_id = file_doc_id(&self.folder, file);
@@ -367,10 +400,20 @@ impl FolderSession {
                     continue;
                 }
             }
-            match self.store.write_plain(&shown.path, &text) {
+            writes.push((file, shown.path.clone(), text, h, doc_version));
+        }
+        // Written as one group: a thousand files cost a few flushes of the disk, not a
+        // thousand.
+        let files: Vec<(&str, &str)> = writes
+            .iter()
+            .map(|(_, path, text, _, _)| (path.as_str(), text.as_str()))
+            .collect();
+        let written = self.store.write_plains(&files);
+        for ((file, path, _, h, version), result) in writes.into_iter().zip(written) {
+            match result {
                 Ok(()) => {
-                    events.push(FolderEvent::Disk(format!("wrote {}", shown.path)));
-                    self.record(file, shown.path.clone(), h, doc_version);
+                    events.push(FolderEvent::Disk(format!("wrote {path}")));
+                    self.record(file, path, h, version);
                 }
                 Err(e) => events.push(FolderEvent::Problem(e.to_string())),
             }

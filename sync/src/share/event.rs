@@ -1,6 +1,7 @@
 //! [`FolderEvent`]: what the user of a shared folder is told.
 
 use crate::folder::Outcome;
+use crate::folder::scan::Skipped;
 use crate::ids::PeerId;
 use crate::proto::{Departure, ProtoError};
 
@@ -22,6 +23,10 @@ pub enum FolderEvent {
     },
     /// A file was written, renamed or removed on disk to match the folder.
     Disk(String),
+    /// A file of the folder is not shared (binary, over the size limit, …), said when it
+    /// is first found so (at the start, or when it appears) or for another reason than
+    /// before. [`FolderSession::skipped`](super::FolderSession::skipped) lists them all.
+    Skipped(Skipped),
     /// A peer joined the folder.
     PeerJoined {
         /// Who.
@@ -81,6 +86,7 @@ impl std::fmt::Display for FolderEvent {
                  {renamed} renamed, {deleted} deleted"
             ),
             FolderEvent::Disk(what) => f.write_str(what),
+            FolderEvent::Skipped(s) => write!(f, "not shared: {} ({})", s.path, s.reason),
             FolderEvent::PeerJoined { peer, name } => match name {
                 Some(n) => write!(f, "joined: {n} ({peer})"),
                 None => write!(f, "joined: {peer}"),

@@ -26,8 +26,10 @@
 //! number of files.
 
 mod disk;
+mod edit;
 mod event;
 
+pub use edit::EditError;
 pub use event::FolderEvent;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,7 +42,7 @@ use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use crate::folder::log::{LogReader, log_line};
-use crate::folder::scan::ScanError;
+use crate::folder::scan::{ScanError, SkipReason};
 use crate::folder::summary::{Summary, SummaryMsg};
 use crate::folder::{FileId, Manifest, ManifestDelta};
 use crate::ids::{DocId, PeerId};
@@ -133,6 +135,10 @@ pub struct FolderSession {
     files: BTreeMap<DocId, FileId>,
     /// Documents with ops the store lacks.
     dirty: BTreeSet<DocId>,
+    /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
+    unwritten: BTreeSet<DocId>,
+    /// Files of the folder that are not shared, as the last scan found them.
+    skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
     state_dirty: bool,
     /// When to scan the folder, and when the burst that asked for it began.
@@ -212,6 +218,8 @@ impl FolderSession {
             docs,
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            unwritten: BTreeSet::new(),
+            skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
             scan_at: None,
@@ -279,6 +287,13 @@ impl FolderSession {
     /// Every shared file's path, sorted.
     pub fn paths(&self) -> Vec<String> {
         self.manifest.tree().paths().map(str::to_string).collect()
+    }
+
+    /// Files of the folder that are not shared, by path, and why (binary, not UTF-8, over
+    /// the size limit, links, names a shared folder cannot hold), as the last scan found
+    /// them. Ignored files are not among them: they are not looked at.
+    pub fn skipped(&self) -> impl Iterator<Item = (&str, &SkipReason)> {
+        self.skipped.iter().map(|(p, r)| (p.as_str(), r))
     }
 
     /// The text of the shared file at `path`, as the folder holds it (the disk may lag).
@@ -452,33 +467,41 @@ impl FolderSession {
         events
     }
 
-    /// Writes dirty documents and the state to the store; returns what became durable.
+    /// Writes the files of these documents with the next save (when only their texts
+    /// changed): a burst of keystrokes or of arriving ops is one write of the file.
+    fn write_soon(&mut self, docs: BTreeSet<DocId>) {
+        self.unwritten.extend(docs);
+        self.save_at
+            .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+    }
+
+    /// Writes files whose texts changed, dirty documents and the state to the store;
+    /// returns what became durable.
     fn save(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         self.save_at = None;
-        let mut inputs = Vec::new();
-        for id in std::mem::take(&mut self.dirty) {
-            let Some(doc) = self.docs.get(&id) else {
-                continue;
-            };
-            match self.store.save_doc(&id, doc) {
-                Ok(()) => inputs.push(Input::Durable {
-                    doc: id,
-                    version: doc.version(),
-                }),
-                Err(e) => {
-                    events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                    self.dirty.insert(id);
-                    self.save_at = Some(Instant::now() + RETRY);
-                }
-            }
+        if !self.unwritten.is_empty() {
+            let docs = std::mem::take(&mut self.unwritten);
+            self.materialise_some(Some(&docs), events);
         }
-        if self.state_dirty {
-            match self.store.save_state() {
-                Ok(()) => self.state_dirty = false,
-                Err(e) => {
-                    events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                    self.save_at = Some(Instant::now() + RETRY);
-                }
+        let mut inputs = Vec::new();
+        let dirty = std::mem::take(&mut self.dirty);
+        let docs: Vec<(&DocId, &Doc)> = dirty
+            .iter()
+            .filter_map(|id| Some((id, self.docs.get(id)?)))
+            .collect();
+        // Documents and state in one group commit.
+        match self.store.save(docs.iter().copied(), self.state_dirty) {
+            Ok(()) => {
+                self.state_dirty = false;
+                inputs.extend(docs.iter().map(|(id, doc)| Input::Durable {
+                    doc: **id,
+                    version: doc.version(),
+                }));
+            }
+            Err(e) => {
+                events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
+                self.dirty = dirty;
+                self.save_at = Some(Instant::now() + RETRY);
             }
         }
         inputs
@@ -528,7 +551,7 @@ impl FolderSession {
             if tree_changed {
                 self.materialise(events);
             } else if !changed.files.is_empty() {
-                self.materialise_some(Some(&changed.files), events);
+                self.write_soon(changed.files);
             }
             if self.followups.is_empty() {
                 return;
@@ -679,9 +702,20 @@ impl FolderSession {
         }
     }
 
-    /// Opens `doc` with every peer connected for the folder (before sending its new ops).
+    /// Opens `doc` with every peer connected for the folder that does not have it open yet
+    /// (before sending its new ops).
     fn open_with_connected(&mut self, doc: DocId) {
+        let open: BTreeSet<PeerId> = self
+            .peer
+            .peers(&doc)
+            .into_iter()
+            .filter(|p| p.conn.is_some())
+            .map(|p| p.addr.id)
+            .collect();
         for addr in self.connected() {
+            if open.contains(&addr.id) {
+                continue;
+            }
             self.followups.push(Input::AddPeer {
                 doc,
                 addr,

@@ -16,6 +16,10 @@
 //! (postcard [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document (crdt-text's
 //! `Doc::encode`). Every file is only ever replaced atomically (the store's `write_atomic`:
 //! temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file.
+//! Documents, the state and plain files written together (a save, a join writing a thousand
+//! files) go as one group commit (`write_atomic_all`, `Staged::commit_all`): the same
+//! steps per file, their flushes at once and one fsync per folder; a crash leaves each file
+//! old or new, and nothing is reported durable before the group's last fsync.
 //! A newer format version is refused by name; a damaged document file is moved aside
 //! (`NAME.damaged-…`, never deleted) and the document starts empty, to be refilled by peers
 //! and by the file on disk; a damaged `identity` stops the open (it holds the secret).
@@ -32,7 +36,7 @@ use std::path::{Path, PathBuf};
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use serde::{Deserialize, Serialize};
 
-use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic};
+use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic, write_atomic_all};
 use super::lock::Lock;
 use super::meta::EndpointKey;
 use super::paths::{STORE_DIR, create_private_dir};
@@ -329,7 +333,7 @@ impl FolderStore {
         &self.state
     }
 
-    /// Changes what the store remembers; [`save_state`](Self::save_state) makes it durable.
+    /// Changes what the store remembers; [`save`](Self::save) makes it durable.
     pub fn state_mut(&mut self) -> &mut FolderState {
         &mut self.state
     }
@@ -342,16 +346,28 @@ impl FolderStore {
         peers.truncate(MAX_KNOWN_PEERS);
     }
 
-    /// Writes the state atomically.
-    pub fn save_state(&self) -> Result<(), StoreError> {
-        let body = postcard::to_stdvec(&self.state).unwrap_or_default();
-        write_atomic(&self.dir.join("state"), &encode_file(KIND_STATE, &body))
-    }
-
-    /// Writes document `id` atomically: every op in it is durable afterwards.
-    pub fn save_doc(&self, id: &DocId, doc: &Doc) -> Result<(), StoreError> {
-        let path = self.dir.join("docs").join(id.to_string());
-        write_atomic(&path, &encode_file(KIND_DOC, &doc.encode()))
+    /// Writes documents (and the state, with `state`) atomically, as one group (the
+    /// store's group commit: their flushes at once, one `fsync` per folder): every op in them
+    /// is durable once this returns `Ok`. On an error, each file holds its old or its new
+    /// content; write them all again.
+    pub fn save<'a>(
+        &self,
+        docs: impl IntoIterator<Item = (&'a DocId, &'a Doc)>,
+        state: bool,
+    ) -> Result<(), StoreError> {
+        let docs_dir = self.dir.join("docs");
+        let mut files: Vec<(PathBuf, Vec<u8>)> = docs
+            .into_iter()
+            .map(|(id, doc)| {
+                let path = docs_dir.join(id.to_string());
+                (path, encode_file(KIND_DOC, &doc.encode()))
+            })
+            .collect();
+        if state {
+            let body = postcard::to_stdvec(&self.state).unwrap_or_default();
+            files.push((self.dir.join("state"), encode_file(KIND_STATE, &body)));
+        }
+        write_atomic_all(&files).into_iter().collect()
     }
 
     /// Makes `doc`'s text `text` with a minimal diff (local ops, already applied: to send).
@@ -418,18 +434,33 @@ impl FolderStore {
         read_if_exists(&self.plain(rel))
     }
 
-    /// Writes `text` to the plain file `rel`, atomically (creating its folders).
-    pub fn write_plain(&self, rel: &str, text: &str) -> Result<(), StoreError> {
-        self.check_no_link(rel)?;
-        let path = self.plain(rel);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
+    /// Writes each `(rel, text)` to the plain file `rel`, atomically (creating its folders),
+    /// as one group (the store's group commit): the outcome of each, in order.
+    pub fn write_plains(&self, files: &[(&str, &str)]) -> Vec<Result<(), StoreError>> {
+        let mut results: Vec<Option<Result<(), StoreError>>> = files.iter().map(|_| None).collect();
+        let mut batch = Vec::with_capacity(files.len());
+        let mut at = Vec::with_capacity(files.len());
+        for (i, (rel, text)) in files.iter().enumerate() {
+            let path = self.plain(rel);
+            let ready = self.check_no_link(rel).and_then(|()| match path.parent() {
+                Some(parent) => {
+                    fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))
+                }
+                None => Ok(()),
+            });
+            match ready {
+                Ok(()) => {
+                    batch.push((path, text.as_bytes()));
+                    at.push(i);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
         }
         let backup = self.dir.join("plain-backup");
-        if save::write(&path, text.as_bytes(), &backup)? == save::Written::InPlace {
-            save::finish_in_place(&backup);
+        for (i, result) in at.into_iter().zip(save::write_all(&batch, &backup)) {
+            results[i] = Some(result);
         }
-        Ok(())
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 
     /// Renames the plain file `from` to `to` (creating `to`'s folders, removing `from`'s
@@ -485,7 +516,7 @@ mod tests {
         let mut doc = Doc::new(store.replica());
         let _ = doc.insert(0, "hello");
         let id = DocId::random();
-        store.save_doc(&id, &doc).unwrap();
+        store.save([(&id, &doc)], false).unwrap();
         let file = FileId(crate::folder::Stamp {
             lamport: 1,
             replica: store.replica(),
@@ -498,7 +529,7 @@ mod tests {
                 version: VersionVector::new(),
             },
         );
-        store.save_state().unwrap();
+        store.save([], true).unwrap();
         let replica = store.replica();
         drop(store);
 
@@ -533,7 +564,7 @@ mod tests {
         let id = DocId::random();
         let mut doc = Doc::new(store.replica());
         let _ = doc.insert(0, "text");
-        store.save_doc(&id, &doc).unwrap();
+        store.save([(&id, &doc)], false).unwrap();
         drop(store);
         let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
         let mut bytes = fs::read(&path).unwrap();
@@ -575,7 +606,11 @@ mod tests {
     fn plain_files_are_written_renamed_and_removed_inside_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let store = FolderStore::open(dir.path(), None).unwrap().store;
-        store.write_plain("a/b/c.md", "one").unwrap();
+        store
+            .write_plains(&[("a/b/c.md", "one")])
+            .pop()
+            .unwrap()
+            .unwrap();
         assert_eq!(
             fs::read_to_string(dir.path().join("a/b/c.md")).unwrap(),
             "one"
@@ -588,7 +623,7 @@ mod tests {
         {
             let outside = tempfile::tempdir().unwrap();
             std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
-            assert!(store.write_plain("link/x.md", "no").is_err());
+            assert!(store.write_plains(&[("link/x.md", "no")])[0].is_err());
             assert!(!outside.path().join("x.md").exists());
         }
     }

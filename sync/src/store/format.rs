@@ -8,7 +8,20 @@
 //! replaced atomically ([`write_atomic`]): written to `NAME.tmp`, `fsync`ed, renamed over
 //! `NAME`, and the directory `fsync`ed, so a crash leaves either the old or the new file.
 //! Store files are created `0600`: some hold secrets, all hold the document.
+//!
+//! # Group commit
+//!
+//! Many files replaced at once ([`write_atomic_all`], [`Staged::commit_all`], e.g. the
+//! thousand documents and files of a folder being joined) keep that guarantee per file and
+//! pay for it once: every temp file is written, then all are `fsync`ed together (from a few
+//! threads, so the disk merges their flushes instead of waiting for each in turn), then
+//! each is renamed over its target, then each folder involved is `fsync`ed once. A crash at
+//! any point leaves each target old or new (a rename only happens after its temp file is
+//! durable); nothing is reported durable before the folders' `fsync`s return. A batch of more
+//! than [`GROUP_FILES`] files goes as several groups, one after the other (each temp file
+//! stays open until it is renamed).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -190,21 +203,93 @@ impl Staged {
     /// Writes `bytes`, fsyncs, renames over the target and fsyncs the directory: a crash
     /// leaves the old file or the new one, never a mix.
     pub fn commit(self, bytes: &[u8]) -> Result<(), StoreError> {
-        let Staged {
-            target,
-            mut file,
-            mut tmp,
-        } = self;
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp.path, e))?;
-        file.sync_all()
-            .map_err(|e| StoreError::io("fsync", &tmp.path, e))?;
-        drop(file);
-        fs::rename(&tmp.path, &target)
-            .map_err(|e| StoreError::io("rename into place", &target, e))?;
-        tmp.renamed = true;
-        sync_dir(&target)
+        Staged::commit_all(vec![(self, bytes)])
+            .pop()
+            .unwrap_or(Ok(()))
     }
+
+    /// [`commit`](Self::commit)s every staged file as one group (see the module docs): the
+    /// outcome of each, in order. A file that failed keeps its old content.
+    pub fn commit_all(batch: Vec<(Staged, &[u8])>) -> Vec<Result<(), StoreError>> {
+        let mut failed: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+        let mut written = Vec::with_capacity(batch.len());
+        for (i, (mut staged, bytes)) in batch.into_iter().enumerate() {
+            match staged.file.write_all(bytes) {
+                Ok(()) => written.push((i, staged)),
+                Err(e) => failed[i] = Some(StoreError::io("write", &staged.tmp.path, e)),
+            }
+        }
+        let synced = sync_all_at_once(&written);
+        let mut renamed = Vec::with_capacity(written.len());
+        for ((i, staged), synced) in written.into_iter().zip(synced) {
+            let Staged {
+                target,
+                file,
+                mut tmp,
+            } = staged;
+            drop(file);
+            if let Err(e) = synced {
+                failed[i] = Some(StoreError::io("fsync", &tmp.path, e));
+                continue;
+            }
+            match fs::rename(&tmp.path, &target) {
+                Ok(()) => {
+                    tmp.renamed = true;
+                    renamed.push((i, target));
+                }
+                Err(e) => failed[i] = Some(StoreError::io("rename into place", &target, e)),
+            }
+        }
+        // Each folder once; its outcome is every renamed file's in it.
+        let mut dirs: BTreeMap<PathBuf, Option<(io::ErrorKind, String)>> = BTreeMap::new();
+        for (i, target) in renamed {
+            let dir = parent_dir(&target).to_path_buf();
+            let outcome = dirs
+                .entry(dir.clone())
+                .or_insert_with(|| fsync_dir(&dir).err().map(|e| (e.kind(), e.to_string())));
+            if let Some((kind, message)) = outcome {
+                let error = io::Error::new(*kind, message.clone());
+                failed[i] = Some(StoreError::io("fsync directory", dir, error));
+            }
+        }
+        failed.into_iter().map(|f| f.map_or(Ok(()), Err)).collect()
+    }
+}
+
+/// How many `fsync`s a group commit has in flight at once.
+const SYNC_THREADS: usize = 8;
+
+/// `fsync`s every written temp file, [`SYNC_THREADS`] at a time: the outcome of each.
+fn sync_all_at_once(files: &[(usize, Staged)]) -> Vec<io::Result<()>> {
+    let one_by_one = |part: &[(usize, Staged)]| -> Vec<io::Result<()>> {
+        part.iter().map(|(_, s)| s.file.sync_all()).collect()
+    };
+    if files.len() < 2 {
+        return one_by_one(files);
+    }
+    let chunk = files.len().div_ceil(SYNC_THREADS);
+    std::thread::scope(|scope| {
+        let running: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let thread =
+                    std::thread::Builder::new().spawn_scoped(scope, move || one_by_one(part));
+                (part, thread)
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|(part, thread)| match thread {
+                // No thread to be had: this one does it.
+                Err(_) => one_by_one(part),
+                Ok(thread) => thread.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| Err(io::Error::other("an fsync thread failed")))
+                        .collect()
+                }),
+            })
+            .collect()
+    })
 }
 
 /// Replaces the store file `path` with `bytes` atomically (see [`Staged`]), mode `0600`.
@@ -212,21 +297,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Staged::create(path, sibling(path, ".tmp"), NewMode::Private)?.commit(bytes)
 }
 
-/// Fsyncs the directory containing `path`, making a rename or a file creation durable.
-pub fn sync_dir(path: &Path) -> Result<(), StoreError> {
-    let dir = match path.parent() {
+/// Replaces each store file `path` with its `bytes` atomically, as one group (see the module
+/// docs), mode `0600`: the outcome of each, in order.
+pub fn write_atomic_all(files: &[(PathBuf, Vec<u8>)]) -> Vec<Result<(), StoreError>> {
+    files
+        .chunks(GROUP_FILES)
+        .flat_map(write_atomic_group)
+        .collect()
+}
+
+/// At most this many files are open at once in a group commit (each temp file is open until
+/// it is renamed, and 1,024 open files is a common limit): a larger batch is committed as
+/// groups of this size, one after the other.
+pub const GROUP_FILES: usize = 256;
+
+fn write_atomic_group(files: &[(PathBuf, Vec<u8>)]) -> Vec<Result<(), StoreError>> {
+    let mut results: Vec<Option<Result<(), StoreError>>> = files.iter().map(|_| None).collect();
+    let mut batch = Vec::with_capacity(files.len());
+    let mut at = Vec::with_capacity(files.len());
+    for (i, (path, bytes)) in files.iter().enumerate() {
+        match Staged::create(path, sibling(path, ".tmp"), NewMode::Private) {
+            Ok(staged) => {
+                batch.push((staged, bytes.as_slice()));
+                at.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    for (i, result) in at.into_iter().zip(Staged::commit_all(batch)) {
+        results[i] = Some(result);
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+/// The directory containing `path`.
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Fsyncs the directory containing `path`, making a rename or a file creation durable.
+pub fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    let dir = parent_dir(path);
+    fsync_dir(dir).map_err(|e| StoreError::io("fsync directory", dir, e))
+}
+
+/// Fsyncs the directory `dir`.
+fn fsync_dir(dir: &Path) -> io::Result<()> {
     // Directories cannot be fsynced on every platform; where opening one fails there is
     // nothing more to do.
     #[cfg(unix)]
-    {
-        let handle = File::open(dir).map_err(|e| StoreError::io("open directory", dir, e))?;
-        handle
-            .sync_all()
-            .map_err(|e| StoreError::io("fsync directory", dir, e))?;
-    }
+    File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -328,6 +451,27 @@ mod tests {
             read_sealed(FileKind::State, &path, Some(&id)).unwrap(),
             Sealed::Missing
         ));
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_group_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Vec<u8>)> = (0..GROUP_FILES * 2 + 3)
+            .map(|i| {
+                (
+                    dir.path().join(format!("f{i}")),
+                    format!("{i}").into_bytes(),
+                )
+            })
+            .collect();
+        let results = write_atomic_all(&files);
+        assert_eq!(results.len(), files.len());
+        assert!(results.iter().all(Result::is_ok));
+        for (path, bytes) in &files {
+            assert_eq!(&fs::read(path).unwrap(), bytes);
+        }
+        let left = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(left, files.len(), "no temp file left");
     }
 
     #[cfg(unix)]

@@ -33,28 +33,67 @@ pub enum Written {
 /// Writes `bytes` to the plain file `path` (see the module docs). `backup` is where the old
 /// bytes are kept during an in-place write.
 pub fn write(path: &Path, bytes: &[u8], backup: &Path) -> Result<Written, StoreError> {
+    match prepare(path, bytes, backup)? {
+        Some(staged) => {
+            staged.commit(bytes)?;
+            Ok(Written::Replaced)
+        }
+        None => Ok(Written::InPlace),
+    }
+}
+
+/// [`write`]s many plain files, those replaced atomically as one group (the store's group
+/// commit): the outcome of each, in order. A file overwritten in place has its copy
+/// removed at once ([`finish_in_place`]), before the next one needs `backup`.
+pub fn write_all(files: &[(PathBuf, &[u8])], backup: &Path) -> Vec<Result<(), StoreError>> {
+    files
+        .chunks(format::GROUP_FILES)
+        .flat_map(|group| write_group(group, backup))
+        .collect()
+}
+
+fn write_group(files: &[(PathBuf, &[u8])], backup: &Path) -> Vec<Result<(), StoreError>> {
+    let mut results: Vec<Option<Result<(), StoreError>>> = files.iter().map(|_| None).collect();
+    let mut batch = Vec::new();
+    let mut at = Vec::new();
+    for (i, (path, bytes)) in files.iter().enumerate() {
+        match prepare(path, bytes, backup) {
+            Ok(Some(staged)) => {
+                batch.push((staged, *bytes));
+                at.push(i);
+            }
+            Ok(None) => {
+                finish_in_place(backup);
+                results[i] = Some(Ok(()));
+            }
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    for (i, result) in at.into_iter().zip(Staged::commit_all(batch)) {
+        results[i] = Some(result);
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+/// The temp file to commit `bytes` into to replace `path`; `None` when the file had to be
+/// overwritten in place instead (done, its old bytes kept in `backup`).
+fn prepare(path: &Path, bytes: &[u8], backup: &Path) -> Result<Option<Staged>, StoreError> {
     let target = follow(path)?;
     let meta = match fs::metadata(&target) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            Staged::create(&target, temp_name(&target), NewMode::Default)?.commit(bytes)?;
-            return Ok(Written::Replaced);
+            return Staged::create(&target, temp_name(&target), NewMode::Default).map(Some);
         }
         Err(e) => return Err(StoreError::io("stat", &target, e)),
     };
     if meta.permissions().readonly() {
         return Err(StoreError::ReadOnly { path: target });
     }
-    match staged_like(&target, &meta)? {
-        Some(staged) => {
-            staged.commit(bytes)?;
-            Ok(Written::Replaced)
-        }
-        None => {
-            overwrite_keeping_backup(&target, bytes, backup)?;
-            Ok(Written::InPlace)
-        }
+    let staged = staged_like(&target, &meta)?;
+    if staged.is_none() {
+        overwrite_keeping_backup(&target, bytes, backup)?;
     }
+    Ok(staged)
 }
 
 /// A symlink's final target; any other path as it is.
