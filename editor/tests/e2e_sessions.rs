@@ -287,3 +287,33 @@ fn peers_that_all_restart_find_each_other_without_a_ticket() {
         duet.quit();
     }
 }
+
+#[test]
+fn a_headless_peer_joins_by_ticket_from_a_script_and_keeps_its_file_current() {
+    let scratch = Scratch::new();
+    let (a, b) = (scratch.dir("host"), scratch.dir("always-on"));
+    let host_file = a.join("served.md");
+    fs::write(&host_file, "the host's text\n").unwrap();
+    let host = Serve::spawn(&User::new("host", &a), &a, "served.md", &["--name", "host"]);
+    let ticket = host.ticket();
+
+    // `duet serve FILE --join TICKET`: no terminal, as a script or a service starts it.
+    let joiner_file = b.join("served.md");
+    let joiner = Serve::spawn(
+        &User::new("always-on", &b),
+        &b,
+        "served.md",
+        &["--join", &ticket, "--name", "always-on"],
+    );
+    wait_for_file(&joiner_file, "the host's text on the joiner's disk", |s| {
+        s == "the host's text\n"
+    });
+
+    // An edit made on the host (by another program) reaches the joiner's file while it runs.
+    fs::write(&host_file, "the host's text\nand a second line\n").unwrap();
+    wait_for_file(&joiner_file, "the host's later edit", |s| {
+        s.contains("and a second line")
+    });
+    drop(joiner);
+    drop(host);
+}
