@@ -221,8 +221,23 @@ impl Peer {
 
     /// Leaves `doc`'s channel on `id` for its room, and closes the connection at once if it
     /// carried nothing else: a room's connections come and go with its swarm, and idle ones
-    /// waiting out their timeout would hold far more connections than the swarm uses.
+    /// waiting out their timeout would hold far more connections than the swarm uses. The peer
+    /// counts as heard just now: it is still in the room (only our swarm moved on), so the user
+    /// is not told it left unless its heartbeats stop.
     fn leave_room_chan(&mut self, id: ConnId, doc: DocId) {
+        let now = self.now;
+        if let Some(c) = self.conns.get(&id) {
+            let (peer, name) = (c.remote, c.name.clone().unwrap_or_default());
+            let presence = c.chans.get(&doc).and_then(|chan| chan.presence.clone());
+            if let Some(room) = self.docs.get_mut(&doc).and_then(|d| d.room.as_mut()) {
+                let heard = room.heard.entry(peer).or_insert(Heard {
+                    name,
+                    presence,
+                    at: now,
+                });
+                heard.at = heard.at.max(now);
+            }
+        }
         self.leave_chan(id, doc, &ProtoError::Shutdown);
         if self.conns.get(&id).is_some_and(|c| c.chans.is_empty()) {
             self.close(id, ProtoError::Unneeded);

@@ -136,3 +136,33 @@ fn a_keystroke_reaches_every_member_of_a_room_formed_through_one_ticket_at_once(
         }
     }
 }
+
+#[test]
+fn nobody_is_shown_leaving_a_room_when_only_the_swarm_moved_on() {
+    let n = 16;
+    let mut net = Net::new(n);
+    net.auto_dial = true;
+    for i in 1..n {
+        net.connect(i, 0);
+    }
+    net.run();
+    // Formation, then long enough for the channels the swarm no longer uses to be left (every
+    // peer joined through peer 0, which keeps only a few of them).
+    net.advance(25_000);
+    let left: Vec<(usize, PeerId)> = (0..n)
+        .flat_map(|i| {
+            net.log[i].iter().filter_map(move |o| match o {
+                Output::Event(Event::PeerLeft { peer, .. }) => Some((i, *peer)),
+                _ => None,
+            })
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "every peer is still in the room, yet these were reported leaving: {left:?}"
+    );
+    assert!(
+        net.peers[0].connections() <= 8,
+        "peer 0 left its spare channels"
+    );
+}
