@@ -133,6 +133,15 @@ impl Transport {
         addr
     }
 
+    /// The next inputs from `transport`, or never when there is none (offline): one arm of a
+    /// session's `select!` (cancel-safe).
+    pub async fn next_of(transport: Option<&mut Transport>) -> Vec<Input> {
+        match transport {
+            Some(t) => t.next().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// The next inputs for the protocol (waits for at least one; cancel-safe). New
     /// connections are registered here and reported as `Connected`.
     pub async fn next(&mut self) -> Vec<Input> {

@@ -257,12 +257,7 @@ impl Session {
         }
         let due = self.next_due();
         let mut triggers = Vec::new();
-        let transport = async {
-            match self.transport.as_mut() {
-                Some(t) => t.next().await,
-                None => std::future::pending().await,
-            }
-        };
+        let transport = Transport::next_of(self.transport.as_mut());
         tokio::select! {
             inputs = transport => triggers.extend(inputs.into_iter().map(Trigger::Input)),
             Some((doc, news)) = self.news.recv() => triggers.push(Trigger::Store(doc, news)),

@@ -388,12 +388,7 @@ impl FolderSession {
         }
         let due = self.next_due();
         let mut triggers = Vec::new();
-        let transport = async {
-            match self.transport.as_mut() {
-                Some(t) => t.next().await,
-                None => std::future::pending().await,
-            }
-        };
+        let transport = Transport::next_of(self.transport.as_mut());
         tokio::select! {
             inputs = transport => triggers.extend(inputs.into_iter().map(Trigger::Input)),
             Some(()) = self.touched.recv() => triggers.push(Trigger::Touched),
