@@ -18,6 +18,7 @@ pub mod layout;
 pub mod model;
 pub mod msg;
 pub mod past;
+pub mod picker;
 pub mod search;
 pub mod settings;
 pub mod terminal;

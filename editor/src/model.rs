@@ -19,6 +19,7 @@ use crate::commands::Command;
 use crate::highlight::Highlighter;
 use crate::keymap::Keymap;
 use crate::msg::Effect;
+use crate::picker::{FolderFiles, Picker};
 use crate::search::{self, MatchCache};
 use crate::settings::Settings;
 use crate::theme::Theme;
@@ -217,6 +218,8 @@ pub enum Mode {
     Popup(Popup),
     /// The history view is open (its state is [`Model::history`]).
     History,
+    /// The file picker is open (its state is [`Model::picker`]).
+    Picker,
 }
 
 /// The whole state of one editor.
@@ -293,6 +296,10 @@ pub struct Model {
     pub history: Option<Box<crate::past::HistoryView>>,
     /// The blame the view shows, computed after changes only.
     pub(crate) blame: crate::blame::BlameCache,
+    /// The shared folder's files, when duet works in a folder (`None` for a single file).
+    pub folder: Option<FolderFiles>,
+    /// The file picker, while it is open.
+    pub picker: Option<Box<Picker>>,
 }
 
 impl Model {
@@ -350,6 +357,8 @@ impl Model {
             history: None,
             away: None,
             blame: Default::default(),
+            folder: None,
+            picker: None,
         }
     }
 

@@ -55,6 +55,8 @@ pub struct Theme {
     pub message_error: Color,
     /// Control characters shown as a replacement mark.
     pub control_fg: Color,
+    /// The characters of a path the file picker's query matched (also bold).
+    pub picker_match_fg: Color,
     /// Colours for peers who did not choose one.
     pub palette: Vec<Color>,
     /// Text on the history colours (blame, history marks, changes while away): they are
@@ -182,6 +184,7 @@ impl Theme {
             message_warn: Color::Reset,
             message_error: Color::Reset,
             control_fg: Color::Reset,
+            picker_match_fg: Color::Reset,
             palette: Vec::new(),
             history_fg: Color::Reset,
             history_inserted_bg: Color::Reset,
@@ -219,6 +222,7 @@ impl Theme {
             "message_warn" => &mut self.message_warn,
             "message_error" => &mut self.message_error,
             "control_fg" => &mut self.control_fg,
+            "picker_match_fg" => &mut self.picker_match_fg,
             "history_fg" => &mut self.history_fg,
             "history_inserted_bg" => &mut self.history_inserted_bg,
             "history_deleted_bg" => &mut self.history_deleted_bg,

@@ -105,6 +105,9 @@ macro_rules! static_commands {
 use handlers as h;
 
 static_commands! {
+    OpenFile = "open_file", File,
+        "Open another file of the shared folder: type parts of its path (fuzzy), ↑↓ pick, \
+         Enter opens, Esc closes; recently opened files come first", Model::open_picker;
     Save = "save", File,
         "Write the document to its file (edits are kept in duet's store anyway)", h::save;
     SaveAs = "save_as", File,

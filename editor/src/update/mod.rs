@@ -1,9 +1,11 @@
 //! `update`: the one place the model changes. Every [`Msg`] goes through [`update`], which
 //! returns the [`Effect`]s the runtime must carry out. Keys in the text go through the
 //! keymap to a [`Command`]; prompts (`prompt.rs`) and popups (`popup.rs`) read their own
-//! keys; news from the sync layer is in `sync.rs`.
+//! keys; the history view (`history.rs`) and the file picker (`picker.rs`) too; news from
+//! the sync layer is in `sync.rs`.
 
 mod history;
+mod picker;
 mod popup;
 mod prompt;
 mod sync;
@@ -92,6 +94,7 @@ fn on_key(model: &mut Model, key: KeyEvent) {
         Mode::Prompt(prompt) => prompt::on_prompt_key(model, prompt, key),
         Mode::Popup(popup) => popup::on_popup_key(model, popup, key),
         Mode::History => history::on_history_key(model, key),
+        Mode::Picker => picker::on_picker_key(model, key),
     }
 }
 
@@ -133,6 +136,11 @@ fn on_paste(model: &mut Model, text: &str) {
             input.extend(text.chars().filter(char::is_ascii_digit))
         }
         Mode::Prompt(Prompt::SaveAs { input }) => input.push_str(first_line),
+        Mode::Picker => {
+            if let Some(picker) = model.picker.as_mut() {
+                picker.push_str(first_line);
+            }
+        }
         Mode::Prompt(Prompt::Replace(_)) | Mode::Popup(_) | Mode::History => {}
     }
 }
@@ -154,6 +162,13 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) {
         (Mode::History, MouseEventKind::ScrollDown) => history::scroll(model, WHEEL_ROWS),
         (Mode::History, MouseEventKind::ScrollUp) => history::scroll(model, -WHEEL_ROWS),
         (Mode::History, _) => {}
+        (Mode::Picker, MouseEventKind::ScrollDown | MouseEventKind::ScrollUp) => {
+            if let Some(picker) = model.picker.as_mut() {
+                let down = mouse.kind == MouseEventKind::ScrollDown;
+                picker.move_by(if down { WHEEL_ROWS } else { -WHEEL_ROWS });
+            }
+        }
+        (Mode::Picker, _) => {}
         (_, MouseEventKind::ScrollDown) => model.scroll_rows(WHEEL_ROWS),
         (_, MouseEventKind::ScrollUp) => model.scroll_rows(-WHEEL_ROWS),
         (_, MouseEventKind::Down(MouseButton::Left)) if in_text => {

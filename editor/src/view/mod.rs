@@ -2,6 +2,7 @@
 //! says where the terminal cursor goes. Only the visible lines are laid out and drawn.
 
 mod history;
+mod picker;
 mod popup;
 mod status;
 mod text;
@@ -92,6 +93,9 @@ pub fn render(model: &Model, area: Rect, buf: &mut Buffer) -> Option<Position> {
     if let Mode::Popup(popup) = &model.mode {
         popup::render_popup(model, popup, area, buf);
         cursor = None;
+    }
+    if let (Mode::Picker, Some(picker)) = (&model.mode, &model.picker) {
+        cursor = picker::render_picker(model, picker, area, buf);
     }
     cursor
 }

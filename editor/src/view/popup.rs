@@ -99,7 +99,7 @@ pub fn help_lines(keymap: &Keymap, width: usize) -> Vec<Line<'static>> {
 }
 
 /// A centred rectangle of at most `w`×`h` inside `area`.
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect {
@@ -110,7 +110,8 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-fn frame<'a>(model: &Model, title: &'a str) -> Block<'a> {
+/// A popup's border with its title.
+pub(super) fn frame<'a>(model: &Model, title: &'a str) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(model.theme.popup_border))
