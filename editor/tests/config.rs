@@ -12,6 +12,7 @@ use ratatui::style::Color;
 fn builtin_keymap_binds_the_documented_keys() {
     let map = Keymap::builtin();
     for (key, command) in [
+        ("ctrl-e", Command::OpenFile),
         ("ctrl-s", Command::Save),
         ("ctrl-o", Command::SaveAs),
         ("ctrl-q", Command::Quit),

@@ -5,46 +5,12 @@ mod common;
 use common::*;
 use duet::msg::Msg;
 use duet::update::update;
-use duet::view::view;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use sync::proto::{Departure, SyncStatus};
 use sync::{Event, Network, PeerId};
 
-/// Draws the model on a test terminal of its size; returns the screen as text and the
-/// cursor position.
-fn screen(m: &duet::model::Model) -> (String, (u16, u16)) {
-    let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
-    term.draw(|f| view(m, f)).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut skip = 0;
-        for x in 0..buf.area.width {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            out.push_str(sym);
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-        }
-        out.push('\n');
-    }
-    let pos = term.get_cursor_position().unwrap();
-    (out, (pos.x, pos.y))
-}
-
 fn cell_bg(m: &duet::model::Model, x: u16, y: u16) -> Color {
     cell(m, x, y).bg
-}
-
-/// One cell of the screen as drawn.
-fn cell(m: &duet::model::Model, x: u16, y: u16) -> ratatui::buffer::Cell {
-    let mut term = Terminal::new(TestBackend::new(m.size.0, m.size.1)).unwrap();
-    term.draw(|f| view(m, f)).unwrap();
-    term.backend().buffer()[(x, y)].clone()
 }
 
 /// A model of a file called `name`.

@@ -115,7 +115,8 @@ fn render_list(model: &Model, picker: &Picker, area: Rect, buf: &mut Buffer) {
         } else {
             format!("No file matches “{}”", picker.query())
         };
-        Paragraph::new(why)
+        // Under the paths' column.
+        Paragraph::new(format!("    {why}"))
             .style(Style::default().add_modifier(Modifier::DIM))
             .render(area, buf);
         return;
@@ -172,11 +173,17 @@ fn row_line<'a>(
     let hit = base
         .fg(theme.picker_match_fg)
         .add_modifier(Modifier::BOLD);
-    let reason = row
+    let mark = if row.recent { RECENT } else { "  " };
+    let mut reason = row
         .skipped
         .map(|why| format!("  (not shared: {why})"))
         .unwrap_or_default();
-    let mark = if row.recent { RECENT } else { "  " };
+    if let Some(why) = row.skipped
+        && mark.width() + row.path.width() + reason.width() > width
+    {
+        // Narrow: the reason alone, so that more of the path shows.
+        reason = format!("  ({why})");
+    }
     let room = width.saturating_sub(mark.width() + reason.width());
     let mut spans = vec![Span::styled(mark, base)];
     let graphemes: Vec<(usize, &str)> = row.path.grapheme_indices(true).collect();
