@@ -171,7 +171,7 @@ fn tabs_and_combining_marks() {
 
 #[test]
 fn help_popup_lists_commands_with_their_keys() {
-    let mut m = model_sized("|", 100, 40);
+    let mut m = model_sized("|", 100, 46);
     press(&mut m, "f1");
     let (text, _) = screen(&m);
     insta::assert_snapshot!(text);
