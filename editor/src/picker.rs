@@ -110,12 +110,14 @@ impl Picker {
             recency: recency.get(path.as_str()).copied().unwrap_or(u32::MAX),
         };
         self.items.clear();
-        self.items.extend(folder.files.iter().map(|p| item(p, None)));
+        self.items
+            .extend(folder.files.iter().map(|p| item(p, None)));
         self.items
             .extend(folder.skipped.iter().map(|(p, why)| item(p, Some(why))));
         // A path listed twice is listed once, as shared if it is.
-        self.items
-            .sort_unstable_by(|a, b| (&a.path, a.skipped.is_some()).cmp(&(&b.path, b.skipped.is_some())));
+        self.items.sort_unstable_by(|a, b| {
+            (&a.path, a.skipped.is_some()).cmp(&(&b.path, b.skipped.is_some()))
+        });
         self.items.dedup_by(|b, a| a.path == b.path);
         let row = self.selected;
         self.refilter();
@@ -188,7 +190,10 @@ impl Picker {
 
     /// Erases the query's last word (and the spaces after it).
     pub fn pop_word(&mut self) {
-        let kept = self.query.trim_end().trim_end_matches(|c: char| !c.is_whitespace());
+        let kept = self
+            .query
+            .trim_end()
+            .trim_end_matches(|c: char| !c.is_whitespace());
         self.query.truncate(kept.len());
         self.query_changed();
     }
@@ -339,7 +344,14 @@ mod tests {
         ));
         assert_eq!(
             listed(&p),
-            ["z.md", "src/main.rs", "README.md", "a.rs", "b.rs", "logo.png"]
+            [
+                "z.md",
+                "src/main.rs",
+                "README.md",
+                "a.rs",
+                "b.rs",
+                "logo.png"
+            ]
         );
         assert!(p.row(0).is_some_and(|r| r.recent));
         assert!(p.row(2).is_some_and(|r| !r.recent));
@@ -374,7 +386,11 @@ mod tests {
         typed(&mut p, "m");
         assert_eq!(listed(&p).len(), 3, "lowercase ignores case");
         typed(&mut p, "M");
-        assert_eq!(listed(&p), ["Makefile", "README.md"], "a capital matches case");
+        assert_eq!(
+            listed(&p),
+            ["Makefile", "README.md"],
+            "a capital matches case"
+        );
         let mut out = Vec::new();
         typed(&mut p, "smn");
         p.matched_chars(0, &mut out);
@@ -397,7 +413,11 @@ mod tests {
         );
         typed(&mut p, "o");
         assert_eq!(p.note(), None, "the next key clears the note");
-        assert_eq!(listed(&p)[0], "notes.md", "shared files come first, whatever the score");
+        assert_eq!(
+            listed(&p)[0],
+            "notes.md",
+            "shared files come first, whatever the score"
+        );
         assert_eq!(p.choose(), Some("notes.md".to_owned()));
         typed(&mut p, "xyz");
         assert_eq!(p.choose(), None);

@@ -68,7 +68,11 @@ fn ctrl_e_then_a_fuzzy_query_then_enter_opens_the_file() {
     assert_eq!(m.mode, Mode::Picker);
     let typed = type_text(&mut m, "smn");
     assert!(opened(&typed).is_empty());
-    assert_eq!(m.doc.text(), "fn main() {}\n", "typing goes to the query, not the text");
+    assert_eq!(
+        m.doc.text(),
+        "fn main() {}\n",
+        "typing goes to the query, not the text"
+    );
     let effects = press(&mut m, "enter");
     assert_eq!(opened(&effects), ["src/main.rs"]);
     assert_eq!(m.mode, Mode::Edit);
@@ -82,7 +86,11 @@ fn enter_with_an_empty_query_opens_the_selected_file() {
     let effects = press(&mut m, "ctrl-e down down enter");
     assert_eq!(opened(&effects), ["Cargo.toml"]);
     let effects = press(&mut m, "ctrl-e end up up enter");
-    assert_eq!(opened(&effects), ["tests/view.rs"], "the skipped files are last");
+    assert_eq!(
+        opened(&effects),
+        ["tests/view.rs"],
+        "the skipped files are last"
+    );
     let effects = press(&mut m, "ctrl-e pagedown home enter");
     assert_eq!(opened(&effects), ["src/main.rs"]);
 }
@@ -150,14 +158,22 @@ fn the_list_follows_the_folder_while_open() {
     press(&mut m, "ctrl-e");
     type_text(&mut m, "rs");
     press(&mut m, "down");
-    let picked = m.picker.as_ref().and_then(|p| p.selected_row()).map(|r| r.path.to_owned());
+    let picked = m
+        .picker
+        .as_ref()
+        .and_then(|p| p.selected_row())
+        .map(|r| r.path.to_owned());
     // A peer creates src/a.rs and deletes tests/view.rs.
     let mut folder = project();
     folder.files.push("src/a.rs".into());
     folder.files.retain(|f| f != "tests/view.rs");
     m.set_folder(Some(folder));
     assert_eq!(query(&m), "rs");
-    let now = m.picker.as_ref().and_then(|p| p.selected_row()).map(|r| r.path.to_owned());
+    let now = m
+        .picker
+        .as_ref()
+        .and_then(|p| p.selected_row())
+        .map(|r| r.path.to_owned());
     assert_eq!(now, picked, "the selection stays on its file");
     assert!(screen(&m).0.contains("src/a.rs"));
     assert!(!screen(&m).0.contains("tests/view.rs"));
@@ -174,12 +190,19 @@ fn empty_query_lists_recent_files_first() {
     let (text, (x, y)) = screen(&m);
     insta::assert_snapshot!(text);
     let row = text.lines().nth(usize::from(y)).unwrap();
-    assert_eq!(usize::from(x), col(row, "> ") + 2, "the cursor is in the query: {row}");
+    assert_eq!(
+        usize::from(x),
+        col(row, "> ") + 2,
+        "the cursor is in the query: {row}"
+    );
 }
 
 /// The screen column where `needle` starts in `row` (every character here is one cell wide).
 fn col(row: &str, needle: &str) -> usize {
-    row[..row.find(needle).unwrap()].chars().count()
+    let at = row
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} is not in {row:?}"));
+    row[..at].chars().count()
 }
 
 #[test]
@@ -194,7 +217,10 @@ fn a_query_highlights_what_it_matched_and_dims_files_not_shared() {
     let query_row = rows[usize::from(cursor.1)];
     assert!(query_row.contains("> mo"), "{query_row}");
     // src/model.rs: its "mo" is bold in the match colour, on the selection's background.
-    let y = rows.iter().position(|l| l.contains("src/model.rs")).unwrap();
+    let y = rows
+        .iter()
+        .position(|l| l.contains("src/model.rs"))
+        .unwrap();
     let first = col(rows[y], "model") as u16;
     let y = y as u16;
     let hit = cell(&m, first, y);
@@ -204,7 +230,10 @@ fn a_query_highlights_what_it_matched_and_dims_files_not_shared() {
     let plain = cell(&m, first + 2, y);
     assert!(!plain.modifier.contains(Modifier::BOLD), "d is not matched");
     // The font is listed, dimmed, with why it is not shared.
-    let y = rows.iter().position(|l| l.contains("assets/mono.ttf")).unwrap();
+    let y = rows
+        .iter()
+        .position(|l| l.contains("assets/mono.ttf"))
+        .unwrap();
     assert!(rows[y].contains("(not shared: binary)"), "{}", rows[y]);
     let x = col(rows[y], "assets") as u16;
     assert!(cell(&m, x, y as u16).modifier.contains(Modifier::DIM));
@@ -227,7 +256,9 @@ fn long_paths_keep_their_end_and_long_lists_scroll() {
     let mut folder = project();
     let deep = "very/deeply/nested/folders/of/generated/code/final_name.rs";
     folder.files.push(deep.into());
-    folder.files.extend((0..200).map(|i| format!("gen/f{i:03}.txt")));
+    folder
+        .files
+        .extend((0..200).map(|i| format!("gen/f{i:03}.txt")));
     m.set_folder(Some(folder));
     press(&mut m, "ctrl-e");
     type_text(&mut m, "final");
@@ -246,7 +277,10 @@ fn long_paths_keep_their_end_and_long_lists_scroll() {
     let picker = m.picker.as_ref().expect("open");
     let selected = picker.selected().unwrap_or(0);
     assert!(selected >= 6, "two pages down: row {selected}");
-    let path = picker.selected_row().map(|r| r.path.to_owned()).unwrap_or_default();
+    let path = picker
+        .selected_row()
+        .map(|r| r.path.to_owned())
+        .unwrap_or_default();
     assert!(screen(&m).0.contains(&path), "{path} is on screen");
 }
 

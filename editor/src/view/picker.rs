@@ -170,9 +170,7 @@ fn row_line<'a>(
     if row.skipped.is_some() {
         base = base.add_modifier(Modifier::DIM);
     }
-    let hit = base
-        .fg(theme.picker_match_fg)
-        .add_modifier(Modifier::BOLD);
+    let hit = base.fg(theme.picker_match_fg).add_modifier(Modifier::BOLD);
     let mark = if row.recent { RECENT } else { "  " };
     let mut reason = row
         .skipped
@@ -208,7 +206,10 @@ fn row_line<'a>(
         match run {
             Some((_, h)) if h == is_hit => {}
             Some((start, h)) => {
-                spans.push(Span::styled(&row.path[start..byte], if h { hit } else { base }));
+                spans.push(Span::styled(
+                    &row.path[start..byte],
+                    if h { hit } else { base },
+                ));
                 run = Some((byte, is_hit));
             }
             None => run = Some((byte, is_hit)),
