@@ -67,9 +67,9 @@ pub struct Picker {
     note: Option<String>,
     /// The first row drawn: the view keeps the selection on screen and scrolls no more
     /// than it must.
-    pub top: Cell<usize>,
+    pub(crate) top: Cell<usize>,
     /// Rows the list showed when last drawn (PgUp/PgDn move by that).
-    pub page: Cell<usize>,
+    pub(crate) page: Cell<usize>,
     /// Also borrowed by the view, for the matched characters of the rows it draws.
     matcher: RefCell<Matcher>,
 }
