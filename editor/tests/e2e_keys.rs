@@ -308,3 +308,20 @@ fn go_to_a_peer_and_follow_them_until_a_key_is_pressed() {
     guest.quit();
     host.quit();
 }
+
+#[test]
+fn ctrl_e_in_a_single_file_says_how_to_open_a_folder() {
+    let scratch = Scratch::new();
+    let dir = scratch.dir("a");
+    fs::write(dir.join("notes.txt"), "hello\n").unwrap();
+    let mut duet = Duet::spawn("single", &dir, &["--offline", "notes.txt"]);
+    duet.wait_for("the file", |s| s.contains("hello"));
+    duet.send(b"\x05");
+    duet.wait_for_status("how to open a folder", |s| {
+        s.contains("`duet DIR` opens a folder")
+    });
+    // No picker took the keyboard: typing edits the text.
+    duet.type_str("x");
+    duet.wait_for("the typed x", |s| s.contains("xhello"));
+    duet.quit();
+}
