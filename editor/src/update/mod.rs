@@ -3,6 +3,7 @@
 //! keymap to a [`Command`]; prompts (`prompt.rs`) and popups (`popup.rs`) read their own
 //! keys; news from the sync layer is in `sync.rs`.
 
+mod folder;
 mod history;
 mod popup;
 mod prompt;
@@ -62,6 +63,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(event) => {
             sync::on_sync(model, *event);
+            model.track_followed();
+        }
+        Msg::Folder(news) => {
+            folder::on_folder(model, *news);
             model.track_followed();
         }
     }

@@ -25,7 +25,7 @@ fn on_saved(model: &mut Model, result: Result<crdt_text::VersionVector, String>)
 }
 
 /// The entry for `peer`, created with its short id as name until it announces one.
-fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
+pub(super) fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
     let color = model.theme.color_for(&peer.to_hex());
     model.peers.entry(peer).or_insert_with(|| Peer {
         name: peer.short(),
@@ -33,6 +33,7 @@ fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
         selection: None,
         view: None,
         here: false,
+        file: None,
     })
 }
 

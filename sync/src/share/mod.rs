@@ -25,10 +25,12 @@
 //! One scan makes one manifest delta (one log line) and one batch of ops, whatever the
 //! number of files.
 
+mod buffer;
 mod disk;
 mod edit;
 mod event;
 
+pub use buffer::Progress;
 pub use edit::EditError;
 pub use event::FolderEvent;
 
@@ -148,6 +150,13 @@ pub struct FolderSession {
     relays: BTreeMap<PeerId, RelayUrl>,
     start: Instant,
     followups: Vec<Input>,
+    /// Files whose document we show presence in (an editor has them open): opened with
+    /// every peer that connects.
+    shown: BTreeSet<DocId>,
+    /// Files a summary found to differ from a peer's, until they caught up.
+    waiting: BTreeSet<DocId>,
+    /// Joined by ticket and nothing received yet.
+    joining: bool,
 }
 
 struct Watcher(#[allow(dead_code)] notify::RecommendedWatcher);
@@ -228,6 +237,9 @@ impl FolderSession {
             relays: BTreeMap::new(),
             start: Instant::now(),
             followups: Vec::new(),
+            shown: BTreeSet::new(),
+            waiting: BTreeSet::new(),
+            joining: false,
         };
         let secret = session.store.identity().secret.clone();
         session.peer.add_doc(
@@ -255,6 +267,7 @@ impl FolderSession {
             })
             .collect();
         if let Some(ticket) = &config.join {
+            session.joining = session.manifest.tree().is_empty();
             let host = PeerId::from(ticket.host.id);
             if let Some(url) = ticket.relay() {
                 session.relays.insert(host, url.clone());
@@ -614,8 +627,32 @@ impl FolderSession {
         use proto::Event as E;
         match event {
             E::Remote { doc, .. } if doc == self.folder => changed.manifest = true,
-            E::Remote { doc, .. } => {
+            E::Remote { doc, from, ops } => {
                 changed.files.insert(doc);
+                events.push(FolderEvent::Sync(crate::Event::Remote { doc, from, ops }));
+            }
+            E::Status { doc, status } if doc == self.folder => {
+                if status.connected > 0 && !status.catching_up && status.pending == 0 {
+                    self.joining = false;
+                }
+            }
+            E::Status { doc, status } => {
+                self.file_status(doc, &status);
+                events.push(FolderEvent::Sync(crate::Event::Status { doc, status }));
+            }
+            E::Presence {
+                doc,
+                peer,
+                presence,
+            } if doc != self.folder => {
+                events.push(FolderEvent::Sync(crate::Event::Presence {
+                    doc,
+                    peer,
+                    presence,
+                }));
+            }
+            E::PeerLeft { doc, peer, why } if self.files.contains_key(&doc) => {
+                events.push(FolderEvent::Sync(crate::Event::PeerLeft { doc, peer, why }));
             }
             E::PeerJoined { doc, peer, name } if doc == self.folder => {
                 // Catch-up: the side with the smaller id starts comparing summaries; the files
@@ -627,6 +664,16 @@ impl FolderSession {
                         peer,
                         bytes: self.summary().start().encode(),
                     });
+                }
+                // Files we are in are opened with it, so it sees where we are.
+                if let Some(addr) = self.addr_of(peer) {
+                    for doc in &self.shown {
+                        self.followups.push(Input::AddPeer {
+                            doc: *doc,
+                            addr: addr.clone(),
+                            name: None,
+                        });
+                    }
                 }
                 events.push(FolderEvent::PeerJoined { peer, name });
             }
@@ -676,18 +723,13 @@ impl FolderSession {
                 bytes: reply.encode(),
             });
         }
-        let addr = self
-            .peer
-            .peers(&self.folder)
-            .into_iter()
-            .find(|p| p.addr.id == peer)
-            .map(|p| p.addr);
-        let Some(addr) = addr else {
+        let Some(addr) = self.addr_of(peer) else {
             return;
         };
         for file in handled.differ {
             let doc = file_doc_id(&self.folder, file);
             if self.files.contains_key(&doc) {
+                self.waiting.insert(doc);
                 self.followups.push(Input::AddPeer {
                     doc,
                     addr: addr.clone(),
@@ -695,6 +737,15 @@ impl FolderSession {
                 });
             }
         }
+    }
+
+    /// Where `peer` of the folder is known to be.
+    fn addr_of(&self, peer: PeerId) -> Option<PeerAddr> {
+        self.peer
+            .peers(&self.folder)
+            .into_iter()
+            .find(|p| p.addr.id == peer)
+            .map(|p| p.addr)
     }
 
     /// Opens `doc` with every peer connected for the folder that does not have it open yet
