@@ -10,25 +10,38 @@ mod pty;
 
 use std::fs;
 
-use pty::{Duet, Scratch, Serve, User, wait_for_file};
+use pty::{Duet, Scratch, Serve, User, key, wait_for_file};
+
+/// A UDP port free on loopback now (so that a peer restarted on it is found again).
+fn free_port() -> String {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().port().to_string()
+}
 
 /// A served folder `a` (README.md, notes.md, src/main.rs) and bob's joined copy `b`, kept
-/// current by alice's `duet serve a`; bob's headless join has stopped.
-fn served_and_joined(scratch: &Scratch) -> (Serve, User) {
+/// current by alice's `duet serve a`; bob's headless join has stopped. `ports`: alice's and
+/// bob's fixed ports, if they are to find each other again after restarting.
+fn served_and_joined(scratch: &Scratch, ports: Option<(&str, &str)>) -> (Serve, User) {
     let a = scratch.dir("a");
     fs::create_dir_all(a.join("src")).unwrap();
     fs::write(a.join("README.md"), "# project\n").unwrap();
     fs::write(a.join("notes.md"), "first line\n").unwrap();
     fs::write(a.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let (alice_port, bob_port) = match ports {
+        Some((a, b)) => (vec!["--port", a], vec!["--port", b]),
+        None => (Vec::new(), Vec::new()),
+    };
     let alice = Serve::spawn(
         &User::new("alice", &scratch.dir("home-a")),
         scratch.path(),
         "a",
-        &[],
+        &alice_port,
     );
     let ticket = alice.ticket();
     let bob = User::new("bob", &scratch.dir("home-b"));
-    let join = Serve::spawn_args(&bob, scratch.path(), &["join", &ticket, "b"]);
+    let mut join = vec!["join", &ticket, "b"];
+    join.extend(bob_port);
+    let join = Serve::spawn_args(&bob, scratch.path(), &join);
     let b = scratch.path().join("b");
     wait_for_file(&b.join("notes.md"), "alice's notes", |s| {
         s == "first line\n"
@@ -43,7 +56,7 @@ fn served_and_joined(scratch: &Scratch) -> (Serve, User) {
 #[test]
 fn a_file_inside_a_shared_folder_is_edited_in_the_folder() {
     let scratch = Scratch::new();
-    let (alice, bob_user) = served_and_joined(&scratch);
+    let (alice, bob_user) = served_and_joined(&scratch, None);
     let (a, b) = (scratch.path().join("a"), scratch.path().join("b"));
 
     let mut bob = Duet::spawn_as(
@@ -78,4 +91,65 @@ fn a_file_inside_a_shared_folder_is_edited_in_the_folder() {
         s == "bob says hi first line\nsecond line\n"
     });
     drop(alice);
+}
+
+#[test]
+fn peers_see_which_file_each_is_in_and_go_to_one_across_files() {
+    let scratch = Scratch::new();
+    let (pa, pb) = (free_port(), free_port());
+    let (serve, bob_user) = served_and_joined(&scratch, Some((&pa, &pb)));
+    serve.stop();
+    let alice_user = User::new("alice", &scratch.path().join("home-a"));
+    let mut alice = Duet::spawn_as(
+        &alice_user,
+        scratch.path(),
+        &["--bind", "127.0.0.1", "--port", &pa, "a/src/main.rs"],
+    );
+    alice.wait_for("main.rs", |s| s.contains("fn main() {}"));
+    let mut bob = Duet::spawn_as(
+        &bob_user,
+        scratch.path(),
+        &["--bind", "127.0.0.1", "--port", &pb, "b/notes.md"],
+    );
+    bob.wait_for("notes.md", |s| s.contains("first line"));
+    // Each sees the other, and in which file.
+    bob.wait_for_status("alice in main.rs", |s| s.contains("alice in main.rs"));
+    alice.wait_for_status("bob in notes.md", |s| s.contains("bob in notes.md"));
+    bob.send(key::PEERS);
+    bob.wait_for("the panel naming alice's file", |s| {
+        s.lines()
+            .any(|l| l.contains("alice") && l.contains("in src/main.rs"))
+    });
+    bob.send(key::ESC);
+
+    // Alice moves to the end of main.rs; bob goes to her: main.rs opens at her cursor.
+    alice.send(key::DOC_END);
+    alice.type_str("// alice was here");
+    wait_for_file(
+        &scratch.path().join("b/src/main.rs"),
+        "alice's line on bob's disk",
+        |s| s.ends_with("// alice was here"),
+    );
+    // Her cursor's last move follows her last keystroke (presence is rate-limited).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    bob.send(key::GOTO_PEER);
+    bob.wait_for_status("bob in main.rs", |s| {
+        s.contains("main.rs") && !s.contains("notes.md")
+    });
+    bob.wait_for("alice's line", |s| s.contains("// alice was here"));
+    bob.wait_for_status("bob on alice's line", |s| s.contains("Ln 2/2"));
+    // And bob's typing lands in main.rs beside hers, on both disks.
+    bob.type_str(" and bob");
+    let main_rs = "fn main() {}\n// alice was here and bob";
+    wait_for_file(&scratch.path().join("a/src/main.rs"), "both edits", |s| {
+        s == main_rs
+    });
+    alice.wait_for("bob's words", |s| s.contains("alice was here and bob"));
+    // notes.md kept bob's place: back there, his cursor is where he left it.
+    assert_eq!(
+        fs::read_to_string(scratch.path().join("b/notes.md")).unwrap(),
+        "first line\n"
+    );
+    bob.quit();
+    alice.quit();
 }
