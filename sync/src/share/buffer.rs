@@ -39,7 +39,7 @@ impl std::fmt::Display for Progress {
             let done = self.files.saturating_sub(self.left);
             write!(
                 f,
-                "receiving files: {done} of {} ({} left), {mb:.1} MB received",
+                "syncing files: {done} of {} ({} left), {mb:.1} MB received",
                 self.files, self.left
             )
         }
@@ -196,10 +196,15 @@ impl FolderSession {
     /// A file document's sync state changed: a file caught up with its peer is no longer
     /// waited for.
     pub(super) fn file_status(&mut self, doc: DocId, status: &SyncStatus) {
-        let done =
-            status.connected == 0 || (!status.catching_up && status.pending == 0 && status.in_sync);
-        if done {
+        let Some(connected) = self.waiting.get_mut(&doc) else {
+            return;
+        };
+        let caught_up = !status.catching_up && status.pending == 0 && status.in_sync;
+        // A channel that closed again is not waited for (the next summary finds the file).
+        if (status.connected > 0 && caught_up) || (*connected && status.connected == 0) {
             self.waiting.remove(&doc);
+        } else if status.connected > 0 {
+            *connected = true;
         }
     }
 }

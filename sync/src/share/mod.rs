@@ -153,8 +153,9 @@ pub struct FolderSession {
     /// Files whose document we show presence in (an editor has them open): opened with
     /// every peer that connects.
     shown: BTreeSet<DocId>,
-    /// Files a summary found to differ from a peer's, until they caught up.
-    waiting: BTreeSet<DocId>,
+    /// Files whose text is still to come from a peer (a summary found them to differ, or a
+    /// peer's manifest brought them), until they caught up; `true` once connected.
+    waiting: BTreeMap<DocId, bool>,
     /// Joined by ticket and nothing received yet.
     joining: bool,
 }
@@ -238,7 +239,7 @@ impl FolderSession {
             start: Instant::now(),
             followups: Vec::new(),
             shown: BTreeSet::new(),
-            waiting: BTreeSet::new(),
+            waiting: BTreeMap::new(),
             joining: false,
         };
         let secret = session.store.identity().secret.clone();
@@ -358,6 +359,10 @@ impl FolderSession {
             );
             let outcomes = self.manifest.text_changed(file, &version);
             events.extend(outcomes.into_iter().map(FolderEvent::Tree));
+            // A file a peer's manifest brought, whose text is still to come from it.
+            if version.is_empty() && !connected.is_empty() {
+                self.waiting.insert(doc_id, false);
+            }
             for addr in &connected {
                 self.followups.push(Input::AddPeer {
                     doc: doc_id,
@@ -652,6 +657,7 @@ impl FolderSession {
                 }));
             }
             E::PeerLeft { doc, peer, why } if self.files.contains_key(&doc) => {
+                self.waiting.remove(&doc);
                 events.push(FolderEvent::Sync(crate::Event::PeerLeft { doc, peer, why }));
             }
             E::PeerJoined { doc, peer, name } if doc == self.folder => {
@@ -678,6 +684,10 @@ impl FolderSession {
                 events.push(FolderEvent::PeerJoined { peer, name });
             }
             E::PeerLeft { doc, peer, why } if doc == self.folder => {
+                // Nobody left to catch up from.
+                if self.connected().is_empty() {
+                    self.waiting.clear();
+                }
                 events.push(FolderEvent::PeerLeft { peer, why });
             }
             E::Refused { peer, error, doc } if doc.is_none() || doc == Some(self.folder) => {
@@ -729,7 +739,7 @@ impl FolderSession {
         for file in handled.differ {
             let doc = file_doc_id(&self.folder, file);
             if self.files.contains_key(&doc) {
-                self.waiting.insert(doc);
+                self.waiting.entry(doc).or_insert(false);
                 self.followups.push(Input::AddPeer {
                     doc,
                     addr: addr.clone(),
