@@ -153,3 +153,39 @@ fn peers_see_which_file_each_is_in_and_go_to_one_across_files() {
     bob.quit();
     alice.quit();
 }
+
+#[test]
+fn a_folder_opened_in_the_editor_is_shared_with_ctrl_t() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    fs::write(a.join("notes.md"), "hello from alice\n").unwrap();
+    let mut alice = Duet::spawn_as(
+        &User::new("alice", &scratch.dir("home-a")),
+        scratch.path(),
+        &["--bind", "127.0.0.1", "a"],
+    );
+    alice.wait_for_status("the folder's name", |s| s.contains(" a "));
+    alice.send(key::TICKET);
+    let screen = alice.wait_for("the folder's ticket", |s| {
+        s.lines().any(|l| l.trim().len() > 80 && !l.trim().contains(' '))
+    });
+    let ticket = screen
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() > 80 && !l.contains(' '))
+        .unwrap()
+        .to_string();
+    alice.send(key::ESC);
+    // Bob joins from a script: the folder appears on his disk.
+    let bob = Serve::spawn_args(
+        &User::new("bob", &scratch.dir("home-b")),
+        scratch.path(),
+        &["join", &ticket, "b"],
+    );
+    wait_for_file(&scratch.path().join("b/notes.md"), "alice's notes", |s| {
+        s == "hello from alice\n"
+    });
+    alice.wait_for_status("bob, connected", |s| s.contains("bob"));
+    drop(bob);
+    alice.quit();
+}
