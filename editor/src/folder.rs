@@ -93,9 +93,11 @@ pub async fn edit(
     }
     let first = first.filter(|path| session.doc_of(path).is_some());
     let config = duet::config::load().config;
-    Workspace::new(session, network, config)
-        .run(model, first)
-        .await
+    let (workspace, note) = Workspace::new(session, network, config);
+    if let Some(note) = note {
+        model.notify(Level::Warn, note);
+    }
+    workspace.run(model, first).await
 }
 
 /// Shares the folder `dir` (joining the ticket's folder first, creating `dir` if needed) until

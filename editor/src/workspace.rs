@@ -36,25 +36,37 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The editor's side of `session`; `config` gives each file's settings.
-    pub fn new(session: FolderSession, network: Network, config: Config) -> Workspace {
-        Workspace {
+    /// The editor's side of `session`; `config` gives each file's settings. Also returns a
+    /// note for the user if the files opened last time could not be read.
+    pub fn new(
+        session: FolderSession,
+        network: Network,
+        config: Config,
+    ) -> (Workspace, Option<String>) {
+        let (recent, note) = match session.recent() {
+            Ok(recent) => (recent, None),
+            Err(e) => (
+                Vec::new(),
+                Some(format!("The list of recent files is lost: {e}")),
+            ),
+        };
+        let workspace = Workspace {
             session,
             network,
             config,
             current: None,
             parked: HashMap::new(),
-            recent: Vec::new(),
-        }
+            recent,
+        };
+        (workspace, note)
     }
 
     /// Runs the editor on the folder until the user quits, showing `first` (a path in the
     /// folder) or, without one, the file picker; then closes the folder's session.
     pub async fn run(mut self, mut model: Model, first: Option<String>) -> anyhow::Result<()> {
         let mut pending = Vec::new();
-        match first {
-            Some(path) => pending.extend(self.open(&mut model, path)),
-            None => {}
+        if let Some(path) = first {
+            pending.extend(self.open(&mut model, path));
         }
         crate::app::run_with(model, Some(self), pending).await
     }
@@ -282,6 +294,12 @@ impl Link for Workspace {
         self.recent.retain(|p| *p != path);
         self.recent.insert(0, path);
         self.recent.truncate(RECENT);
+        if let Err(e) = self.session.keep_recent(&self.recent) {
+            model.notify(
+                Level::Warn,
+                format!("Cannot keep the list of recent files: {e}"),
+            );
+        }
         if matches!(model.mode, Mode::Popup(Popup::Peers { .. })) {
             model.mode = Mode::Edit;
         }

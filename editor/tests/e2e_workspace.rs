@@ -167,7 +167,8 @@ fn a_folder_opened_in_the_editor_is_shared_with_ctrl_t() {
     alice.wait_for_status("the folder's name", |s| s.contains(" a "));
     alice.send(key::TICKET);
     let screen = alice.wait_for("the folder's ticket", |s| {
-        s.lines().any(|l| l.trim().len() > 80 && !l.trim().contains(' '))
+        s.lines()
+            .any(|l| l.trim().len() > 80 && !l.trim().contains(' '))
     });
     let ticket = screen
         .lines()

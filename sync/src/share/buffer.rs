@@ -15,7 +15,7 @@ use super::{FolderEvent, FolderSession};
 use crate::ids::{DocId, PeerId};
 use crate::proto::{Input, PresenceState, SyncStatus};
 use crate::session::PeerView;
-use crate::store::file_doc_id;
+use crate::store::{StoreError, file_doc_id};
 
 /// How far a join (or a catch-up after time offline) has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +162,17 @@ impl FolderSession {
             .into_iter()
             .filter_map(|p| Some((p.addr.id, p.presence?)))
             .collect()
+    }
+
+    /// The paths this user last opened in the editor, most recent first (see
+    /// [`FolderStore::recent`](crate::store::FolderStore::recent)).
+    pub fn recent(&self) -> Result<Vec<String>, StoreError> {
+        self.store.recent()
+    }
+
+    /// Keeps the paths this user last opened in the editor, for the next run.
+    pub fn keep_recent(&self, paths: &[String]) -> Result<(), StoreError> {
+        self.store.keep_recent(paths)
     }
 
     /// Our id on the network, if it is on.

@@ -636,11 +636,15 @@ impl FolderSession {
                 changed.files.insert(doc);
                 events.push(FolderEvent::Sync(crate::Event::Remote { doc, from, ops }));
             }
-            E::Status { doc, status } if doc == self.folder => {
-                if status.connected > 0 && !status.catching_up && status.pending == 0 {
-                    self.joining = false;
-                }
+            E::Status { doc, status }
+                if doc == self.folder
+                    && status.connected > 0
+                    && !status.catching_up
+                    && status.pending == 0 =>
+            {
+                self.joining = false;
             }
+            E::Status { doc, .. } if doc == self.folder => {}
             E::Status { doc, status } => {
                 self.file_status(doc, &status);
                 events.push(FolderEvent::Sync(crate::Event::Status { doc, status }));
