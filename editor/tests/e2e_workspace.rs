@@ -90,17 +90,23 @@ fn a_file_inside_a_shared_folder_is_edited_in_the_folder() {
     fs::rename(a.join("notes.md"), a.join("journal.md")).unwrap();
     bob.wait_for_status("the new name", |s| s.contains("journal.md"));
     bob.type_str("! ");
-    wait_for_file(&a.join("journal.md"), "bob's typing after the rename", |s| {
-        s == "bob says hi ! first line\nsecond line\n"
-    });
+    wait_for_file(
+        &a.join("journal.md"),
+        "bob's typing after the rename",
+        |s| s == "bob says hi ! first line\nsecond line\n",
+    );
     // Alice deletes it while bob has it open: he is told, and his next edit brings it back
     // (an edit wins over a delete).
     fs::remove_file(a.join("journal.md")).unwrap();
-    bob.wait_for("being told of the delete", |s| s.contains("was deleted by a peer"));
-    bob.type_str("kept ");
-    wait_for_file(&a.join("journal.md"), "the file back on alice's disk", |s| {
-        s.contains("kept ")
+    bob.wait_for("being told of the delete", |s| {
+        s.contains("was deleted by a peer")
     });
+    bob.type_str("kept ");
+    wait_for_file(
+        &a.join("journal.md"),
+        "the file back on alice's disk",
+        |s| s.contains("kept "),
+    );
     bob.quit();
     wait_for_file(&b.join("journal.md"), "everything on bob's disk", |s| {
         s == "bob says hi ! kept first line\nsecond line\n"
