@@ -63,6 +63,7 @@ pub(super) fn on_sync(model: &mut Model, event: Event) {
             if let Some(entry) = model.peers.get_mut(&peer) {
                 entry.here = false;
                 entry.selection = None;
+                entry.file = None;
             }
             match why {
                 Departure::Quit => model.notify(Level::Info, format!("{name} left")),
