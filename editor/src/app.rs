@@ -184,6 +184,12 @@ impl Link for (Open, UndoKept) {
 #[derive(Debug)]
 pub(crate) struct UndoKept(u64, std::time::Instant);
 
+impl Default for UndoKept {
+    fn default() -> Self {
+        UndoKept(0, std::time::Instant::now())
+    }
+}
+
 impl UndoKept {
     pub(crate) fn new(model: &Model) -> Self {
         UndoKept(model.undo.changes(), std::time::Instant::now())

@@ -13,7 +13,7 @@ use sync::proto::PresenceState;
 use sync::share::{FolderEvent, FolderSession, FolderWake};
 use sync::{DocId, Event, Network};
 
-use crate::app::Link;
+use crate::app::{Link, UndoKept};
 use crate::buffers::Parked;
 use crate::model::{Level, Mode, Model, Popup};
 use crate::msg::{Effect, FolderNews, Msg};
@@ -33,6 +33,8 @@ pub struct Workspace {
     parked: HashMap<DocId, Parked>,
     /// Paths opened, most recent first.
     recent: Vec<String>,
+    /// When the undo history of the file on screen was last kept.
+    kept: UndoKept,
 }
 
 impl Workspace {
@@ -57,6 +59,7 @@ impl Workspace {
             current: None,
             parked: HashMap::new(),
             recent,
+            kept: UndoKept::default(),
         };
         (workspace, note)
     }
@@ -261,23 +264,32 @@ impl Link for Workspace {
         };
         let mut out = Vec::new();
         if self.current != Some(id) {
-            // Leave the file on screen: hide our cursor there, park it, give its document back.
+            // Leave the file on screen: hide our cursor there, keep its undo history, park
+            // it, give its document back.
             if let Some(old) = self.current {
                 let events = self.lend(model, |s| s.set_presence(old, None));
                 out.extend(self.news(model, events));
+                self.keep_editor(model);
             }
             let Some(doc) = self.session.take_doc(&id) else {
                 model.notify(Level::Error, format!("{path} has no document here"));
                 return out;
             };
-            let state = match self.parked.remove(&id) {
-                Some(state) => state,
+            let (state, first_time) = match self.parked.remove(&id) {
+                Some(state) => (state, false),
                 None => {
                     let settings = self.config.settings_for(&path, &doc);
-                    Parked::fresh(model, &doc, path.clone(), settings)
+                    (Parked::fresh(model, &doc, path.clone(), settings), true)
                 }
             };
             let (old_doc, old_state) = model.switch_buffer(doc, state);
+            // Opened for the first time in this run: the undo history of the last one, and
+            // what others changed since.
+            if first_time && let Some(note) = model.take_editor_state(self.session.read_editor(&id))
+            {
+                model.notify(Level::Warn, note);
+            }
+            self.kept = UndoKept::new(model);
             if let Some(old) = self.current.replace(id) {
                 self.session.put_doc(old, old_doc);
                 self.parked.insert(old, old_state);
@@ -316,9 +328,13 @@ impl Link for Workspace {
     fn tick(&mut self, model: &mut Model) {
         model.sync.ticket = self.ticket();
         self.show_folder(model);
+        if self.kept.due(model) {
+            self.keep_editor(model);
+        }
     }
 
     async fn close(mut self, model: &mut Model) -> anyhow::Result<()> {
+        self.keep_editor(model);
         if let Some(id) = self.current.take() {
             let replica = model.doc.replica();
             let doc = std::mem::replace(&mut model.doc, crdt_text::Doc::new(replica));
@@ -335,6 +351,15 @@ impl Link for Workspace {
 }
 
 impl Workspace {
+    /// Keeps the undo history of the file on screen for the next run (a failure loses only
+    /// that, and is told).
+    fn keep_editor(&self, model: &mut Model) {
+        let Some(id) = self.current else { return };
+        if let Err(e) = self.session.keep_editor(&id, &model.editor_state()) {
+            model.notify(Level::Warn, format!("Cannot keep the undo history: {e}"));
+        }
+    }
+
     fn ticket(&self) -> Result<String, String> {
         match (self.session.ticket(), &self.network) {
             (Some(t), _) => Ok(t.to_string()),

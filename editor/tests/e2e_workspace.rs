@@ -212,3 +212,26 @@ fn a_folder_opened_in_the_editor_is_shared_with_ctrl_t() {
     drop(bob);
     alice.quit();
 }
+
+#[test]
+fn undo_in_a_folder_file_survives_quitting_and_reopening() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    fs::write(a.join("notes.md"), "text\n").unwrap();
+    let user = User::new("alice", &scratch.dir("home"));
+    // Sharing the folder once makes it a shared folder (its store).
+    let serve = Serve::spawn(&user, scratch.path(), "a", &["--offline"]);
+    serve.wait_line("the folder served", |l| l.starts_with("serving folder"));
+    serve.stop();
+    let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    alice.wait_for("the file", |s| s.contains("text"));
+    alice.type_str("my ");
+    wait_for_file(&a.join("notes.md"), "the typing", |s| s == "my text\n");
+    alice.quit();
+    let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    alice.wait_for("the typing", |s| s.contains("my text"));
+    alice.send(key::UNDO);
+    alice.wait_for("the typing undone", |s| !s.contains("my text"));
+    wait_for_file(&a.join("notes.md"), "the undo on disk", |s| s == "text\n");
+    alice.quit();
+}

@@ -15,7 +15,7 @@ use super::{FolderEvent, FolderSession};
 use crate::ids::{DocId, PeerId};
 use crate::proto::{Input, PresenceState, SyncStatus};
 use crate::session::PeerView;
-use crate::store::{StoreError, file_doc_id};
+use crate::store::{EditorRead, EditorState, StoreError, file_doc_id};
 
 /// How far a join (or a catch-up after time offline) has come.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +173,16 @@ impl FolderSession {
     /// Keeps the paths this user last opened in the editor, for the next run.
     pub fn keep_recent(&self, paths: &[String]) -> Result<(), StoreError> {
         self.store.keep_recent(paths)
+    }
+
+    /// This user's undo history in a file and the version last seen there.
+    pub fn read_editor(&self, doc: &DocId) -> EditorRead {
+        self.store.read_editor(doc)
+    }
+
+    /// Keeps this user's undo history in a file for the next run.
+    pub fn keep_editor(&self, doc: &DocId, state: &EditorState) -> Result<(), StoreError> {
+        self.store.keep_editor(doc, state)
     }
 
     /// Our id on the network, if it is on.
