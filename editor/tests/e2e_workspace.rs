@@ -235,3 +235,24 @@ fn undo_in_a_folder_file_survives_quitting_and_reopening() {
     wait_for_file(&a.join("notes.md"), "the undo on disk", |s| s == "text\n");
     alice.quit();
 }
+
+#[test]
+fn a_folder_open_in_one_terminal_is_refused_clearly_in_a_second() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    fs::write(a.join("notes.md"), "text\n").unwrap();
+    let user = User::new("alice", &scratch.dir("home"));
+    let mut first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    // Not yet a shared folder: the file opens on its own; `duet a` shares the folder.
+    first.wait_for("the file", |s| s.contains("text"));
+    first.quit();
+    let mut first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a"]);
+    first.wait_for_status("the folder", |s| s.contains(" a "));
+    let second = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    second.wait_for("the refusal", |s| {
+        s.contains("already open in another duet")
+    });
+    assert!(!second.wait_exit(), "the second duet exits with an error");
+    first.quit();
+    assert_eq!(fs::read_to_string(a.join("notes.md")).unwrap(), "text\n");
+}
