@@ -256,3 +256,36 @@ fn a_folder_open_in_one_terminal_is_refused_clearly_in_a_second() {
     first.quit();
     assert_eq!(fs::read_to_string(a.join("notes.md")).unwrap(), "text\n");
 }
+
+#[test]
+fn joining_a_folder_in_a_terminal_opens_it_in_the_editor() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    fs::create_dir_all(a.join("src")).unwrap();
+    fs::write(a.join("README.md"), "# project\n").unwrap();
+    fs::write(a.join("src/main.rs"), "fn main() {}\n").unwrap();
+    let alice = Serve::spawn(
+        &User::new("alice", &scratch.dir("home-a")),
+        scratch.path(),
+        "a",
+        &[],
+    );
+    let ticket = alice.ticket();
+    let bob = Duet::spawn_as(
+        &User::new("bob", &scratch.dir("home-b")),
+        scratch.path(),
+        &["--bind", "127.0.0.1", "join", &ticket, "b"],
+    );
+    let b = scratch.path().join("b");
+    wait_for_file(&b.join("src/main.rs"), "alice's main.rs", |s| {
+        s == "fn main() {}\n"
+    });
+    wait_for_file(&b.join("README.md"), "alice's README", |s| {
+        s == "# project\n"
+    });
+    bob.wait_for_status("the folder, with alice", |s| {
+        s.contains(" b ") && s.contains("alice")
+    });
+    bob.quit();
+    drop(alice);
+}
