@@ -37,6 +37,34 @@ const KEEP_UNDO_EVERY: Duration = Duration::from_secs(5);
 /// be thousands; each batch still ends with a frame).
 const MAX_BATCH: usize = 4096;
 
+/// What the loop syncs the document through: one document's [`Session`], or a shared
+/// folder's (see [`crate::workspace`]). Every call that may change the document gets the
+/// model; what the sync layer reports comes back as messages.
+pub(crate) trait Link {
+    /// What [`Link::next`] waited for.
+    type Wake;
+    /// Shows our cursor to peers from the start; news to show.
+    fn start(&mut self, model: &mut Model) -> Vec<Msg>;
+    /// Waits for the next thing to handle (cancel-safe).
+    async fn next(&mut self) -> Self::Wake;
+    /// Handles what [`Link::next`] waited for.
+    fn handle(&mut self, model: &mut Model, wake: Self::Wake) -> Vec<Msg>;
+    /// Shares the user's ops (already applied to the document).
+    fn local(&mut self, model: &mut Model, ops: Vec<crdt_text::Op>) -> Vec<Msg>;
+    /// Shows this user's presence to the peers.
+    fn presence(&mut self, model: &mut Model) -> Vec<Msg>;
+    /// Carries out [`Effect::Save`], [`Effect::SaveAnyway`] or [`Effect::SaveAs`].
+    fn save(&mut self, model: &mut Model, effect: Effect) -> Vec<Msg>;
+    /// Carries out [`Effect::Open`].
+    fn open(&mut self, model: &mut Model, path: String) -> Vec<Msg>;
+    /// Before each frame: what the open panel or the status line reads from the session.
+    fn refresh(&mut self, model: &mut Model);
+    /// The slow tick: the ticket, keeping the undo history.
+    fn tick(&mut self, model: &mut Model);
+    /// After the last frame: keeps what the next run needs and closes the session.
+    async fn close(self, model: &mut Model) -> anyhow::Result<()>;
+}
+
 /// The document the editor has open in the session.
 #[derive(Debug)]
 pub struct Open {
@@ -46,76 +74,198 @@ pub struct Open {
     pub id: DocId,
 }
 
+impl Open {
+    fn docs<'a>(&self, model: &'a mut Model) -> OneDoc<'a> {
+        OneDoc {
+            id: self.id,
+            doc: &mut model.doc,
+        }
+    }
+
+    fn events(events: Vec<sync::Event>) -> Vec<Msg> {
+        events.into_iter().map(Msg::from).collect()
+    }
+}
+
+impl Link for (Open, UndoKept) {
+    type Wake = sync::Wake;
+
+    fn start(&mut self, model: &mut Model) -> Vec<Msg> {
+        let (open, _) = self;
+        model.sync.network = open.session.network().clone();
+        model.sync.status = open.session.status(&open.id);
+        model.sync.ticket = ticket(&open.session, open.id);
+        self.presence(model)
+    }
+
+    async fn next(&mut self) -> sync::Wake {
+        self.0.session.next().await
+    }
+
+    fn handle(&mut self, model: &mut Model, wake: sync::Wake) -> Vec<Msg> {
+        let open = &mut self.0;
+        let mut docs = open.docs(model);
+        Open::events(open.session.handle(&mut docs, wake))
+    }
+
+    fn local(&mut self, model: &mut Model, ops: Vec<crdt_text::Op>) -> Vec<Msg> {
+        let open = &mut self.0;
+        let id = open.id;
+        Open::events(open.session.local(&mut open.docs(model), id, ops))
+    }
+
+    fn presence(&mut self, model: &mut Model) -> Vec<Msg> {
+        let open = &mut self.0;
+        let me = model.presence();
+        let id = open.id;
+        Open::events(
+            open.session
+                .set_presence(&mut open.docs(model), id, Some(me)),
+        )
+    }
+
+    fn save(&mut self, model: &mut Model, effect: Effect) -> Vec<Msg> {
+        let Open { session, id } = &mut self.0;
+        let id = *id;
+        if let Effect::SaveAs(name) = effect {
+            // A bare name goes beside the document (the prompt starts with its name); a path
+            // is taken as it is.
+            let file = match session.file(&id).and_then(|f| f.parent()) {
+                Some(folder) if name.is_relative() => folder.join(name),
+                _ => name,
+            };
+            session.save_as(id, &model.doc, file);
+        } else if effect == Effect::SaveAnyway {
+            session.save_anyway(id, &model.doc);
+        } else {
+            session.save(id, &model.doc);
+        }
+        Vec::new()
+    }
+
+    fn open(&mut self, model: &mut Model, _path: String) -> Vec<Msg> {
+        model.notify(
+            Level::Info,
+            "Only a shared folder has other files to open: `duet DIR` opens one",
+        );
+        Vec::new()
+    }
+
+    fn refresh(&mut self, model: &mut Model) {
+        if let Mode::Popup(Popup::Peers { .. }) = &model.mode {
+            model.sync.panel = self.0.session.peers(&self.0.id);
+        }
+    }
+
+    fn tick(&mut self, model: &mut Model) {
+        let (Open { session, id }, kept) = self;
+        model.sync.ticket = ticket(session, *id);
+        if kept.due(model) {
+            session.keep_editor_state(*id, model.editor_state());
+        }
+    }
+
+    async fn close(self, model: &mut Model) -> anyhow::Result<()> {
+        let (Open { mut session, id }, _) = self;
+        // The undo history and the version seen, for the next run (before the store closes).
+        session.keep_editor_state(id, model.editor_state());
+        let shutdown = session
+            .shutdown(&mut OneDoc {
+                id,
+                doc: &mut model.doc,
+            })
+            .await;
+        shutdown.map_err(|e| anyhow::anyhow!("while closing the document: {e}"))
+    }
+}
+
+/// When the undo history was last kept in the store: it is kept again at most every
+/// [`KEEP_UNDO_EVERY`] while it changes.
+#[derive(Debug)]
+pub(crate) struct UndoKept(u64, std::time::Instant);
+
+impl Default for UndoKept {
+    fn default() -> Self {
+        UndoKept(0, std::time::Instant::now())
+    }
+}
+
+impl UndoKept {
+    pub(crate) fn new(model: &Model) -> Self {
+        UndoKept(model.undo.changes(), std::time::Instant::now())
+    }
+
+    /// Whether to keep it now (and then counts it as kept).
+    pub(crate) fn due(&mut self, model: &Model) -> bool {
+        let due = model.undo.changes() != self.0 && self.1.elapsed() >= KEEP_UNDO_EVERY;
+        if due {
+            *self = UndoKept::new(model);
+        }
+        due
+    }
+}
+
 /// Runs the editor until the user quits, then shuts the session down (flushing the store).
 /// Without a session the document is only shown (a read-only view).
-pub async fn run(mut model: Model, open: Option<Open>) -> anyhow::Result<()> {
+pub async fn run(model: Model, open: Option<Open>) -> anyhow::Result<()> {
+    let link = open.map(|open| (open, UndoKept::new(&model)));
+    run_with(model, link, Vec::new()).await
+}
+
+/// Runs the editor on `link` until the user quits, then closes it.
+/// `first`: messages to handle before anything else.
+pub(crate) async fn run_with<L: Link>(
+    mut model: Model,
+    mut link: Option<L>,
+    first: Vec<Msg>,
+) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     let mut pending = VecDeque::from([Msg::Resize(size.width, size.height)]);
-    let Some(Open { mut session, id }) = open else {
-        let result = drive(&mut model, None, &mut guard, pending).await;
-        drop(guard);
-        return result;
-    };
-    model.sync.network = session.network().clone();
-    model.sync.status = session.status(&id);
-    model.sync.ticket = ticket(&session, id);
-    // Show our cursor to peers from the start, not only once it first moves.
-    let presence = model.presence();
-    let events = session.set_presence(
-        &mut OneDoc {
-            id,
-            doc: &mut model.doc,
-        },
-        id,
-        Some(presence),
-    );
-    pending.extend(events.into_iter().map(Msg::from));
-    let result = drive(&mut model, Some((&mut session, id)), &mut guard, pending).await;
+    if let Some(link) = link.as_mut() {
+        pending.extend(link.start(&mut model));
+    }
+    pending.extend(first);
+    let result = drive(&mut model, link.as_mut(), &mut guard, pending).await;
     drop(guard);
-    // The undo history and the version seen, for the next run (before the store closes).
-    session.keep_editor_state(id, model.editor_state());
-    let shutdown = session
-        .shutdown(&mut OneDoc {
-            id,
-            doc: &mut model.doc,
-        })
-        .await;
+    let closed = match link {
+        Some(link) => link.close(&mut model).await,
+        None => Ok(()),
+    };
     result?;
-    shutdown.map_err(|e| anyhow::anyhow!("while closing the document: {e}"))
+    closed
 }
 
 /// The loop: handles what is pending, draws, waits for the next thing.
-async fn drive(
+async fn drive<L: Link>(
     model: &mut Model,
-    mut session: Option<(&mut Session, DocId)>,
+    mut link: Option<&mut L>,
     guard: &mut TerminalGuard,
     mut pending: VecDeque<Msg>,
 ) -> anyhow::Result<()> {
     let mut terminal = spawn_input()?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut kept = (model.undo.changes(), std::time::Instant::now());
     loop {
         // Edits made now are recorded at this time (the document keeps it coarse).
         model.doc.set_time(sync::store::unix_now());
         // Handle everything that is ready before drawing once.
         while let Some(msg) = pending.pop_front() {
             let effects = update(model, msg);
-            run_effects(model, session.as_mut(), effects, &mut pending);
+            run_effects(model, link.as_deref_mut(), effects, &mut pending);
         }
         if model.quit {
             return Ok(());
         }
-        if let (Mode::Popup(Popup::Peers { .. }), Some((s, id))) = (&model.mode, &session) {
-            model.sync.panel = s.peers(id);
+        if let Some(l) = link.as_deref_mut() {
+            l.refresh(model);
         }
         guard.terminal.draw(|frame| view(model, frame))?;
         write_ticket(model, guard)?;
         let idle = model.highlight_is_behind();
         let wake = async {
-            match session.as_mut() {
-                Some((s, _)) => Some(s.next().await),
+            match link.as_deref_mut() {
+                Some(l) => Some(l.next().await),
                 None => std::future::pending().await,
             }
         };
@@ -134,19 +284,14 @@ async fn drive(
                 }
             }
             Some(wake) = wake => {
-                if let Some((s, id)) = session.as_mut() {
-                    let events = s.handle(&mut OneDoc { id: *id, doc: &mut model.doc }, wake);
-                    pending.extend(events.into_iter().map(Msg::from));
+                if let Some(l) = link.as_deref_mut() {
+                    pending.extend(l.handle(model, wake));
                 }
             }
             _ = tick.tick() => {
                 pending.push_back(Msg::Tick);
-                if let Some((s, id)) = session.as_mut() {
-                    model.sync.ticket = ticket(s, *id);
-                    if model.undo.changes() != kept.0 && kept.1.elapsed() >= KEEP_UNDO_EVERY {
-                        s.keep_editor_state(*id, model.editor_state());
-                        kept = (model.undo.changes(), std::time::Instant::now());
-                    }
+                if let Some(l) = link.as_deref_mut() {
+                    l.tick(model);
                 }
             }
             () = std::future::ready(()), if idle => pending.push_back(Msg::Idle),
@@ -217,9 +362,9 @@ fn term_msg(event: TermEvent) -> Option<Msg> {
 }
 
 /// Carries out effects in order; what the session reports back is queued as messages.
-fn run_effects(
+fn run_effects<L: Link>(
     model: &mut Model,
-    mut session: Option<&mut (&mut Session, DocId)>,
+    mut link: Option<&mut L>,
     effects: Vec<Effect>,
     pending: &mut VecDeque<Msg>,
 ) {
@@ -246,69 +391,43 @@ fn run_effects(
                 format!("Cannot open {path}: duet has no folder open"),
             ),
             Effect::Save | Effect::SaveAnyway | Effect::SaveAs(_) => {
-                let Some((session, id)) = session.as_deref_mut() else {
+                let Some(l) = link.as_deref_mut() else {
                     model.notify(Level::Warn, "A read-only view cannot be saved");
                     continue;
                 };
-                send_ops(model, session, *id, &mut ops, pending);
-                save(model, session, *id, effect);
+                send_ops(model, l, &mut ops, pending);
+                pending.extend(l.save(model, effect));
+            }
+            Effect::Open(path) => {
+                let Some(l) = link.as_deref_mut() else {
+                    model.notify(Level::Warn, "A read-only view has no other files");
+                    continue;
+                };
+                // The ops belong to the file on screen: they go before it changes.
+                send_ops(model, l, &mut ops, pending);
+                pending.extend(l.open(model, path));
+                presence = false;
             }
         }
     }
-    let Some((session, id)) = session else {
+    let Some(l) = link else {
         return;
     };
-    send_ops(model, session, *id, &mut ops, pending);
+    send_ops(model, l, &mut ops, pending);
     if presence {
-        let me = model.presence();
-        let events = session.set_presence(
-            &mut OneDoc {
-                id: *id,
-                doc: &mut model.doc,
-            },
-            *id,
-            Some(me),
-        );
-        pending.extend(events.into_iter().map(Msg::from));
-    }
-}
-
-/// Carries out [`Effect::Save`], [`Effect::SaveAnyway`] or [`Effect::SaveAs`].
-fn save(model: &Model, session: &mut Session, id: DocId, effect: Effect) {
-    if let Effect::SaveAs(name) = effect {
-        // A bare name goes beside the document (the prompt starts with its name); a path is
-        // taken as it is.
-        let file = match session.file(&id).and_then(|f| f.parent()) {
-            Some(folder) if name.is_relative() => folder.join(name),
-            _ => name,
-        };
-        session.save_as(id, &model.doc, file);
-    } else if effect == Effect::SaveAnyway {
-        session.save_anyway(id, &model.doc);
-    } else {
-        session.save(id, &model.doc);
+        pending.extend(l.presence(model));
     }
 }
 
 /// Hands the user's ops (already applied to the document) to the session.
-fn send_ops(
+fn send_ops<L: Link>(
     model: &mut Model,
-    session: &mut Session,
-    id: DocId,
+    link: &mut L,
     ops: &mut Vec<crdt_text::Op>,
     pending: &mut VecDeque<Msg>,
 ) {
     if ops.is_empty() {
         return;
     }
-    let ops = std::mem::take(ops);
-    let events = session.local(
-        &mut OneDoc {
-            id,
-            doc: &mut model.doc,
-        },
-        id,
-        ops,
-    );
-    pending.extend(events.into_iter().map(Msg::from));
+    pending.extend(link.local(model, std::mem::take(ops)));
 }

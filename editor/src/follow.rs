@@ -3,14 +3,21 @@
 
 use sync::PeerId;
 
-use crate::model::{Level, Model};
+use crate::model::{Arrival, Level, Model};
 
 impl Model {
-    /// Whether `peer` is here and shows a cursor.
+    /// Whether `peer` is here and shows a cursor (in this file, or in a shared folder in
+    /// another file: going there opens it).
     pub fn shows_cursor(&self, peer: &PeerId) -> bool {
         self.peers
             .get(peer)
-            .is_some_and(|p| p.here && p.selection.is_some())
+            .is_some_and(|p| p.here && (p.selection.is_some() || p.file.is_some()))
+    }
+
+    /// In a shared folder: the other file `peer` is in, if it is in another one.
+    fn elsewhere(&self, peer: &PeerId) -> Option<String> {
+        let p = self.peers.get(peer).filter(|p| p.here)?;
+        p.file.clone().filter(|f| *f != self.file_name)
     }
 
     /// The next peer showing a cursor after `after` (in a stable order, wrapping), or the
@@ -41,8 +48,15 @@ impl Model {
         p.selection.map(|s| self.doc.resolve(&s.head))
     }
 
-    /// Moves this user's cursor to `peer`'s and centres the view there.
+    /// Moves this user's cursor to `peer`'s and centres the view there (opening the file
+    /// they are in first, in a shared folder).
     pub fn go_to_peer(&mut self, peer: PeerId) {
+        if let Some(file) = self.elsewhere(&peer) {
+            self.picked = Some(peer);
+            self.arrive = Some(Arrival::GoTo(peer));
+            self.emit(crate::msg::Effect::Open(file));
+            return;
+        }
         let Some(pos) = self.peer_cursor(&peer) else {
             let name = self.peer_name(&peer);
             self.notify(Level::Info, format!("{name} shows no cursor here"));
@@ -56,8 +70,15 @@ impl Model {
         self.notify(Level::Info, format!("At {name}'s cursor"));
     }
 
-    /// Starts following `peer`: the view goes to their cursor and stays with it.
+    /// Starts following `peer`: the view goes to their cursor and stays with it (and with
+    /// them from file to file, in a shared folder).
     pub fn start_following(&mut self, peer: PeerId) {
+        if let Some(file) = self.elsewhere(&peer) {
+            self.picked = Some(peer);
+            self.arrive = Some(Arrival::Follow(peer));
+            self.emit(crate::msg::Effect::Open(file));
+            return;
+        }
         let Some(pos) = self.peer_cursor(&peer) else {
             let name = self.peer_name(&peer);
             self.notify(Level::Info, format!("{name} shows no cursor here"));
@@ -85,7 +106,20 @@ impl Model {
     /// screen). Stops if they left.
     pub fn track_followed(&mut self) {
         let Some(peer) = self.follow else { return };
+        if let Some(file) = self.elsewhere(&peer) {
+            // They went to another file of the folder: so does the view.
+            self.emit(crate::msg::Effect::Open(file));
+            return;
+        }
         let Some(pos) = self.peer_cursor(&peer) else {
+            // Between files of a folder they show no cursor for a moment.
+            if self
+                .peers
+                .get(&peer)
+                .is_some_and(|p| p.here && p.file.is_none() && self.in_folder())
+            {
+                return;
+            }
             self.follow = None;
             let name = self.peer_name(&peer);
             self.notify(Level::Info, format!("{name} left: no longer following"));
@@ -105,6 +139,15 @@ impl Model {
             self.reveal_pos(pos);
         } else {
             self.center_on(pos);
+        }
+    }
+
+    /// A file of the folder was opened: goes to (or follows) the peer that was the reason.
+    pub fn arrived(&mut self) {
+        match self.arrive.take() {
+            Some(Arrival::GoTo(peer)) => self.go_to_peer(peer),
+            Some(Arrival::Follow(peer)) => self.start_following(peer),
+            None => self.track_followed(),
         }
     }
 

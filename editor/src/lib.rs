@@ -6,6 +6,7 @@
 pub mod app;
 pub mod away;
 pub mod blame;
+pub mod buffers;
 pub mod commands;
 pub mod config;
 pub mod edit;
@@ -27,3 +28,4 @@ pub mod theme;
 pub mod undo;
 pub mod update;
 pub mod view;
+pub mod workspace;

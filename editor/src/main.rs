@@ -269,15 +269,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let file = cli.file.context("which file? try `duet notes.md`")?;
             if file.is_dir() {
-                bail!(
-                    "{} is a folder: the editor opens one file (`duet {}/FILE`); \
-                     `duet serve {}` shares the whole folder",
-                    file.display(),
-                    file.display(),
-                    file.display()
-                );
+                need_terminal("duet DIR", "`duet serve DIR`")?;
+                return folder::edit(&file, None, None, &cli.opts).await;
             }
             need_terminal("duet FILE", "`duet serve FILE`")?;
+            if !cli.read_only
+                && let Some((dir, path)) = folder::shared_folder_of(&file)
+            {
+                return folder::edit(&dir, Some(path), None, &cli.opts).await;
+            }
             if cli.read_only {
                 return view_only(&file, "opened with --read-only", &cli.opts).await;
             }
@@ -293,7 +293,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ticket = parse_ticket(ticket)?;
             if let Some(name) = ticket.folder_name() {
                 let dir = file.unwrap_or_else(|| PathBuf::from(name));
-                return folder::serve(&dir, Some(ticket), &cli.opts).await;
+                // Without a terminal (a script), the folder is kept online as `duet serve`
+                // does.
+                if need_terminal("", "").is_err() {
+                    return folder::serve(&dir, Some(ticket), &cli.opts).await;
+                }
+                return folder::edit(&dir, None, Some(ticket), &cli.opts).await;
             }
             need_terminal("duet join", "`duet serve --join TICKET FILE`")?;
             let file = file.unwrap_or_else(|| join_file(&ticket));
@@ -464,7 +469,7 @@ fn is_permission_error(e: &anyhow::Error) -> bool {
 }
 
 /// The user's configuration, their colour, and a model of `doc` with its settings.
-fn model_for(
+pub(crate) fn model_for(
     doc: crdt_text::Doc,
     file: &Path,
     opts: &Opts,
@@ -497,7 +502,12 @@ fn model_for(
 
 /// Shows what went wrong at start: a recovery report and configuration problems in a popup,
 /// other notes in the status line (all of it in the log too).
-fn tell_at_start(model: &mut Model, report: Option<String>, problems: &[String], notes: &[String]) {
+pub(crate) fn tell_at_start(
+    model: &mut Model,
+    report: Option<String>,
+    problems: &[String],
+    notes: &[String],
+) {
     for note in notes {
         tracing::warn!("{note}");
     }

@@ -69,6 +69,8 @@ pub struct Peer {
     pub view: Option<Viewport>,
     /// Whether a verified connection to them carries this document now.
     pub here: bool,
+    /// In a shared folder: the file they are in (its path), while they show it.
+    pub file: Option<String>,
 }
 
 /// What the sync layer last said about the document and the network.
@@ -82,6 +84,8 @@ pub struct SyncState {
     pub ticket: Result<String, String>,
     /// The peers panel: read from the session before each frame while the panel is open.
     pub panel: Vec<PeerView>,
+    /// How far joining a shared folder (or catching up with it) has come, while it runs.
+    pub progress: Option<String>,
 }
 
 impl Default for SyncState {
@@ -91,6 +95,7 @@ impl Default for SyncState {
             status: SyncStatus::default(),
             ticket: Err("duet runs offline".into()),
             panel: Vec::new(),
+            progress: None,
         }
     }
 }
@@ -222,6 +227,15 @@ pub enum Mode {
     Picker,
 }
 
+/// Why a file of a shared folder is being opened: to go to a peer there, or to follow one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arrival {
+    /// Go to the peer's cursor.
+    GoTo(PeerId),
+    /// Follow the peer.
+    Follow(PeerId),
+}
+
 /// The whole state of one editor.
 #[derive(Debug)]
 pub struct Model {
@@ -250,6 +264,9 @@ pub struct Model {
     pub saved_version: Option<VersionVector>,
     /// Why the document cannot be edited (a read-only view), if it cannot.
     pub read_only: Option<String>,
+    /// The plain file follows the document by itself (a shared folder writes its files as
+    /// they change): never unsaved.
+    pub autosave: bool,
     /// Tab width, indentation, soft wrap, line numbers.
     pub settings: Settings,
     /// What has the keyboard.
@@ -264,6 +281,8 @@ pub struct Model {
     pub follow: Option<PeerId>,
     /// The peer last jumped to or picked in the peers panel (the next one to follow).
     pub picked: Option<PeerId>,
+    /// What to do once the file being opened is on screen.
+    pub arrive: Option<Arrival>,
     /// The transient status message.
     pub message: Option<Message>,
     /// What the sync layer last said.
@@ -334,6 +353,7 @@ impl Model {
             undo: UndoHistory::default(),
             saved_version,
             read_only: None,
+            autosave: false,
             settings: Settings::default(),
             mode: Mode::Edit,
             search: search::Options::default(),
@@ -341,6 +361,7 @@ impl Model {
             last_replacement: String::new(),
             follow: None,
             picked: None,
+            arrive: None,
             message: None,
             sync: SyncState::default(),
             keymap,
@@ -439,7 +460,12 @@ impl Model {
 
     /// Whether the document differs from what was last written to the plain file.
     pub fn is_dirty(&self) -> bool {
-        self.saved_version.as_ref() != Some(&self.doc.version())
+        !self.autosave && self.saved_version.as_ref() != Some(&self.doc.version())
+    }
+
+    /// Whether the editor shows a file of a shared folder.
+    pub fn in_folder(&self) -> bool {
+        self.autosave
     }
 
     /// Whether the syntax highlighting is still catching up with a far jump (the runtime

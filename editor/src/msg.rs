@@ -25,6 +25,35 @@ pub enum Msg {
     /// from peers are already in the document when this arrives. Boxed: the largest event is
     /// several times the size of a key.
     Sync(Box<sync::Event>),
+    /// In a shared folder: a peer is now in this file (`None`: in none of them), or news of
+    /// the folder itself (files appearing, renamed, deleted, picked up from disk).
+    Folder(Box<FolderNews>),
+}
+
+/// News of a shared folder for the editor (the runtime sorts the folder session's events:
+/// those of the file on screen arrive as [`Msg::Sync`]).
+#[derive(Debug)]
+pub enum FolderNews {
+    /// A peer shows its cursor in this file (the path).
+    PeerIn {
+        /// Who.
+        peer: sync::PeerId,
+        /// The file.
+        file: String,
+        /// Its name, if it told one.
+        name: Option<String>,
+    },
+    /// A peer left this file (it may be in another one already).
+    PeerOut {
+        /// Who.
+        peer: sync::PeerId,
+        /// The file.
+        file: String,
+    },
+    /// The file asked for with [`Effect::Open`] is on screen (and the peers in it are known).
+    Opened,
+    /// Something that happened in the folder, for the status line.
+    Event(sync::share::FolderEvent),
 }
 
 impl From<sync::Event> for Msg {
@@ -57,4 +86,6 @@ pub enum Effect {
     Clipboard(String),
     /// Stop the editor (the runtime flushes the store first).
     Quit,
+    /// In a shared folder: show the file at this path (relative to the folder).
+    Open(String),
 }

@@ -185,3 +185,70 @@ async fn an_outside_edit_made_while_a_peers_edit_was_on_its_way_keeps_both() {
     let _ = b.shutdown().await;
     let _ = a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_tells_its_progress_until_every_file_is_there() {
+    const FILES: usize = 200;
+    let scratch = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (scratch.path().join("a"), scratch.path().join("b"));
+    for i in 0..FILES {
+        let dir = a_dir.join(format!("d{}", i % 10));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("f{i}.txt")),
+            format!("file {i}\n{}", noise(i, 2000)),
+        )
+        .unwrap();
+    }
+    let (mut a, _) = FolderSession::open(config(&a_dir, None, "alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.progress(),
+        None,
+        "a folder shared from disk waits for nothing"
+    );
+    let ticket = a.ticket().unwrap();
+    let (mut b, _) = FolderSession::open(config(&b_dir, Some(ticket), "bob"))
+        .await
+        .unwrap();
+    let first = b.progress().expect("a fresh join is in progress at once");
+    assert!(first.tree, "the file tree comes first: {first:?}");
+    assert_eq!(
+        first.to_string(),
+        "receiving the file tree… 0.0 MB received"
+    );
+
+    // Every step of the join, as the status line would show it.
+    let b_root = b.root().to_path_buf();
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    while !(all_there(&b_root, FILES) && b.progress().is_none()) {
+        assert!(start.elapsed() < PATIENCE, "progress seen: {seen:#?}");
+        tokio::select! {
+            wake = a.next() => { a.handle(wake); }
+            wake = b.next() => { b.handle(wake); }
+        }
+        if let Some(p) = b.progress()
+            && seen.last() != Some(&p)
+        {
+            seen.push(p);
+        }
+    }
+    let files: Vec<_> = seen.iter().filter(|p| !p.tree).collect();
+    assert!(
+        files.iter().any(|p| p.files == FILES && p.left > 0),
+        "the files were counted down: {seen:#?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].received <= w[1].received),
+        "bytes received only grow: {seen:#?}"
+    );
+    let last = seen.last().unwrap();
+    assert!(
+        last.received > (FILES * 2000) as u64 / 2,
+        "the texts were counted: {last:?}"
+    );
+    let _ = b.shutdown().await;
+    let _ = a.shutdown().await;
+}

@@ -4,6 +4,7 @@
 //! keys; the history view (`history.rs`) and the file picker (`picker.rs`) too; news from
 //! the sync layer is in `sync.rs`.
 
+mod folder;
 mod history;
 mod picker;
 mod popup;
@@ -64,6 +65,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sync(event) => {
             sync::on_sync(model, *event);
+            model.track_followed();
+        }
+        Msg::Folder(news) => {
+            folder::on_folder(model, *news);
             model.track_followed();
         }
     }

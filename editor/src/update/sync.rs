@@ -25,7 +25,7 @@ fn on_saved(model: &mut Model, result: Result<crdt_text::VersionVector, String>)
 }
 
 /// The entry for `peer`, created with its short id as name until it announces one.
-fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
+pub(super) fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
     let color = model.theme.color_for(&peer.to_hex());
     model.peers.entry(peer).or_insert_with(|| Peer {
         name: peer.short(),
@@ -33,6 +33,7 @@ fn peer_entry(model: &mut Model, peer: PeerId) -> &mut Peer {
         selection: None,
         view: None,
         here: false,
+        file: None,
     })
 }
 
@@ -62,6 +63,7 @@ pub(super) fn on_sync(model: &mut Model, event: Event) {
             if let Some(entry) = model.peers.get_mut(&peer) {
                 entry.here = false;
                 entry.selection = None;
+                entry.file = None;
             }
             match why {
                 Departure::Quit => model.notify(Level::Info, format!("{name} left")),

@@ -171,11 +171,18 @@ fn render_peers(model: &Model, selected: usize, area: Rect, buf: &mut Buffer) {
                     .add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(" {detail}")),
-            Span::styled(
-                format!("  {}", p.id),
-                Style::default().add_modifier(Modifier::DIM),
-            ),
         ];
+        // In a shared folder: the file they are in.
+        if let Some(file) = model.peers.get(&p.id).and_then(|e| e.file.as_ref()) {
+            spans.push(Span::styled(
+                format!("  in {file}"),
+                Style::default().add_modifier(Modifier::BOLD),
+            ));
+        }
+        spans.extend([Span::styled(
+            format!("  {}", p.id),
+            Style::default().add_modifier(Modifier::DIM),
+        )]);
         if p.diverged {
             spans.push(Span::styled(
                 "  text differs!",

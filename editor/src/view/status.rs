@@ -18,6 +18,9 @@ fn sync_text(model: &Model, here: usize) -> (String, bool) {
     if model.read_only.is_some() {
         return ("read-only".into(), true);
     }
+    if let Some(progress) = &model.sync.progress {
+        return (progress.clone(), false);
+    }
     match &model.sync.network {
         Network::Off => ("offline".into(), true),
         Network::Unavailable(_) => ("no network".into(), true),
@@ -193,8 +196,15 @@ pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
         .into_iter()
         .flat_map(|p| {
             let mark = if p.here { "●" } else { "○" };
+            // In a shared folder, a peer in another file is named with it.
+            let elsewhere = p
+                .file
+                .as_deref()
+                .filter(|f| *f != model.file_name)
+                .map(|f| format!(" in {}", f.rsplit('/').next().unwrap_or(f)))
+                .unwrap_or_default();
             [
-                chip(format!("{mark}{}", p.name), p.color),
+                chip(format!("{mark}{}{elsewhere}", p.name), p.color),
                 Span::styled(" ", base),
             ]
         })

@@ -46,6 +46,12 @@ pub mod key {
     pub const DOWN: &[u8] = b"\x1b[B";
     /// Ctrl-End: end of the document.
     pub const DOC_END: &[u8] = b"\x1b[1;5F";
+    /// Ctrl-P: the peers panel.
+    pub const PEERS: &[u8] = b"\x10";
+    /// Alt-G: go to the next peer's cursor.
+    pub const GOTO_PEER: &[u8] = b"\x1bg";
+    /// Alt-F: follow a peer.
+    pub const FOLLOW: &[u8] = b"\x1bf";
 }
 
 /// The `duet` binary under test.

@@ -6,7 +6,7 @@ use crate::ids::PeerId;
 use crate::proto::{Departure, ProtoError};
 
 /// News for the user of a shared folder.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum FolderEvent {
     /// The tree changed because of a peer (or a conflict was resolved): see [`Outcome`].
     Tree(Outcome),
@@ -57,6 +57,10 @@ pub enum FolderEvent {
     },
     /// Something went wrong that the user must know (nothing was lost: the store keeps it).
     Problem(String),
+    /// News of one file's document, as a single document's session tells it: a peer's
+    /// presence in the file (where it is), its edits, the file's sync state, a peer leaving
+    /// the file. Joins and departures of the folder itself are `PeerJoined` and `PeerLeft`.
+    Sync(crate::Event),
 }
 
 impl std::fmt::Display for FolderEvent {
@@ -97,6 +101,7 @@ impl std::fmt::Display for FolderEvent {
                 write!(f, "cannot reach {peer} yet: {error}")
             }
             FolderEvent::Problem(what) => write!(f, "problem: {what}"),
+            FolderEvent::Sync(event) => write!(f, "{event}"),
         }
     }
 }

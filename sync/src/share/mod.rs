@@ -25,10 +25,12 @@
 //! One scan makes one manifest delta (one log line) and one batch of ops, whatever the
 //! number of files.
 
+mod buffer;
 mod disk;
 mod edit;
 mod event;
 
+pub use buffer::Progress;
 pub use edit::EditError;
 pub use event::FolderEvent;
 
@@ -148,6 +150,14 @@ pub struct FolderSession {
     relays: BTreeMap<PeerId, RelayUrl>,
     start: Instant,
     followups: Vec<Input>,
+    /// Files whose document we show presence in (an editor has them open): opened with
+    /// every peer that connects.
+    shown: BTreeSet<DocId>,
+    /// Files whose text is still to come from a peer (a summary found them to differ, or a
+    /// peer's manifest brought them), until they caught up; `true` once connected.
+    waiting: BTreeMap<DocId, bool>,
+    /// Joined by ticket and nothing received yet.
+    joining: bool,
 }
 
 struct Watcher(#[allow(dead_code)] notify::RecommendedWatcher);
@@ -228,6 +238,9 @@ impl FolderSession {
             relays: BTreeMap::new(),
             start: Instant::now(),
             followups: Vec::new(),
+            shown: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            joining: false,
         };
         let secret = session.store.identity().secret.clone();
         session.peer.add_doc(
@@ -255,6 +268,7 @@ impl FolderSession {
             })
             .collect();
         if let Some(ticket) = &config.join {
+            session.joining = session.manifest.tree().is_empty();
             let host = PeerId::from(ticket.host.id);
             if let Some(url) = ticket.relay() {
                 session.relays.insert(host, url.clone());
@@ -345,6 +359,10 @@ impl FolderSession {
             );
             let outcomes = self.manifest.text_changed(file, &version);
             events.extend(outcomes.into_iter().map(FolderEvent::Tree));
+            // A file a peer's manifest brought, whose text is still to come from it.
+            if version.is_empty() && !connected.is_empty() {
+                self.waiting.insert(doc_id, false);
+            }
             for addr in &connected {
                 self.followups.push(Input::AddPeer {
                     doc: doc_id,
@@ -614,8 +632,37 @@ impl FolderSession {
         use proto::Event as E;
         match event {
             E::Remote { doc, .. } if doc == self.folder => changed.manifest = true,
-            E::Remote { doc, .. } => {
+            E::Remote { doc, from, ops } => {
                 changed.files.insert(doc);
+                events.push(FolderEvent::Sync(crate::Event::Remote { doc, from, ops }));
+            }
+            E::Status { doc, status }
+                if doc == self.folder
+                    && status.connected > 0
+                    && !status.catching_up
+                    && status.pending == 0 =>
+            {
+                self.joining = false;
+            }
+            E::Status { doc, .. } if doc == self.folder => {}
+            E::Status { doc, status } => {
+                self.file_status(doc, &status);
+                events.push(FolderEvent::Sync(crate::Event::Status { doc, status }));
+            }
+            E::Presence {
+                doc,
+                peer,
+                presence,
+            } if doc != self.folder => {
+                events.push(FolderEvent::Sync(crate::Event::Presence {
+                    doc,
+                    peer,
+                    presence,
+                }));
+            }
+            E::PeerLeft { doc, peer, why } if self.files.contains_key(&doc) => {
+                self.waiting.remove(&doc);
+                events.push(FolderEvent::Sync(crate::Event::PeerLeft { doc, peer, why }));
             }
             E::PeerJoined { doc, peer, name } if doc == self.folder => {
                 // Catch-up: the side with the smaller id starts comparing summaries; the files
@@ -628,9 +675,23 @@ impl FolderSession {
                         bytes: self.summary().start().encode(),
                     });
                 }
+                // Files we are in are opened with it, so it sees where we are.
+                if let Some(addr) = self.addr_of(peer) {
+                    for doc in &self.shown {
+                        self.followups.push(Input::AddPeer {
+                            doc: *doc,
+                            addr: addr.clone(),
+                            name: None,
+                        });
+                    }
+                }
                 events.push(FolderEvent::PeerJoined { peer, name });
             }
             E::PeerLeft { doc, peer, why } if doc == self.folder => {
+                // Nobody left to catch up from.
+                if self.connected().is_empty() {
+                    self.waiting.clear();
+                }
                 events.push(FolderEvent::PeerLeft { peer, why });
             }
             E::Refused { peer, error, doc } if doc.is_none() || doc == Some(self.folder) => {
@@ -676,18 +737,13 @@ impl FolderSession {
                 bytes: reply.encode(),
             });
         }
-        let addr = self
-            .peer
-            .peers(&self.folder)
-            .into_iter()
-            .find(|p| p.addr.id == peer)
-            .map(|p| p.addr);
-        let Some(addr) = addr else {
+        let Some(addr) = self.addr_of(peer) else {
             return;
         };
         for file in handled.differ {
             let doc = file_doc_id(&self.folder, file);
             if self.files.contains_key(&doc) {
+                self.waiting.entry(doc).or_insert(false);
                 self.followups.push(Input::AddPeer {
                     doc,
                     addr: addr.clone(),
@@ -695,6 +751,15 @@ impl FolderSession {
                 });
             }
         }
+    }
+
+    /// Where `peer` of the folder is known to be.
+    fn addr_of(&self, peer: PeerId) -> Option<PeerAddr> {
+        self.peer
+            .peers(&self.folder)
+            .into_iter()
+            .find(|p| p.addr.id == peer)
+            .map(|p| p.addr)
     }
 
     /// Opens `doc` with every peer connected for the folder that does not have it open yet

@@ -6,6 +6,8 @@
 //! | `identity` | folder id and secret, endpoint key, the folder's name | at creation |
 //! | `state` | known peers; path, hash and document version of each file as duet last wrote or read it on disk | after changes |
 //! | `docs/ID` | `Doc::encode` of document `ID` (hex): the manifest log (`ID` = the folder id) or a file's text | after changes |
+//! | `editor/ID` | this user's undo history in file `ID` and the version last seen (the single-file store's `editor` state) | when the editor leaves the file and at quit |
+//! | `recent` | the paths this user last opened in the editor, most recent first | when the editor switches files and at quit |
 //! | `plain-backup` | a plain file's old bytes while it is overwritten in place | during such a write |
 //! | `lock` | advisory lock: one duet process per folder | while open |
 //!
@@ -14,7 +16,8 @@
 //! Every file is `postcard(FOLDER_STORE_FORMAT: u32 varint, kind: u8)` then its body, then the
 //! 32-byte BLAKE3 checksum of everything before it (the store's `seal`). Kinds: 1 identity
 //! (postcard [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document (crdt-text's
-//! `Doc::encode`). Every file is only ever replaced atomically (the store's `write_atomic`:
+//! `Doc::encode`), 4 recent (postcard `Vec<String>`), 5 editor (postcard
+//! [`EditorState`](super::EditorState), which starts with its own version). Every file is only ever replaced atomically (the store's `write_atomic`:
 //! temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file.
 //! Documents, the state and plain files written together (a save, a join writing a thousand
 //! files) go as one group commit (`write_atomic_all`, `Staged::commit_all`): the same
@@ -55,6 +58,8 @@ pub const FOLDER_STORE: &str = "@folder";
 const KIND_IDENTITY: u8 = 1;
 const KIND_STATE: u8 = 2;
 const KIND_DOC: u8 = 3;
+const KIND_RECENT: u8 = 4;
+const KIND_EDITOR: u8 = 5;
 
 /// Who a shared folder is: written once, at creation.
 #[derive(Clone, Serialize, Deserialize)]
@@ -338,6 +343,69 @@ impl FolderStore {
         &mut self.state
     }
 
+    /// The paths the editor last opened, most recent first; a damaged file is named in the
+    /// error (it only orders the file picker: nothing else is lost).
+    pub fn recent(&self) -> Result<Vec<String>, StoreError> {
+        let path = self.dir.join("recent");
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(Vec::new());
+        };
+        let body = decode_file(&path, &bytes, KIND_RECENT)?;
+        postcard::from_bytes(&body).map_err(|_| StoreError::Corrupt {
+            path: path.clone(),
+            reason: "not a list of paths".into(),
+        })
+    }
+
+    /// Keeps the paths the editor last opened (atomically).
+    pub fn keep_recent(&self, paths: &[String]) -> Result<(), StoreError> {
+        // Serializing plain data into a Vec cannot fail.
+        let body = postcard::to_stdvec(paths).unwrap_or_default();
+        write_atomic(&self.dir.join("recent"), &encode_file(KIND_RECENT, &body))
+    }
+
+    /// This user's editor state for the file whose document is `doc` (see
+    /// [`EditorState`](super::EditorState)); a damaged one loses the undo history only.
+    pub fn read_editor(&self, doc: &DocId) -> super::EditorRead {
+        use super::{EDITOR_STATE_VERSION, EditorRead};
+        let path = self.dir.join("editor").join(doc.to_string());
+        let unreadable = |why: String| {
+            EditorRead::Unreadable(format!(
+                "the undo history kept in {} is unusable ({why}); the text is intact and undo \
+                 starts afresh",
+                path.display()
+            ))
+        };
+        let bytes = match read_if_exists(&path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return EditorRead::Missing,
+            Err(e) => return unreadable(e.to_string()),
+        };
+        let body = match decode_file(&path, &bytes, KIND_EDITOR) {
+            Ok(body) => body,
+            Err(e) => return unreadable(e.to_string()),
+        };
+        match postcard::take_from_bytes::<u16>(&body) {
+            Ok((v, _)) if v > EDITOR_STATE_VERSION => unreadable(format!(
+                "written by a newer duet (state version {v}, this one reads up to \
+                 {EDITOR_STATE_VERSION})"
+            )),
+            Ok(_) => match postcard::from_bytes(&body) {
+                Ok(state) => EditorRead::Found(state),
+                Err(e) => unreadable(format!("its content does not decode: {e}")),
+            },
+            Err(e) => unreadable(format!("its content does not decode: {e}")),
+        }
+    }
+
+    /// Keeps this user's editor state for the file whose document is `doc` (atomically).
+    pub fn keep_editor(&self, doc: &DocId, state: &super::EditorState) -> Result<(), StoreError> {
+        let dir = self.dir.join("editor");
+        create_private_dir(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
+        let body = postcard::to_stdvec(state)?;
+        write_atomic(&dir.join(doc.to_string()), &encode_file(KIND_EDITOR, &body))
+    }
+
     /// Remembers a peer (most recently seen first, at most [`MAX_KNOWN_PEERS`]).
     pub fn remember_peer(&mut self, peer: KnownPeer) {
         let peers = &mut self.state.known_peers;
@@ -505,6 +573,48 @@ impl FolderStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_files_undo_history_is_kept_and_a_damaged_one_is_named() {
+        use crate::store::{EDITOR_STATE_VERSION, EditorRead, EditorState};
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path(), None).unwrap().store;
+        let doc = DocId::random();
+        assert_eq!(store.read_editor(&doc), EditorRead::Missing);
+        let state = EditorState {
+            version: EDITOR_STATE_VERSION,
+            at: 42,
+            ..EditorState::default()
+        };
+        store.keep_editor(&doc, &state).unwrap();
+        assert_eq!(store.read_editor(&doc), EditorRead::Found(state));
+        let file = dir.path().join(format!(".duet/@folder/editor/{doc}"));
+        let mut bytes = fs::read(&file).unwrap();
+        bytes[2] ^= 1;
+        fs::write(&file, bytes).unwrap();
+        match store.read_editor(&doc) {
+            EditorRead::Unreadable(why) => assert!(why.contains("undo starts afresh"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_recent_files_are_kept_and_a_damaged_list_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path(), None).unwrap().store;
+        assert_eq!(store.recent().unwrap(), Vec::<String>::new());
+        let recent = vec!["src/main.rs".to_string(), "README.md".to_string()];
+        store.keep_recent(&recent).unwrap();
+        drop(store);
+        let store = FolderStore::open(dir.path(), None).unwrap().store;
+        assert_eq!(store.recent().unwrap(), recent);
+        let file = dir.path().join(".duet/@folder/recent");
+        let mut bytes = fs::read(&file).unwrap();
+        bytes[3] ^= 1;
+        fs::write(&file, bytes).unwrap();
+        let error = store.recent().unwrap_err().to_string();
+        assert!(error.contains("recent"), "{error}");
+    }
 
     #[test]
     fn a_folder_store_keeps_its_identity_state_and_documents() {
