@@ -385,11 +385,6 @@ fn run_effects<L: Link>(
                 let _ = out.flush();
             }
             Effect::Quit => model.quit = true,
-            // Only a folder's picker asks to open a file, and this runtime opens no folder.
-            Effect::Open(path) => model.notify(
-                Level::Warn,
-                format!("Cannot open {path}: duet has no folder open"),
-            ),
             Effect::Save | Effect::SaveAnyway | Effect::SaveAs(_) => {
                 let Some(l) = link.as_deref_mut() else {
                     model.notify(Level::Warn, "A read-only view cannot be saved");

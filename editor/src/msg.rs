@@ -79,9 +79,6 @@ pub enum Effect {
     /// Save the document under another file name: write it there and move its store along
     /// (the outcome comes back as `Moved` or `MoveFailed` in a [`Msg::Sync`]).
     SaveAs(std::path::PathBuf),
-    /// Open this file of the shared folder (a path relative to the folder, `/`-separated),
-    /// which the user chose in the file picker.
-    Open(String),
     /// Copy text to the system clipboard (OSC 52).
     Clipboard(String),
     /// Stop the editor (the runtime flushes the store first).

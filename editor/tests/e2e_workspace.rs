@@ -242,11 +242,11 @@ fn a_folder_open_in_one_terminal_is_refused_clearly_in_a_second() {
     let a = scratch.dir("a");
     fs::write(a.join("notes.md"), "text\n").unwrap();
     let user = User::new("alice", &scratch.dir("home"));
-    let mut first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    let first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
     // Not yet a shared folder: the file opens on its own; `duet a` shares the folder.
     first.wait_for("the file", |s| s.contains("text"));
     first.quit();
-    let mut first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a"]);
+    let first = Duet::spawn_as(&user, scratch.path(), &["--offline", "a"]);
     first.wait_for_status("the folder", |s| s.contains(" a "));
     let second = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
     second.wait_for("the refusal", |s| {
