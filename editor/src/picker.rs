@@ -11,7 +11,6 @@
 //! path); the list the folder lists can change while the picker is open ([`Picker::set_items`]).
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
@@ -41,6 +40,15 @@ struct Item {
     recency: u32,
 }
 
+/// The sort key of a matching item: shared before skipped, then the higher score, the more
+/// recent, the earlier path (`index` into the items sorted by path).
+fn order(item: &Item, score: u32, index: u32) -> u128 {
+    (u128::from(item.skipped.is_some()) << 127)
+        | (u128::from(u32::MAX - score) << 64)
+        | (u128::from(item.recency) << 32)
+        | u128::from(index)
+}
+
 /// One row of the list, as the view draws it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Row<'a> {
@@ -59,8 +67,9 @@ pub struct Picker {
     items: Vec<Item>,
     query: String,
     pattern: Pattern,
-    /// The matching files (index into `items`, score), best first.
-    matches: Vec<(u32, u32)>,
+    /// The matching files, best first, as their [`order`] keys (the low 32 bits: the index
+    /// into `items`).
+    matches: Vec<u128>,
     /// The selected row of `matches`.
     selected: usize,
     /// Why Enter did not open anything, until the next key.
@@ -136,14 +145,11 @@ impl Picker {
         let matcher = self.matcher.get_mut();
         for (i, item) in self.items.iter().enumerate() {
             if let Some(score) = self.pattern.score(item.haystack.slice(..), matcher) {
-                self.matches.push((i as u32, score));
+                self.matches.push(order(item, score, i as u32));
             }
         }
-        let items = &self.items;
-        self.matches.sort_unstable_by_key(|&(i, score)| {
-            let item = &items[i as usize];
-            (item.skipped.is_some(), Reverse(score), item.recency, i)
-        });
+        // Plain integers: the sort reads no item.
+        self.matches.sort_unstable();
     }
 
     /// The query changed: match anew, select the best match.
@@ -157,7 +163,7 @@ impl Picker {
     }
 
     fn item(&self, row: usize) -> &Item {
-        &self.items[self.matches[row].0 as usize]
+        &self.items[self.matches[row] as u32 as usize]
     }
 
     /// What was typed.
