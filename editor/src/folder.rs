@@ -72,7 +72,7 @@ pub async fn edit(
     // Until a file is picked, an empty page that cannot be typed in.
     let page = crdt_text::Doc::new(crdt_text::ReplicaId::from(1));
     let (mut model, problems) = model_for(page, Path::new(&format!("{name}/")), opts)?;
-    model.read_only = Some("no file is open: Ctrl-P picks one".into());
+    model.read_only = Some("no file is open: Ctrl-E picks one".into());
     let notes: Vec<String> = events
         .iter()
         .filter(|e| matches!(e, FolderEvent::Problem(_)))

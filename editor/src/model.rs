@@ -264,9 +264,6 @@ pub struct Model {
     pub saved_version: Option<VersionVector>,
     /// Why the document cannot be edited (a read-only view), if it cannot.
     pub read_only: Option<String>,
-    /// The plain file follows the document by itself (a shared folder writes its files as
-    /// they change): never unsaved.
-    pub autosave: bool,
     /// Tab width, indentation, soft wrap, line numbers.
     pub settings: Settings,
     /// What has the keyboard.
@@ -353,7 +350,6 @@ impl Model {
             undo: UndoHistory::default(),
             saved_version,
             read_only: None,
-            autosave: false,
             settings: Settings::default(),
             mode: Mode::Edit,
             search: search::Options::default(),
@@ -460,12 +456,13 @@ impl Model {
 
     /// Whether the document differs from what was last written to the plain file.
     pub fn is_dirty(&self) -> bool {
-        !self.autosave && self.saved_version.as_ref() != Some(&self.doc.version())
+        // A shared folder writes its files as they change.
+        self.folder.is_none() && self.saved_version.as_ref() != Some(&self.doc.version())
     }
 
     /// Whether the editor shows a file of a shared folder.
     pub fn in_folder(&self) -> bool {
-        self.autosave
+        self.folder.is_some()
     }
 
     /// Whether the syntax highlighting is still catching up with a far jump (the runtime

@@ -17,6 +17,7 @@ use crate::app::{Link, UndoKept};
 use crate::buffers::Parked;
 use crate::model::{Level, Mode, Model, Popup};
 use crate::msg::{Effect, FolderNews, Msg};
+use crate::picker::FolderFiles;
 use crate::settings::Config;
 
 /// How many recently opened files are remembered (the picker lists them first).
@@ -68,8 +69,10 @@ impl Workspace {
     /// folder) or, without one, the file picker; then closes the folder's session.
     pub async fn run(mut self, mut model: Model, first: Option<String>) -> anyhow::Result<()> {
         let mut pending = Vec::new();
-        if let Some(path) = first {
-            pending.extend(self.open(&mut model, path));
+        model.set_folder(Some(self.folder_files()));
+        match first {
+            Some(path) => pending.extend(self.open(&mut model, path)),
+            None => model.open_picker(),
         }
         crate::app::run_with(model, Some(self), pending).await
     }
@@ -82,11 +85,33 @@ impl Workspace {
         }
     }
 
+    /// The folder's files as the picker lists them.
+    fn folder_files(&self) -> FolderFiles {
+        FolderFiles {
+            files: self.session.paths(),
+            skipped: self
+                .session
+                .skipped()
+                .map(|(path, why)| (path.to_string(), why.to_string()))
+                .collect(),
+            recent: self.recent.clone(),
+        }
+    }
+
     /// Sorts the session's events into messages: news of the file on screen as for one
     /// document, where peers are, and the folder's own news.
     fn news(&mut self, model: &mut Model, events: Vec<FolderEvent>) -> Vec<Msg> {
         let folder = self.session.id();
         let mut out = Vec::new();
+        // The picker lists the files anew when the tree changed.
+        if events.iter().any(|e| {
+            matches!(
+                e,
+                FolderEvent::Tree(_) | FolderEvent::Skipped(_) | FolderEvent::PickedUp { .. }
+            )
+        }) {
+            model.set_folder(Some(self.folder_files()));
+        }
         for event in events {
             let msg = match event {
                 FolderEvent::Sync(event) => {
@@ -192,7 +217,6 @@ impl Link for Workspace {
     type Wake = FolderWake;
 
     fn start(&mut self, model: &mut Model) -> Vec<Msg> {
-        model.autosave = true;
         model.sync.network = self.network.clone();
         model.sync.ticket = self.ticket();
         self.show_folder(model);

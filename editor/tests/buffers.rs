@@ -7,6 +7,7 @@ use common::*;
 use crdt_text::{Doc, ReplicaId};
 use duet::buffers::Parked;
 use duet::msg::{Effect, FolderNews, Msg};
+use duet::picker::FolderFiles;
 use duet::update::update;
 use sync::PeerId;
 
@@ -44,7 +45,7 @@ fn peer_in(m: &mut duet::model::Model, peer: PeerId, file: &str) -> Vec<Effect> 
 #[test]
 fn each_file_keeps_its_cursor_and_its_own_undo() {
     let mut m = model("hel|lo");
-    m.autosave = true;
+    m.set_folder(Some(FolderFiles::default()));
     type_text(&mut m, "X");
     assert_eq!(show(&m), "helX|lo");
     // Another file: fresh cursor at the start, its own undo.
@@ -67,7 +68,7 @@ fn each_file_keeps_its_cursor_and_its_own_undo() {
 #[test]
 fn going_to_a_peer_in_another_file_opens_it_at_their_cursor() {
     let mut m = model("|notes");
-    m.autosave = true;
+    m.set_folder(Some(FolderFiles::default()));
     joins(&mut m, BOB, "bob");
     peer_in(&mut m, BOB, "src/main.rs");
     let fx = press(&mut m, "alt-g");
@@ -83,7 +84,7 @@ fn going_to_a_peer_in_another_file_opens_it_at_their_cursor() {
 #[test]
 fn following_a_peer_goes_with_them_from_file_to_file() {
     let mut m = model("|notes");
-    m.autosave = true;
+    m.set_folder(Some(FolderFiles::default()));
     joins(&mut m, BOB, "bob");
     peer_in(&mut m, BOB, "a.md");
     let fx = press(&mut m, "alt-f");

@@ -167,11 +167,31 @@ fn peers_see_which_file_each_is_in_and_go_to_one_across_files() {
         s == main_rs
     });
     alice.wait_for("bob's words", |s| s.contains("alice was here and bob"));
-    // notes.md kept bob's place: back there, his cursor is where he left it.
     assert_eq!(
         fs::read_to_string(scratch.path().join("b/notes.md")).unwrap(),
         "first line\n"
     );
+    // Bob follows alice; she opens README.md with the picker: his view goes along.
+    bob.send(key::FOLLOW);
+    bob.wait_for_status("following alice", |s| s.contains("following alice"));
+    alice.send(key::PICK);
+    alice.wait_for("the picker", |s| s.contains("README.md"));
+    alice.type_str("readme");
+    alice.send(key::ENTER);
+    alice.wait_for_status("README open", |s| s.contains("README.md"));
+    bob.wait_for_status("bob in README.md, still following", |s| {
+        s.contains("README.md") && s.contains("following alice")
+    });
+    bob.wait_for("the README", |s| s.contains("# project"));
+    // A key stops following; bob's buffer of main.rs kept his place.
+    bob.send(key::ESC);
+    bob.wait_for_status("no longer following", |s| !s.contains("following"));
+    bob.send(key::PICK);
+    bob.type_str("main");
+    bob.send(key::ENTER);
+    bob.wait_for_status("main.rs again, where he was", |s| {
+        s.contains("main.rs") && s.contains("Ln 2/2")
+    });
     bob.quit();
     alice.quit();
 }
@@ -180,13 +200,30 @@ fn peers_see_which_file_each_is_in_and_go_to_one_across_files() {
 fn a_folder_opened_in_the_editor_is_shared_with_ctrl_t() {
     let scratch = Scratch::new();
     let a = scratch.dir("a");
+    fs::create_dir_all(a.join("src")).unwrap();
     fs::write(a.join("notes.md"), "hello from alice\n").unwrap();
+    fs::write(a.join("src/main.rs"), "fn main() {}\n").unwrap();
+    fs::write(a.join("logo.png"), b"\x89PNG\0\0binary").unwrap();
     let mut alice = Duet::spawn_as(
         &User::new("alice", &scratch.dir("home-a")),
         scratch.path(),
         &["--bind", "127.0.0.1", "a"],
     );
     alice.wait_for_status("the folder's name", |s| s.contains(" a "));
+    // The picker is open at once: the files, and the one not shared with the reason.
+    alice.wait_for("the picker", |s| {
+        s.contains("notes.md")
+            && s.contains("src/main.rs")
+            && s.contains("logo.png  (not shared: binary")
+    });
+    alice.type_str("smn");
+    alice.send(key::ENTER);
+    alice.wait_for_status("main.rs open", |s| s.contains("src/main.rs"));
+    alice.wait_for("its text", |s| s.contains("fn main() {}"));
+    alice.type_str("// ");
+    wait_for_file(&a.join("src/main.rs"), "alice's typing", |s| {
+        s == "// fn main() {}\n"
+    });
     alice.send(key::TICKET);
     let screen = alice.wait_for("the folder's ticket", |s| {
         s.lines()
@@ -271,7 +308,7 @@ fn joining_a_folder_in_a_terminal_opens_it_in_the_editor() {
         &[],
     );
     let ticket = alice.ticket();
-    let bob = Duet::spawn_as(
+    let mut bob = Duet::spawn_as(
         &User::new("bob", &scratch.dir("home-b")),
         scratch.path(),
         &["--bind", "127.0.0.1", "join", &ticket, "b"],
@@ -286,6 +323,13 @@ fn joining_a_folder_in_a_terminal_opens_it_in_the_editor() {
     bob.wait_for_status("the folder, with alice", |s| {
         s.contains(" b ") && s.contains("alice")
     });
+    // The picker, open from the start, filled as the files arrived.
+    bob.wait_for("the picker listing them", |s| {
+        s.contains("README.md") && s.contains("src/main.rs")
+    });
+    bob.type_str("main");
+    bob.send(key::ENTER);
+    bob.wait_for("main.rs", |s| s.contains("fn main() {}"));
     bob.quit();
     drop(alice);
 }

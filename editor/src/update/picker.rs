@@ -44,9 +44,23 @@ impl Model {
     }
 }
 
+/// Commands whose keys work in the picker too (it closes first): the picker is what `duet
+/// DIR` shows at start, so quitting, help and sharing must not need an Esc first.
+const THROUGH_PICKER: &[Command] = &[
+    Command::Quit,
+    Command::Help,
+    Command::ShowTicket,
+    Command::ShowPeers,
+];
+
 pub(super) fn on_picker_key(model: &mut Model, key: KeyEvent) {
     if model.keymap.lookup(&key) == Some(Command::OpenFile) {
         model.close_picker();
+        return;
+    }
+    if let Some(command) = super::bound_to(model, &key, THROUGH_PICKER) {
+        model.close_picker();
+        command.run(model);
         return;
     }
     let Some(picker) = model.picker.as_mut() else {

@@ -52,6 +52,8 @@ pub mod key {
     pub const GOTO_PEER: &[u8] = b"\x1bg";
     /// Alt-F: follow a peer.
     pub const FOLLOW: &[u8] = b"\x1bf";
+    /// Ctrl-E: the file picker of a shared folder.
+    pub const PICK: &[u8] = b"\x05";
 }
 
 /// The `duet` binary under test.
