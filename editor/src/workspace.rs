@@ -94,8 +94,19 @@ impl Workspace {
                 .skipped()
                 .map(|(path, why)| (path.to_string(), why.to_string()))
                 .collect(),
-            recent: self.recent.clone(),
+            recent: self.recent_for_picker(),
         }
+    }
+
+    /// The recent files as the picker orders them: the file on screen last of them, so that
+    /// the previous file comes first (Ctrl-E, Enter goes back to it).
+    fn recent_for_picker(&self) -> Vec<String> {
+        let mut recent = self.recent.clone();
+        let on_screen = self.current.and_then(|id| self.session.path_of(&id));
+        if on_screen.is_some_and(|p| recent.first().is_some_and(|r| r == p)) {
+            recent.rotate_left(1);
+        }
+        recent
     }
 
     /// Sorts the session's events into messages: news of the file on screen as for one

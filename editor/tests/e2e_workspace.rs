@@ -192,6 +192,11 @@ fn peers_see_which_file_each_is_in_and_go_to_one_across_files() {
     bob.wait_for_status("main.rs again, where he was", |s| {
         s.contains("main.rs") && s.contains("Ln 2/2")
     });
+    // The previous file comes first in the picker: Ctrl-E, Enter goes back to it.
+    bob.send(key::PICK);
+    bob.wait_for("the picker", |s| s.contains("Open file"));
+    bob.send(key::ENTER);
+    bob.wait_for_status("back in README.md", |s| s.contains("README.md"));
     bob.quit();
     alice.quit();
 }
