@@ -22,8 +22,9 @@ use sync::{Event, Opened, Session, SessionConfig, SyncError};
 
 /// duet: write together in the terminal, peer to peer.
 ///
-/// `duet notes.md` opens (or creates) notes.md; Ctrl-T in the editor shows the ticket others
-/// join with (`duet join TICKET`). Edits are kept in a store beside the file
+/// `duet notes.md` opens (or creates) notes.md; `duet DIR` opens a folder, every file of it
+/// shared (Ctrl-E picks a file); Ctrl-T in the editor shows the ticket others join with (`duet
+/// join TICKET`). Edits are kept in a store beside the file
 /// (.duet/notes.md/), so nothing is lost when offline or on a crash. F1 in the editor lists
 /// the keys; keymap.toml and theme.toml in the config directory override the defaults.
 #[derive(Parser, Debug)]
@@ -31,7 +32,7 @@ use sync::{Event, Opened, Session, SessionConfig, SyncError};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The file to edit (created if it does not exist).
+    /// The file to edit (created if it does not exist), or a folder to share and edit.
     #[arg(required = true)]
     file: Option<PathBuf>,
     /// Only show the file: no editing, no store, no network. Also what opens, instead of an
@@ -46,7 +47,8 @@ struct Cli {
 enum Command {
     /// Join a shared document and edit it (keeps a local replica, so `duet FILE` opens it
     /// later, also offline). A folder's ticket creates the folder with every shared file and
-    /// keeps it in sync, as `duet serve DIR` does. Without a ticket (or with `-`), the ticket is read from standard
+    /// opens it in the editor (without a terminal: keeps it in sync, as `duet serve DIR`
+    /// does). Without a ticket (or with `-`), the ticket is read from standard
     /// input, or asked for: that keeps it out of the process list, where other users of the
     /// machine could read it. Joining a file that already holds the document adds the
     /// ticket's addresses to the peers it knows.
@@ -269,7 +271,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let file = cli.file.context("which file? try `duet notes.md`")?;
             if file.is_dir() {
-                need_terminal("duet DIR", "`duet serve DIR`")?;
+                need_terminal(
+                    "duet DIR",
+                    &format!("`duet serve {}` to share the folder", file.display()),
+                )?;
                 return folder::edit(&file, None, None, &cli.opts).await;
             }
             need_terminal("duet FILE", "`duet serve FILE`")?;

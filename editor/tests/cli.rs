@@ -73,14 +73,14 @@ fn without_a_terminal_duet_says_so_and_suggests_serve() {
 }
 
 #[test]
-fn a_folder_given_to_the_editor_says_how_to_share_it() {
+fn a_folder_given_to_the_editor_without_a_terminal_suggests_serve() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("project")).unwrap();
     let out = duet(dir.path(), &["--offline", "project"], "");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("is a folder") && err.contains("duet serve project"),
+        err.contains("needs a terminal") && err.contains("duet serve project"),
         "{err}"
     );
     assert!(
