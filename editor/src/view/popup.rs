@@ -263,7 +263,11 @@ fn render_ticket(model: &Model, area: Rect, buf: &mut Buffer) {
     buf.set_stringn(
         inner.x,
         inner.y,
-        "Others join with `duet join` and this ticket:",
+        if model.in_folder() {
+            "Others join the whole folder with `duet join` and this ticket:"
+        } else {
+            "Others join with `duet join` and this ticket:"
+        },
         width,
         Style::default(),
     );

@@ -15,7 +15,8 @@ use crate::model::{Level, Model, Peer, Prompt};
 /// `here`: peers connected for the document now.
 fn sync_text(model: &Model, here: usize) -> (String, bool) {
     let status = &model.sync.status;
-    if model.read_only.is_some() {
+    // A folder with no file open yet is not a read-only view: its sync state matters.
+    if model.read_only.is_some() && !model.in_folder() {
         return ("read-only".into(), true);
     }
     if let Some(progress) = &model.sync.progress {
@@ -146,7 +147,8 @@ pub fn render_away(model: &Model, row: &str, area: Rect, buf: &mut Buffer) {
 /// Draws the status line.
 pub fn render_status(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = &model.theme;
-    let offline = !matches!(model.sync.network, Network::On) && model.read_only.is_none();
+    let offline = !matches!(model.sync.network, Network::On)
+        && (model.read_only.is_none() || model.in_folder());
     let bg = if offline {
         theme.status_offline_bg
     } else {
