@@ -64,6 +64,7 @@
 //! same. Only a damaged or missing `identity` stops the open (it holds the document secret,
 //! which nothing else can rebuild), and then nothing on disk is changed.
 
+mod diff;
 mod editor;
 mod error;
 mod export;
