@@ -119,12 +119,15 @@ pub struct Peer {
     now: Millis,
     /// What the next flush must look at.
     touched: Touched,
+    /// When each document's channels and held ops need the clock next, as of the last flush
+    /// that visited it (so `poll_timeout` and ticks need not walk every channel).
+    deadlines: BTreeMap<DocId, Millis>,
 }
 
 /// The documents an input may have given work to (queued ops, a changed status…), so that
 /// the flush at the end of `handle` visits only those: with a thousand documents open with
 /// a peer, a keystroke must not cost a walk over all of them. Anything that concerns a whole
-/// connection, and every tick (timers), touches them all.
+/// connection touches them all; a tick, those whose timers are due (see `Peer::deadlines`).
 #[derive(Debug, Default)]
 struct Touched {
     all: bool,
@@ -146,6 +149,7 @@ impl Peer {
             out: Vec::new(),
             now: Millis(0),
             touched: Touched::default(),
+            deadlines: BTreeMap::new(),
         }
     }
 
@@ -182,7 +186,7 @@ impl Peer {
         }
     }
 
-    /// Every document may have work for the next flush (a connection came or went, a tick).
+    /// Every document may have work for the next flush (a connection came or went).
     fn touch_all(&mut self) {
         self.touched.all = true;
         self.touched.docs.clear();
@@ -316,8 +320,9 @@ impl Peer {
             | Input::SetPresence { doc, .. }
             | Input::AddPeer { doc, .. }
             | Input::App { doc, .. } => self.touch(*doc),
-            // Messages touch what they concern (see `on_message`).
-            Input::Received { .. } => {}
+            // Messages touch what they concern (see `on_message`); a tick, the documents
+            // whose timers are due.
+            Input::Received { .. } | Input::Tick => {}
             _ => self.touch_all(),
         }
         match input {

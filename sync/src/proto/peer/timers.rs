@@ -18,7 +18,6 @@ impl Peer {
     /// (`None`: only on other input).
     pub fn poll_timeout(&self) -> Option<Millis> {
         let t = &self.cfg.timers;
-        let now = self.now;
         let mut next: Option<Millis> = self.mesh.next_deadline(t);
         if let Some(room) = self.room_deadline() {
             next = Some(next.map_or(room, |n| n.min(room)));
@@ -33,43 +32,75 @@ impl Peer {
                     }
                 }
             }
-            for (doc, chan) in c.chans.iter().filter(|(_, ch)| ch.is_live()) {
-                let Some(sync) = self.docs.get(doc) else {
-                    continue;
-                };
-                at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
-                    sent.plus(if *v == sync.durable {
-                        t.ack_interval_ms
-                    } else {
-                        t.ack_delay_ms
-                    })
-                }));
-                if chan.sync_deferred.is_some() {
-                    at(chan
-                        .sync_served
-                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
-                }
-                if !sync.version.includes(&chan.known) {
-                    at(chan
-                        .sync_asked
-                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
-                }
-                if self.wants_digest(sync, chan) {
-                    let last = sync.digest.as_ref().map(|(_, _, at)| *at);
-                    at(last.map_or(now, |l| l.plus(t.digest_interval_ms)));
-                }
-            }
         }
-        for sync in self.docs.values() {
-            for h in &sync.held {
-                at(h.since.plus(t.pending_timeout_ms));
-            }
+        if let Some(doc) = self.deadlines.values().min() {
+            at(*doc);
         }
         next
     }
 
+    /// When `doc`'s live channels (acknowledgements, catch-up, digests) and held ops need the
+    /// clock next; `self.now` when at once.
+    fn doc_deadline(&self, doc: &DocId) -> Option<Millis> {
+        let (t, now) = (&self.cfg.timers, self.now);
+        let sync = self.docs.get(doc)?;
+        let mut next: Option<Millis> = None;
+        let mut at = |m: Millis| next = Some(next.map_or(m, |n| n.min(m)));
+        for chan in self.conns.values().filter_map(|c| c.live(doc)) {
+            at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
+                sent.plus(if *v == sync.durable {
+                    t.ack_interval_ms
+                } else {
+                    t.ack_delay_ms
+                })
+            }));
+            if chan.sync_deferred.is_some() {
+                at(chan
+                    .sync_served
+                    .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+            }
+            if !sync.version.includes(&chan.known) {
+                at(chan
+                    .sync_asked
+                    .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+            }
+            if self.wants_digest(sync, chan) {
+                let last = sync.digest.as_ref().map(|(_, _, at)| *at);
+                at(last.map_or(now, |l| l.plus(t.digest_interval_ms)));
+            }
+        }
+        for h in &sync.held {
+            at(h.since.plus(t.pending_timeout_ms));
+        }
+        next
+    }
+
+    /// Brings the cached deadlines of `ids` up to date (after a flush visited them).
+    fn update_deadlines(&mut self, ids: &[DocId]) {
+        if ids.len() == self.docs.len() {
+            self.deadlines.clear();
+        }
+        for doc in ids {
+            match self.doc_deadline(doc) {
+                Some(at) => self.deadlines.insert(*doc, at),
+                None => self.deadlines.remove(doc),
+            };
+        }
+    }
+
     pub(super) fn tick(&mut self, docs: &mut dyn Docs) {
         let (now, t) = (self.now, self.cfg.timers.clone());
+        // Only documents whose timers are due have anything to do (and their deadlines to
+        // update).
+        let due_docs: Vec<DocId> = self
+            .deadlines
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(doc, _)| *doc)
+            .collect();
+        for doc in &due_docs {
+            self.touch(*doc);
+        }
         let mut expired: Vec<(ConnId, ProtoError)> = Vec::new();
         for c in self.conns.values() {
             match c.phase {
@@ -104,7 +135,8 @@ impl Peer {
             self.close(id, ProtoError::StuckOp { op, waited_ms });
         }
         let due: Vec<(ConnId, DocId)> = self
-            .live_chans()
+            .live_chans_of(&due_docs)
+            .into_iter()
             .filter(|(id, doc)| {
                 self.conns[id].chans[doc]
                     .ack_sent
@@ -118,7 +150,7 @@ impl Peer {
                 self.send_doc(id, doc, DocMessage::Presence(Some(p)));
             }
         }
-        self.send_digests(docs);
+        self.send_digests(docs, &due_docs);
         self.trim_room_channels();
     }
 
@@ -151,11 +183,13 @@ impl Peer {
         chan.known == sync.version && chan.digest_sent.as_ref() != Some(&sync.version)
     }
 
-    /// Sends our digest where it is owed, computing it at most once per interval.
-    fn send_digests(&mut self, docs: &mut dyn Docs) {
+    /// Sends our digest where it is owed on the channels of `ids`, computing it at most once
+    /// per interval.
+    fn send_digests(&mut self, docs: &mut dyn Docs, ids: &[DocId]) {
         let (now, interval) = (self.now, self.cfg.timers.digest_interval_ms);
         let owed: Vec<(ConnId, DocId)> = self
-            .live_chans()
+            .live_chans_of(ids)
+            .into_iter()
             .filter(|(id, doc)| {
                 let sync = &self.docs[doc];
                 self.wants_digest(sync, &self.conns[id].chans[doc])
@@ -297,6 +331,7 @@ impl Peer {
         }
         self.report_here(&ids);
         self.report_status(docs, &ids);
+        self.update_deadlines(&ids);
     }
 
     /// Who is here for each document: peers with a verified channel carrying it. Tells the
