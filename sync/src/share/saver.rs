@@ -459,3 +459,74 @@ impl FolderSession {
         inputs
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::share::FolderConfig;
+
+    #[test]
+    fn the_watcher_takes_only_what_duet_wrote_for_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.md");
+        let own = OwnWrites::default();
+        std::fs::write(&file, "duet wrote this").unwrap();
+        assert!(!own.explains(&file), "not noted: another program's");
+        own.note(file.clone(), *blake3::hash(b"duet wrote this").as_bytes());
+        assert!(own.explains(&file));
+        std::fs::write(&file, "then an editor saved this").unwrap();
+        assert!(!own.explains(&file), "changed since duet wrote it");
+        assert!(own.explains(&dir.path().join(".notes.md.duet-tmp")));
+    }
+
+    async fn run_for(session: &mut FolderSession, time: std::time::Duration) -> Vec<FolderEvent> {
+        let mut events = Vec::new();
+        let until = Instant::now() + time;
+        while Instant::now() < until {
+            if let Ok(wake) = tokio::time::timeout_at(until.into(), session.next()).await {
+                events.extend(session.handle(wake));
+            }
+        }
+        events
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_file_that_cannot_be_written_is_reported_once_and_written_once_it_can_be() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.md"), "one\n").unwrap();
+        let mut config = FolderConfig::new(dir.path());
+        config.net = None;
+        config.watch = false;
+        let (mut session, _) = FolderSession::open(config).await.unwrap();
+        // A symbolic link now stands where the file's folder was: duet never writes through
+        // one.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::rename(dir.path().join("sub"), dir.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("sub")).unwrap();
+        session
+            .edit("sub/a.md", |doc| vec![doc.insert(3, " two")])
+            .unwrap();
+        let events = run_for(&mut session, RETRY * 5 / 2).await;
+        let problems: Vec<&FolderEvent> = events
+            .iter()
+            .filter(|e| matches!(e, FolderEvent::Problem(p) if p.contains("symbolic link")))
+            .collect();
+        assert_eq!(problems.len(), 1, "said once, tried again: {events:?}");
+        assert!(!elsewhere.path().join("a.md").exists());
+        // The way is clear again: the next try writes the file.
+        std::fs::remove_file(dir.path().join("sub")).unwrap();
+        std::fs::rename(dir.path().join("moved"), dir.path().join("sub")).unwrap();
+        let events = run_for(&mut session, RETRY * 2).await;
+        assert!(
+            events.contains(&FolderEvent::Disk("wrote sub/a.md".into())),
+            "{events:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sub/a.md")).unwrap(),
+            "one two\n"
+        );
+        let _ = session.shutdown().await;
+    }
+}
