@@ -258,13 +258,23 @@ impl FolderSession {
                 .filter_map(|d| Some((*self.files.get(d)?, *d)))
                 .collect(),
         };
-        let recorded: BTreeMap<&str, [u8; 32]> = self
-            .store
-            .state()
-            .on_disk
-            .values()
-            .map(|r| (r.path.as_str(), r.hash))
-            .collect();
+        let on_disk = &self.store.state().on_disk;
+        // The hash recorded at each path: a map for the whole tree, a look-up for a few
+        // files (a save while someone types must not cost a walk per file of the folder).
+        let recorded: Option<BTreeMap<&str, [u8; 32]>> = only.is_none().then(|| {
+            on_disk
+                .values()
+                .map(|r| (r.path.as_str(), r.hash))
+                .collect()
+        });
+        let expect = |path: &str| match &recorded {
+            Some(map) => map.get(path).copied(),
+            None => on_disk
+                .values()
+                .rev()
+                .find(|r| r.path == path)
+                .map(|r| r.hash),
+        };
         let mut writes = Vec::new();
         for (file, doc_id) in wanted {
             let Some(shown) = tree.shown(file) else {
@@ -283,7 +293,7 @@ impl FolderSession {
             writes.push(Write {
                 file,
                 doc: doc_id,
-                expect: recorded.get(shown.path.as_str()).copied(),
+                expect: expect(&shown.path),
                 path: shown.path.clone(),
                 text,
                 hash,
@@ -371,8 +381,7 @@ impl FolderSession {
         let writes = if unwritten.is_empty() {
             Vec::new()
         } else {
-            let tree = self.manifest.tree().clone();
-            self.plan_writes(&tree, Some(&unwritten))
+            self.plan_writes(self.manifest.tree(), Some(&unwritten))
         };
         let dirty = std::mem::take(&mut self.dirty);
         let docs: Vec<(DocId, Vec<u8>, VersionVector)> = dirty
