@@ -117,6 +117,21 @@ pub struct Peer {
     mesh: Mesh,
     out: Vec<Output>,
     now: Millis,
+    /// What the next flush must look at.
+    touched: Touched,
+    /// When each document's channels and held ops need the clock next, as of the last flush
+    /// that visited it (so `poll_timeout` and ticks need not walk every channel).
+    deadlines: BTreeMap<DocId, Millis>,
+}
+
+/// The documents an input may have given work to (queued ops, a changed status…), so that
+/// the flush at the end of `handle` visits only those: with a thousand documents open with
+/// a peer, a keystroke must not cost a walk over all of them. Anything that concerns a whole
+/// connection touches them all; a tick, those whose timers are due (see `Peer::deadlines`).
+#[derive(Debug, Default)]
+struct Touched {
+    all: bool,
+    docs: BTreeSet<DocId>,
 }
 
 impl Peer {
@@ -133,6 +148,8 @@ impl Peer {
             mesh: Mesh::default(),
             out: Vec::new(),
             now: Millis(0),
+            touched: Touched::default(),
+            deadlines: BTreeMap::new(),
         }
     }
 
@@ -159,6 +176,38 @@ impl Peer {
             room: None,
         };
         self.docs.insert(cfg.id, sync);
+        self.touch(cfg.id);
+    }
+
+    /// `doc` may have work for the next flush.
+    fn touch(&mut self, doc: DocId) {
+        if !self.touched.all {
+            self.touched.docs.insert(doc);
+        }
+    }
+
+    /// Every document may have work for the next flush (a connection came or went).
+    fn touch_all(&mut self) {
+        self.touched.all = true;
+        self.touched.docs.clear();
+    }
+
+    /// The documents the next flush must visit (and forgets them): those touched, and every
+    /// document in a big room (rooms run on the clock).
+    fn take_touched(&mut self) -> Vec<DocId> {
+        let touched = std::mem::take(&mut self.touched);
+        if touched.all {
+            return self.docs.keys().copied().collect();
+        }
+        let mut ids = touched.docs;
+        ids.retain(|d| self.docs.contains_key(d));
+        ids.extend(
+            self.docs
+                .iter()
+                .filter(|(_, d)| d.room.is_some())
+                .map(|(id, _)| *id),
+        );
+        ids.into_iter().collect()
     }
 
     /// Our id and addresses.
@@ -265,6 +314,17 @@ impl Peer {
     }
 
     fn input(&mut self, docs: &mut dyn Docs, input: Input) {
+        match &input {
+            Input::Local { doc, .. }
+            | Input::Durable { doc, .. }
+            | Input::SetPresence { doc, .. }
+            | Input::AddPeer { doc, .. }
+            | Input::App { doc, .. } => self.touch(*doc),
+            // Messages touch what they concern (see `on_message`); a tick, the documents
+            // whose timers are due.
+            Input::Received { .. } | Input::Tick => {}
+            _ => self.touch_all(),
+        }
         match input {
             Input::Local { doc, ops } => self.local_ops(docs, doc, ops),
             Input::Connected {

@@ -21,7 +21,7 @@ use crdt_text::{Doc, VersionVector};
 use super::{FolderEvent, FolderSession};
 use crate::folder::path::{split_path, tagged_name};
 use crate::folder::scan::{ScanConfig, SkipReason, Skipped, read_text, scan};
-use crate::folder::{FileId, ManifestDelta, Shown, Tree};
+use crate::folder::{FileId, ManifestDelta, Tree};
 use crate::ids::DocId;
 use crate::proto::{DocConfig, Input};
 use crate::store::{FolderStore, OnDisk, file_doc_id};
@@ -39,13 +39,15 @@ impl FolderSession {
     /// Scans the folder and shares what changed on disk since duet last wrote or read it:
     /// one manifest delta and one batch of text ops. Returns the inputs for the protocol.
     pub(super) fn rescan(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
+        // A save in flight could be taken for an outside change: wait for it.
+        let mut inputs = self.settle_saves(events);
         let root = self.store.root().to_path_buf();
         let cfg = ScanConfig::default();
         let found = match scan(&root, &cfg) {
             Ok(found) => found,
             Err(e) => {
                 events.push(FolderEvent::Problem(e.to_string()));
-                return Vec::new();
+                return inputs;
             }
         };
         self.note_skipped(found.skipped, events);
@@ -63,7 +65,6 @@ impl FolderSession {
             .iter()
             .map(|(id, r)| (r.path.clone(), *id))
             .collect();
-        let mut inputs = Vec::new();
         let mut delta = ManifestDelta::default();
         let (mut created, mut edited, mut renamed, mut deleted) = (0, 0, 0, 0);
         let mut merged = BTreeSet::new();
@@ -304,7 +305,13 @@ impl FolderSession {
     }
 
     /// Records that the file at `path` holds `hash`, the text of its document at `version`.
-    fn record(&mut self, file: FileId, path: String, hash: [u8; 32], version: VersionVector) {
+    pub(super) fn record(
+        &mut self,
+        file: FileId,
+        path: String,
+        hash: [u8; 32],
+        version: VersionVector,
+    ) {
         self.store.state_mut().on_disk.insert(
             file,
             OnDisk {
@@ -316,19 +323,6 @@ impl FolderSession {
         self.state_dirty = true;
         self.save_at
             .get_or_insert_with(|| std::time::Instant::now() + super::SAVE_DELAY);
-    }
-
-    /// Whether the file at `path` holds bytes duet knows (or nothing): safe to replace.
-    fn replaceable(
-        &self,
-        path: &str,
-        recorded: &BTreeMap<String, [u8; 32]>,
-    ) -> Result<bool, String> {
-        match self.store.read_plain(path) {
-            Ok(None) => Ok(true),
-            Ok(Some(bytes)) => Ok(recorded.get(path) == Some(&hash(&bytes))),
-            Err(e) => Err(e.to_string()),
-        }
     }
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
@@ -344,80 +338,17 @@ impl FolderSession {
         only: Option<&BTreeSet<DocId>>,
         events: &mut Vec<FolderEvent>,
     ) {
+        // The disk and the records must not change under a save in flight.
+        let durable = self.settle_saves(events);
+        self.followups.extend(durable);
         let tree = self.manifest.tree().clone();
-        let wanted: Vec<(FileId, Shown)> = match only {
-            None => tree.files().map(|(f, s)| (f, s.clone())).collect(),
-            Some(docs) => docs
-                .iter()
-                .filter_map(|d| {
-                    let file = *self.files.get(d)?;
-                    Some((file, tree.shown(file)?.clone()))
-                })
-                .collect(),
-        };
-        let recorded: BTreeMap<String, [u8; 32]> = self
-            .store
-            .state()
-            .on_disk
-            .values()
-            .map(|r| (r.path.clone(), r.hash))
-            .collect();
         if only.is_none() {
             self.remove_and_rename(&tree, events);
         }
-        let mut writes = Vec::new();
-        for (file, shown) in &wanted {
-            let (file, shown) = (*file, shown);
-            let doc_id = file_doc_id(&self.folder, file);
-            // A document with no version has not received its text yet.
-            let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
-                continue;
-            };
-            let text = doc.text();
-            let doc_version = doc.version();
-            let h = hash(text.as_bytes());
-            let rec = self.store.state().on_disk.get(&file);
-            if rec.is_some_and(|r| r.path == shown.path && r.hash == h) {
-                continue;
-            }
-            match self.replaceable(&shown.path, &recorded) {
-                Ok(true) => {}
-                Ok(false) => {
-                    if matches!(self.store.read_plain(&shown.path), Ok(Some(b)) if b == text.as_bytes())
-                    {
-                        self.record(file, shown.path.clone(), h, doc_version.clone());
-                    } else if rec.is_none_or(|r| r.path != shown.path) {
-                        events.push(FolderEvent::Problem(format!(
-                            "not writing {}: a file duet did not write is there (it will be shared)",
-                            shown.path
-                        )));
-                    }
-                    // Else: changed here since duet wrote it; the next scan imports it.
-                    continue;
-                }
-                Err(e) => {
-                    events.push(FolderEvent::Problem(e));
-                    continue;
-                }
-            }
-            writes.push((file, shown.path.clone(), text, h, doc_version));
-        }
         // Written as one group: a thousand files cost a few flushes of the disk, not a
         // thousand.
-        let files: Vec<(&str, &str)> = writes
-            .iter()
-            .map(|(_, path, text, _, _)| (path.as_str(), text.as_str()))
-            .collect();
-        let written = self.store.write_plains(&files);
-        for ((file, path, _, h, version), result) in writes.into_iter().zip(written) {
-            match result {
-                Ok(()) => {
-                    events.push(FolderEvent::Disk(format!("wrote {path}")));
-                    self.record(file, path, h, version);
-                }
-                Err(e) => events.push(FolderEvent::Problem(e.to_string())),
-            }
-        }
+        let writes = self.plan_writes(&tree, only);
+        self.write_now(writes, events);
     }
 
     /// Removes files no longer in the tree (when they hold what duet wrote) and moves

@@ -24,11 +24,16 @@
 //! deleted, and a missing file whose content appears under a new path is taken as a rename.
 //! One scan makes one manifest delta (one log line) and one batch of ops, whatever the
 //! number of files.
+//!
+//! What peers or the user change in a file's text is saved 50 ms later by a thread of its
+//! own (the file, the documents and the state: `saver.rs`), so the disk never holds up the
+//! loop; scans and changes of the tree on disk happen on the loop, after any save in flight.
 
 mod buffer;
 mod disk;
 mod edit;
 mod event;
+mod saver;
 
 pub use buffer::Progress;
 pub use edit::EditError;
@@ -53,6 +58,7 @@ use crate::proto::{self, DocConfig, Input, Millis, Output, PeerAddr};
 use crate::session::protocol_peer;
 use crate::store::{FolderStore, KnownPeer, StoreError, file_doc_id};
 use crate::ticket::DocTicket;
+use saver::{OwnWrites, Saver};
 
 /// How long after the watcher's last report the folder is scanned.
 const SETTLE: Duration = Duration::from_millis(100);
@@ -120,6 +126,7 @@ enum Trigger {
     Input(Input),
     Touched,
     Due,
+    Saved,
 }
 
 /// A shared folder online. See the [module docs](self).
@@ -139,6 +146,10 @@ pub struct FolderSession {
     dirty: BTreeSet<DocId>,
     /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
     unwritten: BTreeSet<DocId>,
+    /// Documents whose file could not be written, and the error the user was told.
+    write_failed: BTreeMap<DocId, String>,
+    /// Writes files, documents and the state on a thread of its own.
+    saver: Saver,
     /// Files of the folder that are not shared, as the last scan found them.
     skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
@@ -149,6 +160,8 @@ pub struct FolderSession {
     _watcher: Option<Watcher>,
     relays: BTreeMap<PeerId, RelayUrl>,
     start: Instant,
+    /// When the protocol wants its next tick (as of the last wait).
+    tick_at: Option<Instant>,
     followups: Vec<Input>,
     /// Files whose document we show presence in (an editor has them open): opened with
     /// every peer that connects.
@@ -212,9 +225,10 @@ impl FolderSession {
             &config.limits,
             &config.timers,
         );
+        let saver = Saver::spawn(store.writer())?;
         let (touched_tx, touched) = mpsc::unbounded_channel();
         let watcher = if config.watch {
-            watch(store.root(), touched_tx)
+            watch(store.root(), touched_tx, saver.own_writes())
         } else {
             None
         };
@@ -229,6 +243,8 @@ impl FolderSession {
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
             unwritten: BTreeSet::new(),
+            write_failed: BTreeMap::new(),
+            saver,
             skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
@@ -237,6 +253,7 @@ impl FolderSession {
             _watcher: watcher,
             relays: BTreeMap::new(),
             start: Instant::now(),
+            tick_at: None,
             followups: Vec::new(),
             shown: BTreeSet::new(),
             waiting: BTreeMap::new(),
@@ -404,12 +421,17 @@ impl FolderSession {
         if !self.followups.is_empty() {
             return FolderWake(self.followups.drain(..).map(Trigger::Input).collect());
         }
+        self.tick_at = self
+            .peer
+            .poll_timeout()
+            .map(|m| self.start + Duration::from_millis(m.0));
         let due = self.next_due();
         let mut triggers = Vec::new();
         let transport = Transport::next_of(self.transport.as_mut());
         tokio::select! {
             inputs = transport => triggers.extend(inputs.into_iter().map(Trigger::Input)),
             Some(()) = self.touched.recv() => triggers.push(Trigger::Touched),
+            Some(()) = self.saver.wake.recv() => triggers.push(Trigger::Saved),
             () = tokio::time::sleep_until(due.into()) => triggers.push(Trigger::Due),
         }
         while let Ok(()) = self.touched.try_recv() {
@@ -419,11 +441,7 @@ impl FolderSession {
     }
 
     fn next_due(&self) -> Instant {
-        let tick = self
-            .peer
-            .poll_timeout()
-            .map(|m| self.start + Duration::from_millis(m.0));
-        [tick, self.save_at, self.scan_at.map(|(at, _)| at)]
+        [self.tick_at, self.save_at, self.scan_at.map(|(at, _)| at)]
             .into_iter()
             .flatten()
             .fold(Instant::now() + Duration::from_secs(1), Instant::min)
@@ -443,7 +461,10 @@ impl FolderSession {
                 }
                 Trigger::Due => {
                     let now = Instant::now();
-                    inputs.push(Input::Tick);
+                    // A tick visits every document: only when the protocol's timers are due.
+                    if self.tick_at.is_none_or(|t| t <= now) {
+                        inputs.push(Input::Tick);
+                    }
                     if self.scan_at.is_some_and(|(at, _)| at <= now) {
                         self.scan_at = None;
                         inputs.extend(self.rescan(&mut events));
@@ -452,6 +473,7 @@ impl FolderSession {
                         inputs.extend(self.save(&mut events));
                     }
                 }
+                Trigger::Saved => inputs.extend(self.take_saved(&mut events)),
             }
         }
         self.run(inputs, &mut events);
@@ -470,10 +492,10 @@ impl FolderSession {
     /// Makes everything durable, says goodbye to every peer and closes the endpoint.
     pub async fn shutdown(mut self) -> Vec<FolderEvent> {
         let mut events = Vec::new();
-        let inputs = self.save(&mut events);
+        let inputs = self.save_now(&mut events);
         self.run(inputs, &mut events);
         self.run(vec![Input::Shutdown], &mut events);
-        let _ = self.save(&mut events);
+        let _ = self.save_now(&mut events);
         if let Some(t) = self.transport.take() {
             t.shutdown().await;
         }
@@ -486,38 +508,6 @@ impl FolderSession {
         self.unwritten.extend(docs);
         self.save_at
             .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
-    }
-
-    /// Writes files whose texts changed, dirty documents and the state to the store;
-    /// returns what became durable.
-    fn save(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
-        self.save_at = None;
-        if !self.unwritten.is_empty() {
-            let docs = std::mem::take(&mut self.unwritten);
-            self.materialise_some(Some(&docs), events);
-        }
-        let mut inputs = Vec::new();
-        let dirty = std::mem::take(&mut self.dirty);
-        let docs: Vec<(&DocId, &Doc)> = dirty
-            .iter()
-            .filter_map(|id| Some((id, self.docs.get(id)?)))
-            .collect();
-        // Documents and state in one group commit.
-        match self.store.save(docs.iter().copied(), self.state_dirty) {
-            Ok(()) => {
-                self.state_dirty = false;
-                inputs.extend(docs.iter().map(|(id, doc)| Input::Durable {
-                    doc: **id,
-                    version: doc.version(),
-                }));
-            }
-            Err(e) => {
-                events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                self.dirty = dirty;
-                self.save_at = Some(Instant::now() + RETRY);
-            }
-        }
-        inputs
     }
 
     fn now(&self) -> Millis {
@@ -803,11 +793,17 @@ struct Changed {
     files: BTreeSet<DocId>,
 }
 
-/// Watches `root` recursively; anything outside `.duet/` reports on `touched`.
-fn watch(root: &Path, touched: mpsc::UnboundedSender<()>) -> Option<Watcher> {
+/// Watches `root` recursively; a change outside `.duet/` that is not duet's own write
+/// reports on `touched`.
+fn watch(root: &Path, touched: mpsc::UnboundedSender<()>, own: OwnWrites) -> Option<Watcher> {
     let store = root.join(crate::store::STORE_DIR);
     let handler = move |event: notify::Result<notify::Event>| match event {
-        Ok(event) if event.paths.iter().any(|p| !p.starts_with(&store)) => {
+        Ok(event)
+            if event
+                .paths
+                .iter()
+                .any(|p| !p.starts_with(&store) && !own.explains(p)) =>
+        {
             let _ = touched.send(());
         }
         Ok(_) => {}

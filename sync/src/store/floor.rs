@@ -19,19 +19,14 @@
 //! Written atomically at recovery, so a crash after it keeps the guard.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use similar::{Algorithm, DiffOp};
+use similar::DiffOp;
 
 use super::StoreError;
 use super::format::{self, Sealed};
 use super::header::{self, FileKind};
 use super::meta::MetaRead;
 use crate::ids::DocId;
-
-/// How long the comparison may search for a minimal diff (a longer one only overstates the
-/// text that would be dropped).
-const DIFF_BUDGET: Duration = Duration::from_secs(1);
 
 /// Reads the floor of document `doc`.
 pub fn read(path: &Path, doc: &DocId) -> Result<MetaRead<String>, StoreError> {
@@ -79,12 +74,7 @@ pub fn dropped(floor: &str, text: &str) -> Option<Dropped> {
     }
     let old: Vec<char> = floor.chars().collect();
     let new: Vec<char> = text.chars().collect();
-    let diff = similar::capture_diff_slices_deadline(
-        Algorithm::Myers,
-        &old,
-        &new,
-        Some(Instant::now() + DIFF_BUDGET),
-    );
+    let diff = super::diff::diff_chars(&old, &new);
     let mut gone: Vec<(usize, usize)> = diff
         .iter()
         .filter_map(|hunk| match *hunk {

@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use serde::{Deserialize, Serialize};
@@ -107,12 +108,20 @@ pub struct FolderState {
 /// A shared folder's store, open (and locked) by this process.
 #[derive(Debug)]
 pub struct FolderStore {
-    root: PathBuf,
-    dir: PathBuf,
+    writer: FolderWriter,
     identity: FolderIdentity,
     state: FolderState,
     replica: ReplicaId,
-    _lock: Lock,
+}
+
+/// Writes a folder store's files and the folder's plain files, from any thread (a
+/// [`FolderStore`] hands one to its writer thread). Holds the store's lock: the folder
+/// stays locked until the store and every writer are gone.
+#[derive(Clone, Debug)]
+pub struct FolderWriter {
+    root: PathBuf,
+    dir: PathBuf,
+    _lock: Arc<Lock>,
 }
 
 /// A folder store as opened, with its documents.
@@ -261,12 +270,14 @@ impl FolderStore {
         };
         let replica = ReplicaId::from(rand::random::<u64>());
         let store = FolderStore {
-            root,
-            dir,
+            writer: FolderWriter {
+                root,
+                dir,
+                _lock: Arc::new(lock),
+            },
             identity,
             state,
             replica,
-            _lock: lock,
         };
         let docs = store.load_docs(&mut warnings)?;
         Ok(OpenedFolder {
@@ -278,7 +289,7 @@ impl FolderStore {
     }
 
     fn load_docs(&self, warnings: &mut Vec<String>) -> Result<BTreeMap<DocId, Doc>, StoreError> {
-        let docs_dir = self.dir.join("docs");
+        let docs_dir = self.writer.dir.join("docs");
         let mut docs = BTreeMap::new();
         let entries = fs::read_dir(&docs_dir).map_err(|e| StoreError::io("list", &docs_dir, e))?;
         for entry in entries {
@@ -315,7 +326,12 @@ impl FolderStore {
 
     /// The shared folder (canonical).
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.writer.root
+    }
+
+    /// A handle that writes this store's files and the plain files from another thread.
+    pub fn writer(&self) -> FolderWriter {
+        self.writer.clone()
     }
 
     /// The folder's identity.
@@ -423,19 +439,11 @@ impl FolderStore {
         docs: impl IntoIterator<Item = (&'a DocId, &'a Doc)>,
         state: bool,
     ) -> Result<(), StoreError> {
-        let docs_dir = self.dir.join("docs");
-        let mut files: Vec<(PathBuf, Vec<u8>)> = docs
+        let docs: Vec<(DocId, Vec<u8>)> = docs
             .into_iter()
-            .map(|(id, doc)| {
-                let path = docs_dir.join(id.to_string());
-                (path, encode_file(KIND_DOC, &doc.encode()))
-            })
+            .map(|(id, doc)| (*id, encode_doc(doc)))
             .collect();
-        if state {
-            let body = postcard::to_stdvec(&self.state).unwrap_or_default();
-            files.push((self.dir.join("state"), encode_file(KIND_STATE, &body)));
-        }
-        write_atomic_all(&files).into_iter().collect()
+        self.writer.save_encoded(docs, state.then_some(&self.state))
     }
 
     /// Makes `doc`'s text `text` with a minimal diff (local ops, already applied: to send).
@@ -467,6 +475,81 @@ impl FolderStore {
         }
         let ops = FolderStore::import_text(doc, text);
         (ops, doc.version())
+    }
+
+    /// Reads the plain file `rel`: `None` if it does not exist.
+    pub fn read_plain(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.writer.read_plain(rel)
+    }
+
+    /// Writes each `(rel, text)` to the plain file `rel`, atomically (creating its folders),
+    /// as one group (the store's group commit): the outcome of each, in order.
+    pub fn write_plains(&self, files: &[(&str, &str)]) -> Vec<Result<(), StoreError>> {
+        self.writer.write_plains(files)
+    }
+
+    /// Renames the plain file `from` to `to` (creating `to`'s folders, removing `from`'s
+    /// folders left empty).
+    pub fn rename_plain(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.writer.check_no_link(from)?;
+        self.writer.check_no_link(to)?;
+        let (src, dst) = (self.writer.plain(from), self.writer.plain(to));
+        if let Some(parent) = dst.parent() {
+            fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
+        }
+        fs::rename(&src, &dst).map_err(|e| StoreError::io("rename", &src, e))?;
+        super::format::sync_dir(&dst)?;
+        self.remove_empty_dirs(from);
+        Ok(())
+    }
+
+    /// Removes the plain file `rel` and its folders left empty.
+    pub fn remove_plain(&self, rel: &str) -> Result<(), StoreError> {
+        self.writer.check_no_link(rel)?;
+        let path = self.writer.plain(rel);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("remove", &path, e)),
+        }
+        self.remove_empty_dirs(rel);
+        Ok(())
+    }
+
+    fn remove_empty_dirs(&self, rel: &str) {
+        let mut at = self.writer.plain(rel);
+        while at.pop() && at != self.writer.root && at.starts_with(&self.writer.root) {
+            // Only an empty folder is removed; anything else stops the walk.
+            if fs::remove_dir(&at).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+impl FolderWriter {
+    /// The shared folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// [`FolderStore::save`] of documents already encoded with [`encode_doc`], and of
+    /// `state` when given.
+    pub fn save_encoded(
+        &self,
+        docs: Vec<(DocId, Vec<u8>)>,
+        state: Option<&FolderState>,
+    ) -> Result<(), StoreError> {
+        let docs_dir = self.dir.join("docs");
+        let mut files: Vec<(PathBuf, Vec<u8>)> = docs
+            .into_iter()
+            .map(|(id, bytes)| (docs_dir.join(id.to_string()), bytes))
+            .collect();
+        if let Some(state) = state {
+            let body = postcard::to_stdvec(state).unwrap_or_default();
+            files.push((self.dir.join("state"), encode_file(KIND_STATE, &body)));
+        }
+        write_atomic_all(&files).into_iter().collect()
     }
 
     /// The path on disk of the shared path `rel` (a valid shared path: it stays inside).
@@ -530,44 +613,11 @@ impl FolderStore {
         }
         results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
+}
 
-    /// Renames the plain file `from` to `to` (creating `to`'s folders, removing `from`'s
-    /// folders left empty).
-    pub fn rename_plain(&self, from: &str, to: &str) -> Result<(), StoreError> {
-        self.check_no_link(from)?;
-        self.check_no_link(to)?;
-        let (src, dst) = (self.plain(from), self.plain(to));
-        if let Some(parent) = dst.parent() {
-            fs::create_dir_all(parent).map_err(|e| StoreError::io("create", parent, e))?;
-        }
-        fs::rename(&src, &dst).map_err(|e| StoreError::io("rename", &src, e))?;
-        super::format::sync_dir(&dst)?;
-        self.remove_empty_dirs(from);
-        Ok(())
-    }
-
-    /// Removes the plain file `rel` and its folders left empty.
-    pub fn remove_plain(&self, rel: &str) -> Result<(), StoreError> {
-        self.check_no_link(rel)?;
-        let path = self.plain(rel);
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StoreError::io("remove", &path, e)),
-        }
-        self.remove_empty_dirs(rel);
-        Ok(())
-    }
-
-    fn remove_empty_dirs(&self, rel: &str) {
-        let mut at = self.plain(rel);
-        while at.pop() && at != self.root && at.starts_with(&self.root) {
-            // Only an empty folder is removed; anything else stops the walk.
-            if fs::remove_dir(&at).is_err() {
-                break;
-            }
-        }
-    }
+/// A document as the folder store keeps it (see [`FolderWriter::save_encoded`]).
+pub fn encode_doc(doc: &Doc) -> Vec<u8> {
+    encode_file(KIND_DOC, &doc.encode())
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@
 //! same. Only a damaged or missing `identity` stops the open (it holds the document secret,
 //! which nothing else can rebuild), and then nothing on disk is changed.
 
+mod diff;
 mod editor;
 mod error;
 mod export;
@@ -99,8 +100,8 @@ pub use error::{StoreError, StoreFile, StoreWarning};
 pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use folder::{
-    FOLDER_STORE, FOLDER_STORE_FORMAT, FolderIdentity, FolderState, FolderStore, OnDisk,
-    OpenedFolder, file_doc_id, is_shared_folder,
+    FOLDER_STORE, FOLDER_STORE_FORMAT, FolderIdentity, FolderState, FolderStore, FolderWriter,
+    OnDisk, OpenedFolder, encode_doc, file_doc_id, is_shared_folder,
 };
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;

@@ -12,11 +12,10 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crdt_text::{Doc, Op};
 use serde::{Deserialize, Serialize};
-use similar::{Algorithm, DiffOp};
+use similar::DiffOp;
 
 use super::StoreError;
 
@@ -138,9 +137,6 @@ pub struct Imported {
     pub deleted: usize,
 }
 
-/// How long the diff may search for a minimal edit before settling for a larger one.
-const DIFF_BUDGET: Duration = Duration::from_secs(1);
-
 /// How an import treats text that the document has and the file lacks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Merge {
@@ -151,7 +147,8 @@ pub enum Merge {
     Union,
 }
 
-/// Edits `doc` (as local edits) with a minimal character diff until its text is `target`
+/// Edits `doc` (as local edits) with a minimal diff (by lines, then by characters inside
+/// changed lines: see `diff.rs`) until its text is `target`
 /// ([`Merge::Replace`]) or holds all of `target` as well as all of its own text
 /// ([`Merge::Union`]).
 pub fn import_diff(doc: &mut Doc, target: &str, merge: Merge) -> Imported {
@@ -165,12 +162,7 @@ pub fn import_diff(doc: &mut Doc, target: &str, merge: Merge) -> Imported {
     }
     let old: Vec<char> = doc.text().chars().collect();
     let new: Vec<char> = target.chars().collect();
-    let diff = similar::capture_diff_slices_deadline(
-        Algorithm::Myers,
-        &old,
-        &new,
-        Some(Instant::now() + DIFF_BUDGET),
-    );
+    let diff = super::diff::diff_chars(&old, &new);
     // Back to front, so the old indexes of earlier hunks stay valid.
     for hunk in diff.iter().rev() {
         let (pos, del, ins) = match *hunk {
@@ -300,5 +292,61 @@ mod tests {
         let imported = import_diff(&mut doc, "", Merge::Replace);
         assert_eq!(imported.ops.len(), 3);
         assert!(doc.is_empty());
+    }
+
+    /// `doc`'s text with each run marked by who typed it (replica 1 alice, 2 bob).
+    fn by_author(doc: &Doc) -> String {
+        doc.authors(0..doc.len())
+            .map(|(who, text)| {
+                let name = if who == crdt_text::ReplicaId::from(1) {
+                    "alice"
+                } else {
+                    "bob"
+                };
+                format!("[{name}:{text}]")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_characters_of_the_lines_it_left_alone() {
+        let mut alice = Doc::new(crdt_text::ReplicaId::from(1));
+        let typed = alice.insert(
+            0,
+            "fn main() {\n    let x = 1;\n    println!(\"{x}\");\n}\n",
+        );
+        let mut bob = Doc::new(crdt_text::ReplicaId::from(2));
+        let _ = bob.apply(&typed).unwrap();
+        // A formatter on bob's machine rewrites the whole file, changing one character.
+        import_diff(
+            &mut bob,
+            "fn main() {\n    let x = 2;\n    println!(\"{x}\");\n}\n",
+            Merge::Replace,
+        );
+        assert_eq!(
+            by_author(&bob),
+            "[alice:fn main() {\n    let x = ][bob:2][alice:;\n    println!(\"{x}\");\n}\n]"
+        );
+
+        // A large rewrite touching every line (too large to diff by characters at once):
+        // each line is diffed with its counterpart, and only what changed is bob's.
+        let mut alice = Doc::new(crdt_text::ReplicaId::from(1));
+        let old: String = (0..2000)
+            .map(|i| format!("line {i}: unchanged\n"))
+            .collect();
+        let typed = alice.insert(0, &old);
+        let mut bob = Doc::new(crdt_text::ReplicaId::from(2));
+        let _ = bob.apply(&typed).unwrap();
+        let new: String = (0..2000)
+            .map(|i| format!("Line {i}: unchanged\n"))
+            .collect();
+        import_diff(&mut bob, &new, Merge::Replace);
+        assert_eq!(bob.text(), new);
+        let bobs: usize = bob
+            .authors(0..bob.len())
+            .filter(|(who, _)| *who == crdt_text::ReplicaId::from(2))
+            .map(|(_, text)| text.chars().count())
+            .sum();
+        assert_eq!(bobs, 2000, "one character per line is bob's");
     }
 }

@@ -107,9 +107,16 @@ impl Peer {
                 }
                 Ok(())
             }
-            Message::Hello(hello) if !open => self.on_hello(id, hello),
-            Message::Join(join) if open => self.on_join(id, join),
+            Message::Hello(hello) if !open => {
+                self.touch_all();
+                self.on_hello(id, hello)
+            }
+            Message::Join(join) if open => {
+                self.touch(join.doc);
+                self.on_join(id, join)
+            }
             Message::Leave(leave) if open => {
+                self.touch(leave.doc);
                 self.on_leave(id, leave);
                 Ok(())
             }
@@ -125,6 +132,7 @@ impl Peer {
                     .ok_or_else(|| {
                         ProtoError::Violation(format!("{} for unknown document {chan}", msg.name()))
                     })?;
+                self.touch(doc);
                 self.on_doc_message(docs, id, doc, msg)
             }
             msg => {
@@ -252,6 +260,7 @@ impl Peer {
 
     /// Bookkeeping after `conn` ended, with `error` if it was closed because of one.
     pub(super) fn gone(&mut self, conn: Conn, error: Option<ProtoError>) {
+        self.touch_all();
         let remote = conn.remote;
         let why = departure(error.as_ref());
         for (doc, chan) in &conn.chans {

@@ -192,6 +192,7 @@ impl Peer {
             self.leave_chan(id, doc, &ProtoError::Shutdown);
         }
         self.docs.remove(&doc);
+        self.deadlines.remove(&doc);
         std::mem::take(&mut self.out)
     }
 

@@ -18,7 +18,6 @@ impl Peer {
     /// (`None`: only on other input).
     pub fn poll_timeout(&self) -> Option<Millis> {
         let t = &self.cfg.timers;
-        let now = self.now;
         let mut next: Option<Millis> = self.mesh.next_deadline(t);
         if let Some(room) = self.room_deadline() {
             next = Some(next.map_or(room, |n| n.min(room)));
@@ -33,43 +32,75 @@ impl Peer {
                     }
                 }
             }
-            for (doc, chan) in c.chans.iter().filter(|(_, ch)| ch.is_live()) {
-                let Some(sync) = self.docs.get(doc) else {
-                    continue;
-                };
-                at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
-                    sent.plus(if *v == sync.durable {
-                        t.ack_interval_ms
-                    } else {
-                        t.ack_delay_ms
-                    })
-                }));
-                if chan.sync_deferred.is_some() {
-                    at(chan
-                        .sync_served
-                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
-                }
-                if !sync.version.includes(&chan.known) {
-                    at(chan
-                        .sync_asked
-                        .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
-                }
-                if self.wants_digest(sync, chan) {
-                    let last = sync.digest.as_ref().map(|(_, _, at)| *at);
-                    at(last.map_or(now, |l| l.plus(t.digest_interval_ms)));
-                }
-            }
         }
-        for sync in self.docs.values() {
-            for h in &sync.held {
-                at(h.since.plus(t.pending_timeout_ms));
-            }
+        if let Some(doc) = self.deadlines.values().min() {
+            at(*doc);
         }
         next
     }
 
+    /// When `doc`'s live channels (acknowledgements, catch-up, digests) and held ops need the
+    /// clock next; `self.now` when at once.
+    fn doc_deadline(&self, doc: &DocId) -> Option<Millis> {
+        let (t, now) = (&self.cfg.timers, self.now);
+        let sync = self.docs.get(doc)?;
+        let mut next: Option<Millis> = None;
+        let mut at = |m: Millis| next = Some(next.map_or(m, |n| n.min(m)));
+        for chan in self.conns.values().filter_map(|c| c.live(doc)) {
+            at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
+                sent.plus(if *v == sync.durable {
+                    t.ack_interval_ms
+                } else {
+                    t.ack_delay_ms
+                })
+            }));
+            if chan.sync_deferred.is_some() {
+                at(chan
+                    .sync_served
+                    .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+            }
+            if !sync.version.includes(&chan.known) {
+                at(chan
+                    .sync_asked
+                    .map_or(now, |s| s.plus(t.sync_min_interval_ms)));
+            }
+            if self.wants_digest(sync, chan) {
+                let last = sync.digest.as_ref().map(|(_, _, at)| *at);
+                at(last.map_or(now, |l| l.plus(t.digest_interval_ms)));
+            }
+        }
+        for h in &sync.held {
+            at(h.since.plus(t.pending_timeout_ms));
+        }
+        next
+    }
+
+    /// Brings the cached deadlines of `ids` up to date (after a flush visited them).
+    fn update_deadlines(&mut self, ids: &[DocId]) {
+        if ids.len() == self.docs.len() {
+            self.deadlines.clear();
+        }
+        for doc in ids {
+            match self.doc_deadline(doc) {
+                Some(at) => self.deadlines.insert(*doc, at),
+                None => self.deadlines.remove(doc),
+            };
+        }
+    }
+
     pub(super) fn tick(&mut self, docs: &mut dyn Docs) {
         let (now, t) = (self.now, self.cfg.timers.clone());
+        // Only documents whose timers are due have anything to do (and their deadlines to
+        // update).
+        let due_docs: Vec<DocId> = self
+            .deadlines
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(doc, _)| *doc)
+            .collect();
+        for doc in &due_docs {
+            self.touch(*doc);
+        }
         let mut expired: Vec<(ConnId, ProtoError)> = Vec::new();
         for c in self.conns.values() {
             match c.phase {
@@ -104,7 +135,8 @@ impl Peer {
             self.close(id, ProtoError::StuckOp { op, waited_ms });
         }
         let due: Vec<(ConnId, DocId)> = self
-            .live_chans()
+            .live_chans_of(&due_docs)
+            .into_iter()
             .filter(|(id, doc)| {
                 self.conns[id].chans[doc]
                     .ack_sent
@@ -118,7 +150,7 @@ impl Peer {
                 self.send_doc(id, doc, DocMessage::Presence(Some(p)));
             }
         }
-        self.send_digests(docs);
+        self.send_digests(docs, &due_docs);
         self.trim_room_channels();
     }
 
@@ -129,6 +161,21 @@ impl Peer {
             .flat_map(|c| c.live_docs().map(move |d| (c.id, d)))
     }
 
+    /// The live (connection, document) pairs of these documents.
+    fn live_chans_of(&self, ids: &[DocId]) -> Vec<(ConnId, DocId)> {
+        if ids.len() == self.docs.len() {
+            return self.live_chans().collect();
+        }
+        ids.iter()
+            .flat_map(|doc| {
+                self.conns
+                    .values()
+                    .filter(|c| c.live(doc).is_some())
+                    .map(|c| (c.id, *doc))
+            })
+            .collect()
+    }
+
     /// Whether we owe the remote our digest on this channel: as far as we know it has exactly
     /// our version (it said so, or we sent it what it lacked: the digest follows those ops on
     /// the same ordered connection), and we have not sent the digest for this version yet.
@@ -136,11 +183,13 @@ impl Peer {
         chan.known == sync.version && chan.digest_sent.as_ref() != Some(&sync.version)
     }
 
-    /// Sends our digest where it is owed, computing it at most once per interval.
-    fn send_digests(&mut self, docs: &mut dyn Docs) {
+    /// Sends our digest where it is owed on the channels of `ids`, computing it at most once
+    /// per interval.
+    fn send_digests(&mut self, docs: &mut dyn Docs, ids: &[DocId]) {
         let (now, interval) = (self.now, self.cfg.timers.digest_interval_ms);
         let owed: Vec<(ConnId, DocId)> = self
-            .live_chans()
+            .live_chans_of(ids)
+            .into_iter()
             .filter(|(id, doc)| {
                 let sync = &self.docs[doc];
                 self.wants_digest(sync, &self.conns[id].chans[doc])
@@ -173,9 +222,15 @@ impl Peer {
     /// Acknowledges our durable version on every live channel whose last acknowledgement is
     /// older than it and was sent at least `min_gap_ms` ago (0: at once, as when quitting).
     pub(super) fn send_stale_acks(&mut self, min_gap_ms: u64) {
+        let chans: Vec<(ConnId, DocId)> = self.live_chans().collect();
+        self.send_stale_acks_on(chans, min_gap_ms);
+    }
+
+    /// [`send_stale_acks`](Self::send_stale_acks) on these channels.
+    fn send_stale_acks_on(&mut self, chans: Vec<(ConnId, DocId)>, min_gap_ms: u64) {
         let now = self.now;
-        let stale: Vec<(ConnId, DocId)> = self
-            .live_chans()
+        let stale: Vec<(ConnId, DocId)> = chans
+            .into_iter()
             .filter(|(id, doc)| {
                 let durable = &self.docs[doc].durable;
                 self.conns[id].chans[doc]
@@ -201,35 +256,34 @@ impl Peer {
     }
 
     /// Sends what accumulated during this `handle` call, dials due peers, reports status.
+    /// Visits only the documents the call touched (see `Touched`).
     pub(super) fn flush(&mut self, docs: &mut dyn Docs) {
         let now = self.now;
         let min = self.cfg.timers.sync_min_interval_ms;
-        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        let ids = self.take_touched();
         for doc in &ids {
             self.maybe_enter_room(*doc);
         }
-        let dirty: Vec<DocId> = self
-            .docs
-            .iter_mut()
-            .filter_map(|(id, d)| std::mem::take(&mut d.presence_dirty).then_some(*id))
-            .collect();
-        for doc in dirty {
-            let Some(sync) = self.docs.get_mut(&doc) else {
+        for doc in &ids {
+            let Some(sync) = self.docs.get_mut(doc) else {
                 continue;
             };
+            if !std::mem::take(&mut sync.presence_dirty) {
+                continue;
+            }
             match sync.room.as_mut() {
                 Some(room) => room.presence_due = true,
                 None => {
                     let p = sync.presence.clone();
-                    self.broadcast(doc, None, DocMessage::Presence(p));
+                    self.broadcast(*doc, None, DocMessage::Presence(p));
                 }
             }
         }
         for doc in &ids {
             self.room_step(docs, *doc);
         }
-        let chans: Vec<(ConnId, DocId)> = self.live_chans().collect();
-        for (id, doc) in chans {
+        let chans = self.live_chans_of(&ids);
+        for &(id, doc) in &chans {
             let Some(version) = self.docs.get(&doc).map(|d| d.version.clone()) else {
                 continue;
             };
@@ -257,7 +311,8 @@ impl Peer {
                 self.send_doc(id, doc, DocMessage::Ops(batch));
             }
         }
-        self.send_stale_acks(self.cfg.timers.ack_delay_ms);
+        let chans = self.live_chans_of(&ids);
+        self.send_stale_acks_on(chans, self.cfg.timers.ack_delay_ms);
         // Big rooms dial only whom their swarm asks for; small groups dial everyone.
         let docs_now = &self.docs;
         let needed = |id: &PeerId| {
@@ -274,16 +329,16 @@ impl Peer {
                 self.out.push(Output::Dial(addr));
             }
         }
-        self.report_here();
-        self.report_status(docs);
+        self.report_here(&ids);
+        self.report_status(docs, &ids);
+        self.update_deadlines(&ids);
     }
 
     /// Who is here for each document: peers with a verified channel carrying it. Tells the
     /// user who joined and who left since the last report (hiding the cursors of those who
     /// left), so a peer that reconnects within one step is never shown leaving.
-    fn report_here(&mut self) {
-        let ids: Vec<DocId> = self.docs.keys().copied().collect();
-        for doc in ids {
+    fn report_here(&mut self, ids: &[DocId]) {
+        for &doc in ids {
             let mut now_here: BTreeMap<PeerId, Option<String>> = self
                 .room_heard(&doc)
                 .map(|(peer, name)| (peer, Some(name).filter(|n| !n.is_empty())))
@@ -328,9 +383,8 @@ impl Peer {
     }
 
     /// Reports each document's status if it changed.
-    fn report_status(&mut self, docs: &mut dyn Docs) {
-        let ids: Vec<DocId> = self.docs.keys().copied().collect();
-        for doc in ids {
+    fn report_status(&mut self, docs: &mut dyn Docs, ids: &[DocId]) {
+        for &doc in ids {
             let pending = docs.get(&doc).map_or(0, |d| d.pending_len());
             let status = self.compute_status(doc, pending);
             if let Some(sync) = self.docs.get_mut(&doc)
