@@ -271,7 +271,7 @@ impl Link for Workspace {
             );
             return Vec::new();
         }
-        let events = self.lend(model, FolderSession::save_now);
+        let events = self.lend(model, FolderSession::save_all_now);
         let failed = events.iter().any(|e| matches!(e, FolderEvent::Problem(_)));
         let msgs = self.news(model, events);
         if !failed {

@@ -205,11 +205,11 @@ impl FolderSession {
         })
     }
 
-    /// Writes every changed file and makes every document durable now (the editor's Save),
-    /// rather than with the next timed save.
-    pub fn save_now(&mut self) -> Vec<FolderEvent> {
+    /// Writes every changed file and makes every document durable now, on this thread (the
+    /// editor's Save), rather than with the next timed save.
+    pub fn save_all_now(&mut self) -> Vec<FolderEvent> {
         let mut events = Vec::new();
-        let inputs = self.save(&mut events);
+        let inputs = self.save_now(&mut events);
         self.run(inputs, &mut events);
         events
     }

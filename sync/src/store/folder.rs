@@ -362,7 +362,7 @@ impl FolderStore {
     /// The paths the editor last opened, most recent first; a damaged file is named in the
     /// error (it only orders the file picker: nothing else is lost).
     pub fn recent(&self) -> Result<Vec<String>, StoreError> {
-        let path = self.dir.join("recent");
+        let path = self.writer.dir.join("recent");
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(Vec::new());
         };
@@ -377,14 +377,17 @@ impl FolderStore {
     pub fn keep_recent(&self, paths: &[String]) -> Result<(), StoreError> {
         // Serializing plain data into a Vec cannot fail.
         let body = postcard::to_stdvec(paths).unwrap_or_default();
-        write_atomic(&self.dir.join("recent"), &encode_file(KIND_RECENT, &body))
+        write_atomic(
+            &self.writer.dir.join("recent"),
+            &encode_file(KIND_RECENT, &body),
+        )
     }
 
     /// This user's editor state for the file whose document is `doc` (see
     /// [`EditorState`](super::EditorState)); a damaged one loses the undo history only.
     pub fn read_editor(&self, doc: &DocId) -> super::EditorRead {
         use super::{EDITOR_STATE_VERSION, EditorRead};
-        let path = self.dir.join("editor").join(doc.to_string());
+        let path = self.writer.dir.join("editor").join(doc.to_string());
         let unreadable = |why: String| {
             EditorRead::Unreadable(format!(
                 "the undo history kept in {} is unusable ({why}); the text is intact and undo \
@@ -416,7 +419,7 @@ impl FolderStore {
 
     /// Keeps this user's editor state for the file whose document is `doc` (atomically).
     pub fn keep_editor(&self, doc: &DocId, state: &super::EditorState) -> Result<(), StoreError> {
-        let dir = self.dir.join("editor");
+        let dir = self.writer.dir.join("editor");
         create_private_dir(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
         let body = postcard::to_stdvec(state)?;
         write_atomic(&dir.join(doc.to_string()), &encode_file(KIND_EDITOR, &body))
