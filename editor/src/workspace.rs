@@ -1,5 +1,5 @@
 //! A shared folder in the editor (`duet DIR`): the folder's session, the file on screen and
-//! the files parked behind it, driven by the editor's loop through [`Link`].
+//! the files parked behind it, driven by the editor's loop (as its `Link` to the sync layer).
 //!
 //! The folder's session holds every file's document; the one on screen is taken out into the
 //! model and lent back for every session call
