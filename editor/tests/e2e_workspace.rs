@@ -338,3 +338,34 @@ fn joining_a_folder_in_a_terminal_opens_it_in_the_editor() {
     bob.quit();
     drop(alice);
 }
+
+#[test]
+fn typing_in_a_folder_survives_a_kill_dash_9_and_a_restart_at_once() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    fs::write(a.join("notes.md"), "kept\n").unwrap();
+    let user = User::new("alice", &scratch.dir("home"));
+    let serve = Serve::spawn(&user, scratch.path(), "a", &["--offline"]);
+    serve.wait_line("the folder served", |l| l.starts_with("serving folder"));
+    serve.stop();
+    let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    alice.wait_for("the file", |s| s.contains("kept"));
+    alice.type_str("typed before the crash ");
+    // Killed once the typing is on disk: whether the store had it yet or not (a file that
+    // differs from what the store recorded is taken as an outside edit), nothing is lost.
+    wait_for_file(&a.join("notes.md"), "the typing on disk", |s| {
+        s == "typed before the crash kept\n"
+    });
+    alice.kill_hard();
+    let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    alice.wait_for("the text after the crash", |s| {
+        s.contains("typed before the crash kept")
+    });
+    alice.send(key::DOC_END);
+    alice.type_str("and after");
+    alice.quit();
+    assert_eq!(
+        fs::read_to_string(a.join("notes.md")).unwrap(),
+        "typed before the crash kept\nand after"
+    );
+}
