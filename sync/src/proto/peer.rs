@@ -122,6 +122,9 @@ pub struct Peer {
     /// When each document's channels and held ops need the clock next, as of the last flush
     /// that visited it (so `poll_timeout` and ticks need not walk every channel).
     deadlines: BTreeMap<DocId, Millis>,
+    /// Documents gossiping in a big room: they run on the clock, so every flush visits them
+    /// (kept apart so that nothing walks every document to find them).
+    rooms: BTreeSet<DocId>,
 }
 
 /// The documents an input may have given work to (queued ops, a changed status…), so that
@@ -150,6 +153,7 @@ impl Peer {
             now: Millis(0),
             touched: Touched::default(),
             deadlines: BTreeMap::new(),
+            rooms: BTreeSet::new(),
         }
     }
 
@@ -201,12 +205,7 @@ impl Peer {
         }
         let mut ids = touched.docs;
         ids.retain(|d| self.docs.contains_key(d));
-        ids.extend(
-            self.docs
-                .iter()
-                .filter(|(_, d)| d.room.is_some())
-                .map(|(id, _)| *id),
-        );
+        ids.extend(self.rooms.iter().copied());
         ids.into_iter().collect()
     }
 

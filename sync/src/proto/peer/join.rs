@@ -193,6 +193,7 @@ impl Peer {
         }
         self.docs.remove(&doc);
         self.deadlines.remove(&doc);
+        self.rooms.remove(&doc);
         std::mem::take(&mut self.out)
     }
 

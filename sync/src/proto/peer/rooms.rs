@@ -121,6 +121,7 @@ impl Peer {
             inbox: Vec::new(),
             rejoin_at: self.now.plus(LONELY_REJOIN_MS),
         });
+        self.rooms.insert(doc);
         self.room_out(doc, outs);
     }
 
@@ -573,7 +574,7 @@ impl Peer {
     /// Says goodbye in every room, before the connections close.
     pub(super) fn leave_rooms(&mut self) {
         let (now, me) = (self.now, self.cfg.local.id);
-        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        let ids: Vec<DocId> = self.rooms.iter().copied().collect();
         for doc in ids {
             let outs = match self.room_mut(doc) {
                 Some(room) => {
@@ -590,7 +591,7 @@ impl Peer {
     /// Our addresses changed: the swarms tell them to new neighbours.
     pub(super) fn rooms_moved(&mut self, addrs: &[std::net::SocketAddr]) {
         let now = self.now;
-        let ids: Vec<DocId> = self.docs.keys().copied().collect();
+        let ids: Vec<DocId> = self.rooms.iter().copied().collect();
         for doc in ids {
             let outs = match self.room_mut(doc) {
                 Some(room) => room.swarm.addrs_changed(addrs, now),
@@ -612,9 +613,9 @@ impl Peer {
     /// When the rooms need the clock next.
     pub(super) fn room_deadline(&self) -> Option<Millis> {
         let heartbeat = self.cfg.timers.ack_interval_ms;
-        self.docs
-            .values()
-            .filter_map(|d| d.room.as_ref())
+        self.rooms
+            .iter()
+            .filter_map(|id| self.docs.get(id)?.room.as_ref())
             .flat_map(|r| {
                 let presence = r.presence_sent.map(|t| {
                     t.plus(if r.presence_due {
