@@ -121,6 +121,22 @@ pub struct PeerView {
     pub diverged: bool,
 }
 
+impl PeerView {
+    /// The panel's line for what the protocol knows of a peer, with its connection's path
+    /// and round-trip time from the transport.
+    pub(crate) fn new(p: proto::PeerInfo, transport: Option<&Transport>) -> PeerView {
+        PeerView {
+            id: p.addr.id,
+            color: p.presence.as_ref().map(|pr| pr.color),
+            name: p.name,
+            link: p.conn.and_then(|c| transport.and_then(|t| t.link(c))),
+            conn: p.conn,
+            addrs: p.addr.addrs,
+            diverged: p.diverged,
+        }
+    }
+}
+
 /// Something [`Session::next`] waited for; hand it to [`Session::handle`].
 #[derive(Debug)]
 pub struct Wake(Vec<Trigger>);
@@ -222,17 +238,7 @@ impl Session {
         self.peer
             .peers(doc)
             .into_iter()
-            .map(|p| PeerView {
-                id: p.addr.id,
-                color: p.presence.as_ref().map(|pr| pr.color),
-                name: p.name,
-                link: p
-                    .conn
-                    .and_then(|c| self.transport.as_ref().and_then(|t| t.link(c))),
-                conn: p.conn,
-                addrs: p.addr.addrs,
-                diverged: p.diverged,
-            })
+            .map(|p| PeerView::new(p, self.transport.as_ref()))
             .collect()
     }
 
