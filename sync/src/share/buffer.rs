@@ -77,11 +77,16 @@ impl FolderSession {
     /// Runs `f` with the taken document `doc` back in place: what `f` does (remote ops,
     /// outside edits picked up from disk, saving) sees and changes the editor's replica.
     pub fn lend<R>(&mut self, id: DocId, doc: &mut Doc, f: impl FnOnce(&mut Self) -> R) -> R {
-        let placeholder = Doc::new(doc.replica());
-        self.docs.insert(id, std::mem::replace(doc, placeholder));
+        // An empty document stands in the editor's place meanwhile, kept between calls so
+        // that a keystroke does not build one.
+        let stand_in = self
+            .stand_in
+            .take()
+            .unwrap_or_else(|| Doc::new(doc.replica()));
+        self.docs.insert(id, std::mem::replace(doc, stand_in));
         let result = f(self);
         if let Some(back) = self.docs.remove(&id) {
-            *doc = back;
+            self.stand_in = Some(std::mem::replace(doc, back));
         }
         result
     }
@@ -141,17 +146,7 @@ impl FolderSession {
         self.peer
             .peers(&self.folder)
             .into_iter()
-            .map(|p| PeerView {
-                id: p.addr.id,
-                color: p.presence.as_ref().map(|pr| pr.color),
-                name: p.name,
-                link: p
-                    .conn
-                    .and_then(|c| self.transport.as_ref().and_then(|t| t.link(c))),
-                conn: p.conn,
-                addrs: p.addr.addrs,
-                diverged: p.diverged,
-            })
+            .map(|p| PeerView::new(p, self.transport.as_ref()))
             .collect()
     }
 
