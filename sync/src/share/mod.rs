@@ -174,6 +174,8 @@ pub struct FolderSession {
     waiting: BTreeMap<DocId, bool>,
     /// Joined by ticket and nothing received yet.
     joining: bool,
+    /// What stands in an editor's place while it lends its document ([`Self::lend`]).
+    stand_in: Option<Doc>,
 }
 
 struct Watcher(#[allow(dead_code)] notify::RecommendedWatcher);
@@ -261,6 +263,7 @@ impl FolderSession {
             shown: BTreeSet::new(),
             waiting: BTreeMap::new(),
             joining: false,
+            stand_in: None,
         };
         let secret = session.store.identity().secret.clone();
         session.peer.add_doc(
