@@ -37,15 +37,10 @@ impl FolderSession {
                 changed.files.insert(doc);
                 events.push(FolderEvent::Sync(crate::Event::Remote { doc, from, ops }));
             }
-            E::Status { doc, status }
-                if doc == self.folder
-                    && status.connected > 0
-                    && !status.catching_up
-                    && status.pending == 0 =>
-            {
-                self.joining = false;
+            // The file tree has arrived once the manifest is connected and caught up.
+            E::Status { doc, status } if doc == self.folder => {
+                self.joining &= status.connected == 0 || status.catching_up || status.pending > 0;
             }
-            E::Status { doc, .. } if doc == self.folder => {}
             E::Status { doc, status } => {
                 self.file_status(doc, &status);
                 events.push(FolderEvent::Sync(crate::Event::Status { doc, status }));
