@@ -23,6 +23,8 @@
 //! before it existed) open with empty stacks; older duet builds ignore it. A store found to be
 //! a copy does not take over the stacks (they are another user's edits).
 
+use std::path::Path;
+
 use crdt_text::{AuthorId, OpRange, VersionVector};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +65,36 @@ pub enum EditorRead {
     Unreadable(String),
 }
 
+impl EditorRead {
+    /// The state in `body`, the content of the file `path` (a single document's `editor`,
+    /// or a shared folder's `editor/ID`).
+    pub(super) fn decode(path: &Path, body: &[u8]) -> EditorRead {
+        match postcard::take_from_bytes::<u16>(body) {
+            Ok((v, _)) if v > EDITOR_STATE_VERSION => EditorRead::unreadable(
+                path,
+                format!(
+                    "written by a newer duet (state version {v}, this one reads up to \
+                     {EDITOR_STATE_VERSION})"
+                ),
+            ),
+            Ok(_) => match postcard::from_bytes::<EditorState>(body) {
+                Ok(state) => EditorRead::Found(state),
+                Err(e) => EditorRead::unreadable(path, format!("its content does not decode: {e}")),
+            },
+            Err(e) => EditorRead::unreadable(path, format!("its content does not decode: {e}")),
+        }
+    }
+
+    /// The file `path` cannot be used, because of `why`.
+    pub(super) fn unreadable(path: &Path, why: String) -> EditorRead {
+        EditorRead::Unreadable(format!(
+            "the undo history kept in {} is unusable ({why}); your text is intact and undo \
+             starts afresh",
+            path.display()
+        ))
+    }
+}
+
 impl Store {
     /// Reads this user's editor state. `warnings` are what opening the store found: a store
     /// that is a copy gives [`EditorRead::Missing`].
@@ -71,33 +103,11 @@ impl Store {
             return EditorRead::Missing;
         }
         let path = &self.paths.editor;
-        let unreadable = |why: String| {
-            EditorRead::Unreadable(format!(
-                "the undo history kept in {} is unusable ({why}); your text is intact and undo \
-                 starts afresh",
-                path.display()
-            ))
-        };
         match format::read_sealed(FileKind::Editor, path, Some(&self.doc_id)) {
             Ok(Sealed::Missing) => EditorRead::Missing,
-            Ok(Sealed::Damaged(why)) => unreadable(why),
-            Err(e) => unreadable(e.to_string()),
-            Ok(Sealed::Found { body, .. }) => {
-                match postcard::take_from_bytes::<u16>(&body) {
-                    Ok((v, _)) if v > EDITOR_STATE_VERSION => {
-                        return unreadable(format!(
-                            "written by a newer duet (state version {v}, this one reads up to \
-                             {EDITOR_STATE_VERSION})"
-                        ));
-                    }
-                    Ok(_) => {}
-                    Err(e) => return unreadable(format!("its content does not decode: {e}")),
-                }
-                match postcard::from_bytes::<EditorState>(&body) {
-                    Ok(state) => EditorRead::Found(state),
-                    Err(e) => unreadable(format!("its content does not decode: {e}")),
-                }
-            }
+            Ok(Sealed::Damaged(why)) => EditorRead::unreadable(path, why),
+            Err(e) => EditorRead::unreadable(path, e.to_string()),
+            Ok(Sealed::Found { body, .. }) => EditorRead::decode(path, &body),
         }
     }
 

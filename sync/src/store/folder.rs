@@ -386,34 +386,16 @@ impl FolderStore {
     /// This user's editor state for the file whose document is `doc` (see
     /// [`EditorState`](super::EditorState)); a damaged one loses the undo history only.
     pub fn read_editor(&self, doc: &DocId) -> super::EditorRead {
-        use super::{EDITOR_STATE_VERSION, EditorRead};
+        use super::EditorRead;
         let path = self.writer.dir.join("editor").join(doc.to_string());
-        let unreadable = |why: String| {
-            EditorRead::Unreadable(format!(
-                "the undo history kept in {} is unusable ({why}); the text is intact and undo \
-                 starts afresh",
-                path.display()
-            ))
-        };
         let bytes = match read_if_exists(&path) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return EditorRead::Missing,
-            Err(e) => return unreadable(e.to_string()),
+            Err(e) => return EditorRead::unreadable(&path, e.to_string()),
         };
-        let body = match decode_file(&path, &bytes, KIND_EDITOR) {
-            Ok(body) => body,
-            Err(e) => return unreadable(e.to_string()),
-        };
-        match postcard::take_from_bytes::<u16>(&body) {
-            Ok((v, _)) if v > EDITOR_STATE_VERSION => unreadable(format!(
-                "written by a newer duet (state version {v}, this one reads up to \
-                 {EDITOR_STATE_VERSION})"
-            )),
-            Ok(_) => match postcard::from_bytes(&body) {
-                Ok(state) => EditorRead::Found(state),
-                Err(e) => unreadable(format!("its content does not decode: {e}")),
-            },
-            Err(e) => unreadable(format!("its content does not decode: {e}")),
+        match decode_file(&path, &bytes, KIND_EDITOR) {
+            Ok(body) => EditorRead::decode(&path, &body),
+            Err(e) => EditorRead::unreadable(&path, e.to_string()),
         }
     }
 
