@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use crdt_text::{Anchor, Doc, VersionVector};
+use crdt_text::{Doc, VersionVector};
 
 use crate::highlight::Highlighter;
 use crate::model::{Mode, Model, Scroll, Selection};
@@ -37,16 +37,9 @@ impl Parked {
         let highlight = RefCell::new(Highlighter::for_file(&file_name, &model.theme.syntax));
         Parked {
             file_name,
-            sel: Selection {
-                tail: Anchor::START,
-                head: Anchor::START,
-            },
+            sel: Selection::START,
             goal_col: None,
-            scroll: Scroll {
-                top: Anchor::START,
-                row: 0,
-                col: 0,
-            },
+            scroll: Scroll::TOP,
             undo: UndoHistory::default(),
             saved_version: Some(doc.version()),
             read_only: None,

@@ -35,6 +35,14 @@ pub struct Selection {
     pub head: Anchor,
 }
 
+impl Selection {
+    /// The cursor at the start of the document, nothing selected.
+    pub const START: Selection = Selection {
+        tail: Anchor::START,
+        head: Anchor::START,
+    };
+}
+
 /// Who this user is to the others.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Identity {
@@ -54,6 +62,15 @@ pub struct Scroll {
     pub row: usize,
     /// The first screen column shown (always 0 with soft wrap).
     pub col: usize,
+}
+
+impl Scroll {
+    /// The view at the start of the document.
+    pub const TOP: Scroll = Scroll {
+        top: Anchor::START,
+        row: 0,
+        col: 0,
+    };
 }
 
 /// Another person editing the document.
@@ -333,16 +350,9 @@ impl Model {
         Model {
             doc,
             file_name,
-            sel: Selection {
-                tail: Anchor::START,
-                head: Anchor::START,
-            },
+            sel: Selection::START,
             goal_col: None,
-            scroll: Scroll {
-                top: Anchor::START,
-                row: 0,
-                col: 0,
-            },
+            scroll: Scroll::TOP,
             size: (80, 24),
             peers: BTreeMap::new(),
             me,
