@@ -282,9 +282,6 @@ impl Link for Workspace {
                     model.file_name
                 ),
             );
-            if model.quit_after_save {
-                model.quit = true;
-            }
         }
         msgs
     }
