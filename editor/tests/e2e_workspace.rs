@@ -53,6 +53,15 @@ fn served_and_joined(scratch: &Scratch, ports: Option<(&str, &str)>) -> (Serve, 
     (alice, bob)
 }
 
+/// Makes `a` (already written) a shared folder by serving it once, offline; returns its user.
+fn offline_shared_folder(scratch: &Scratch) -> User {
+    let user = User::new("alice", &scratch.dir("home"));
+    let serve = Serve::spawn(&user, scratch.path(), "a", &["--offline"]);
+    serve.wait_line("the folder served", |l| l.starts_with("serving folder"));
+    serve.stop();
+    user
+}
+
 #[test]
 fn a_file_inside_a_shared_folder_is_edited_in_the_folder() {
     let scratch = Scratch::new();
@@ -260,11 +269,7 @@ fn undo_in_a_folder_file_survives_quitting_and_reopening() {
     let scratch = Scratch::new();
     let a = scratch.dir("a");
     fs::write(a.join("notes.md"), "text\n").unwrap();
-    let user = User::new("alice", &scratch.dir("home"));
-    // Sharing the folder once makes it a shared folder (its store).
-    let serve = Serve::spawn(&user, scratch.path(), "a", &["--offline"]);
-    serve.wait_line("the folder served", |l| l.starts_with("serving folder"));
-    serve.stop();
+    let user = offline_shared_folder(&scratch);
     let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
     alice.wait_for("the file", |s| s.contains("text"));
     alice.type_str("my ");
@@ -344,10 +349,7 @@ fn typing_in_a_folder_survives_a_kill_dash_9_and_a_restart_at_once() {
     let scratch = Scratch::new();
     let a = scratch.dir("a");
     fs::write(a.join("notes.md"), "kept\n").unwrap();
-    let user = User::new("alice", &scratch.dir("home"));
-    let serve = Serve::spawn(&user, scratch.path(), "a", &["--offline"]);
-    serve.wait_line("the folder served", |l| l.starts_with("serving folder"));
-    serve.stop();
+    let user = offline_shared_folder(&scratch);
     let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
     alice.wait_for("the file", |s| s.contains("kept"));
     alice.type_str("typed before the crash ");

@@ -60,6 +60,20 @@ fn noise(seed: usize, len: usize) -> String {
         .collect()
 }
 
+/// `n` files `dI/fI.txt` in ten folders, each `file I` and `len` letters of noise.
+fn write_tree(dir: &Path, n: usize, len: usize) {
+    for i in 0..n {
+        let sub = dir.join(format!("d{}", i % 10));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(
+            sub.join(format!("f{i}.txt")),
+            format!("file {i}\n{}", noise(i, len)),
+        )
+        .unwrap();
+    }
+}
+
+/// Whether `dir` holds the `n` files of [`write_tree`].
 fn all_there(dir: &Path, n: usize) -> bool {
     (0..n).all(|i| {
         fs::read_to_string(dir.join(format!("d{}/f{i}.txt", i % 10)))
@@ -72,15 +86,7 @@ async fn a_reconnect_where_nothing_changed_opens_no_file() {
     const FILES: usize = 200;
     let scratch = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (scratch.path().join("a"), scratch.path().join("b"));
-    for i in 0..FILES {
-        let dir = a_dir.join(format!("d{}", i % 10));
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(format!("f{i}.txt")),
-            format!("file {i}\n{}", noise(i, 1000)),
-        )
-        .unwrap();
-    }
+    write_tree(&a_dir, FILES, 1000);
     let (mut a, _) = FolderSession::open(config(&a_dir, None, "alice"))
         .await
         .unwrap();
@@ -191,15 +197,7 @@ async fn a_join_tells_its_progress_until_every_file_is_there() {
     const FILES: usize = 200;
     let scratch = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (scratch.path().join("a"), scratch.path().join("b"));
-    for i in 0..FILES {
-        let dir = a_dir.join(format!("d{}", i % 10));
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(format!("f{i}.txt")),
-            format!("file {i}\n{}", noise(i, 2000)),
-        )
-        .unwrap();
-    }
+    write_tree(&a_dir, FILES, 2000);
     let (mut a, _) = FolderSession::open(config(&a_dir, None, "alice"))
         .await
         .unwrap();
