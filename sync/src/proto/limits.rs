@@ -86,8 +86,8 @@ pub struct Timers {
     /// Longest reconnect delay.
     pub backoff_max_ms: u64,
     /// Acknowledgements (our durable version) and our presence are repeated this often on
-    /// every connection. They double as anti-entropy: a peer that sees it lacks acknowledged
-    /// ops asks for them.
+    /// every channel not yet settled (see PROTOCOL.md). They double as anti-entropy: a peer
+    /// that sees it lacks acknowledged ops asks for them.
     pub ack_interval_ms: u64,
     /// A changed durable version is acknowledged after at most this delay (acknowledgements
     /// are rate-limited to one per connection per delay).

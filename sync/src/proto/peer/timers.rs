@@ -47,13 +47,15 @@ impl Peer {
         let mut next: Option<Millis> = None;
         let mut at = |m: Millis| next = Some(next.map_or(m, |n| n.min(m)));
         for chan in self.conns.values().filter_map(|c| c.live(doc)) {
-            at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
-                sent.plus(if *v == sync.durable {
-                    t.ack_interval_ms
-                } else {
-                    t.ack_delay_ms
-                })
-            }));
+            if !settled(sync, chan) {
+                at(chan.ack_sent.as_ref().map_or(now, |(v, sent)| {
+                    sent.plus(if *v == sync.durable {
+                        t.ack_interval_ms
+                    } else {
+                        t.ack_delay_ms
+                    })
+                }));
+            }
             if chan.sync_deferred.is_some() {
                 at(chan
                     .sync_served
@@ -138,10 +140,12 @@ impl Peer {
             .live_chans_of(&due_docs)
             .into_iter()
             .filter(|(id, doc)| {
-                self.conns[id].chans[doc]
-                    .ack_sent
-                    .as_ref()
-                    .is_none_or(|(_, at)| now.since(*at) >= t.ack_interval_ms)
+                let chan = &self.conns[id].chans[doc];
+                !settled(&self.docs[doc], chan)
+                    && chan
+                        .ack_sent
+                        .as_ref()
+                        .is_none_or(|(_, at)| now.since(*at) >= t.ack_interval_ms)
             })
             .collect();
         for (id, doc) in due {
@@ -427,4 +431,17 @@ impl Peer {
             diverged,
         }
     }
+}
+
+/// Whether a channel needs no heartbeat: everything we have is durable and acknowledged on it,
+/// and the remote confirmed by digest that it holds exactly that. Both sides know they are
+/// equal, so there is nothing to repair until something changes; a quiet channel costs
+/// nothing, which matters to a folder of a thousand documents on one connection.
+fn settled(sync: &super::DocSync, chan: &super::super::conn::Chan) -> bool {
+    sync.durable == sync.version
+        && chan.confirmed.as_ref() == Some(&sync.version)
+        && chan
+            .ack_sent
+            .as_ref()
+            .is_some_and(|(acked, _)| *acked == sync.durable)
 }

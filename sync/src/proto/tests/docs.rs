@@ -97,6 +97,58 @@ fn peers_with_equal_texts_confirm_they_are_in_sync() {
 }
 
 #[test]
+fn documents_confirmed_in_sync_are_quiet_until_one_changes() {
+    // A shared folder: a hundred documents on one connection.
+    let docs = |_| (0..100u8).map(|d| (DocId([d; 32]), [d; 32])).collect();
+    let mut net = Net::with(2, docs);
+    for d in 0..100u8 {
+        net.type_in(0, DocId([d; 32]), 0, "text");
+    }
+    let conn = net.connect(1, 0);
+    net.run();
+    net.advance(3_000);
+    let all_in_sync =
+        |net: &Net, i: usize| (0..100u8).all(|d| net.peers[i].status(&DocId([d; 32])).in_sync);
+    assert!(all_in_sync(&net, 0) && all_in_sync(&net, 1));
+    assert_eq!(
+        net.peers[0].poll_timeout(),
+        None,
+        "no timer while all is settled"
+    );
+    assert_eq!(
+        net.peers[1].poll_timeout(),
+        None,
+        "no timer while all is settled"
+    );
+
+    // A minute idle: not one message either way (QUIC keeps the connection alive).
+    let before = (net.sent(0, conn).len(), net.sent(1, conn).len());
+    net.advance(60_000);
+    assert_eq!((net.sent(0, conn).len(), net.sent(1, conn).len()), before);
+
+    // An edit in one document: only that document speaks, and it settles again.
+    net.type_in(1, DocId([7; 32]), 4, "!");
+    net.advance(3_000);
+    assert_eq!(net.docs[0][&DocId([7; 32])].text(), "text!");
+    for (i, from) in [(0, before.0), (1, before.1)] {
+        let chans: std::collections::BTreeSet<u32> = net.sent(i, conn)[from..]
+            .iter()
+            .filter_map(|m| match m {
+                Message::Doc { chan, .. } => Some(*chan),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            chans.len(),
+            1,
+            "peer {i} spoke of the edited document only: {chans:?}"
+        );
+    }
+    assert!(all_in_sync(&net, 0) && all_in_sync(&net, 1));
+    assert_eq!(net.peers[0].poll_timeout(), None);
+}
+
+#[test]
 fn two_replicas_sharing_an_id_are_reported_as_diverged_never_as_in_sync() {
     let mut net = Net::new(2);
     // Peer 1's replica is a copy of peer 0's (same replica id), as after `cp -r`.
