@@ -202,7 +202,7 @@ impl FolderSession {
         for (file, outcome) in missing.into_iter().zip(outcomes) {
             if outcome.is_ok() {
                 deleted += 1;
-                self.store.state_mut().on_disk.remove(&file);
+                self.store.forget_on_disk(file);
                 self.state_dirty = true;
             }
         }
@@ -312,7 +312,7 @@ impl FolderSession {
         hash: [u8; 32],
         version: VersionVector,
     ) {
-        self.store.state_mut().on_disk.insert(
+        self.store.record_on_disk(
             file,
             OnDisk {
                 path,
@@ -364,7 +364,7 @@ impl FolderSession {
             .map(|(f, r)| (*f, r.clone()))
             .collect();
         for (file, rec) in gone {
-            self.store.state_mut().on_disk.remove(&file);
+            self.store.forget_on_disk(file);
             self.state_dirty = true;
             match self.store.read_plain(&rec.path) {
                 Ok(Some(bytes)) if hash(&bytes) != rec.hash => {
@@ -406,7 +406,7 @@ impl FolderSession {
             } else {
                 // Written at its new path below; what is at the old one (changed here) is
                 // shared again by the next scan.
-                self.store.state_mut().on_disk.remove(&file);
+                self.store.forget_on_disk(file);
                 self.state_dirty = true;
             }
         }

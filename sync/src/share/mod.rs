@@ -71,6 +71,11 @@ const SETTLE_MAX: Duration = Duration::from_secs(1);
 const SAVE_DELAY: Duration = Duration::from_millis(50);
 /// How long to wait before retrying a failed store write.
 const RETRY: Duration = Duration::from_secs(1);
+/// The state (a record per file, the known peers) is saved at most this often: it lists the
+/// whole folder, and someone typing must not cost its encoding every few keystrokes. A crash
+/// in between leaves records older than the files duet wrote since, and the first scan only
+/// records those again: each holds its document's text (see `saver`).
+const STATE_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a shared folder could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +161,9 @@ pub struct FolderSession {
     /// Files of the folder that are not shared, as the last scan found them.
     skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
+    /// The state changed since a save last carried it, which was at `state_saved`.
     state_dirty: bool,
+    state_saved: Option<Instant>,
     /// When to scan the folder, and when the burst that asked for it began.
     scan_at: Option<(Instant, Instant)>,
     touched: mpsc::UnboundedReceiver<()>,
@@ -230,7 +237,7 @@ impl FolderSession {
             &config.limits,
             &config.timers,
         );
-        let saver = Saver::spawn(store.writer())?;
+        let saver = Saver::spawn(store.writer(), store.state().clone())?;
         let (touched_tx, touched) = mpsc::unbounded_channel();
         let watcher = if config.watch {
             watch(store.root(), touched_tx, saver.own_writes())
@@ -253,6 +260,7 @@ impl FolderSession {
             skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
+            state_saved: None,
             scan_at: None,
             touched,
             _watcher: watcher,
@@ -437,7 +445,8 @@ impl FolderSession {
     }
 
     fn next_due(&self) -> Instant {
-        [self.tick_at, self.save_at, self.scan_at.map(|(at, _)| at)]
+        let scan_at = self.scan_at.map(|(at, _)| at);
+        [self.tick_at, self.save_at, self.state_due(), scan_at]
             .into_iter()
             .flatten()
             .fold(Instant::now() + Duration::from_secs(1), Instant::min)
@@ -457,7 +466,6 @@ impl FolderSession {
                 }
                 Trigger::Due => {
                     let now = Instant::now();
-                    // A tick visits every document: only when the protocol's timers are due.
                     if self.tick_at.is_none_or(|t| t <= now) {
                         inputs.push(Input::Tick);
                     }
@@ -465,7 +473,8 @@ impl FolderSession {
                         self.scan_at = None;
                         inputs.extend(self.rescan(&mut events));
                     }
-                    if self.save_at.is_some_and(|at| at <= now) {
+                    let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
+                    if due(self.save_at) || due(self.state_due()) {
                         inputs.extend(self.save(&mut events));
                     }
                 }

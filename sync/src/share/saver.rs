@@ -5,13 +5,21 @@
 //!
 //! One save is one [`Job`], and one job is in flight at a time: what changes meanwhile waits
 //! for the next. A job writes its plain files first (one group commit), then the documents and
-//! the state (a second group commit), the state recording the new hash of every file just
-//! written; so a file is durable before the state that records it, and a later scan never
-//! takes duet's own write for another program's. The loop learns the outcome ([`Done`]):
+//! the state (a second group commit), the state recording the new hash of every file written
+//! since it was last saved; so a file is durable before the state that records it, and a
+//! later scan never takes duet's own write for another program's. The state lists every file,
+//! so it goes at most once per [`STATE_EVERY`](super::STATE_EVERY) (and at once at Save and
+//! at shutdown): a crash in between leaves records older than some files, each of which holds
+//! the text of its document as saved by the same job, and the first scan records it again
+//! without importing anything. The loop learns the outcome ([`Done`]):
 //! only then does it record the files, report ops durable (`Input::Durable`) and report
 //! problems, whose work is retried. Scans, tree changes on disk and shutdown first wait for
 //! the job in flight ([`FolderSession::settle_saves`]), so the disk and the records never
 //! change under a job.
+//!
+//! The thread keeps its own copy of the folder's state (a record per file): a job carries
+//! only what changed since the last one ([`StateChanges`]), so the loop never copies the
+//! records of a thousand files to save one keystroke.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -20,11 +28,13 @@ use std::time::Instant;
 
 use crdt_text::VersionVector;
 
-use super::{FolderEvent, FolderSession, RETRY};
+use super::{FolderEvent, FolderSession, RETRY, STATE_EVERY};
 use crate::folder::{FileId, Tree};
 use crate::ids::DocId;
 use crate::proto::Input;
-use crate::store::{FolderState, FolderWriter, OnDisk, StoreError, encode_doc, file_doc_id};
+use crate::store::{
+    FolderState, FolderWriter, OnDisk, StateChanges, StoreError, encode_doc, file_doc_id,
+};
 
 /// A plain file to write: the text of its document at `version`.
 #[derive(Debug)]
@@ -58,8 +68,9 @@ pub(super) struct Job {
     writes: Vec<Write>,
     /// Documents as encoded for the store, and the version each holds.
     docs: Vec<(DocId, Vec<u8>, VersionVector)>,
-    /// The state to save (with the records of the files written added), if it changed.
-    state: Option<FolderState>,
+    /// The changes to the state since the last job, if it is to be saved (with the records
+    /// of the files written added).
+    state: Option<StateChanges>,
 }
 
 /// What a [`Job`] did.
@@ -110,6 +121,9 @@ impl OwnWrites {
 pub(super) struct Saver {
     writer: FolderWriter,
     own: OwnWrites,
+    /// The state as saved: the thread's own copy, brought up to date by each job's changes.
+    /// Locked by whoever performs a job (one at a time), never while another waits.
+    state: Arc<Mutex<FolderState>>,
     /// `None` once dropping.
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -120,18 +134,19 @@ pub(super) struct Saver {
 }
 
 impl Saver {
-    /// Starts the writer thread.
-    pub(super) fn spawn(writer: FolderWriter) -> Result<Saver, StoreError> {
+    /// Starts the writer thread, the store's state being `state`.
+    pub(super) fn spawn(writer: FolderWriter, state: FolderState) -> Result<Saver, StoreError> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::channel();
         let (wake_tx, wake) = tokio::sync::mpsc::unbounded_channel();
         let own = OwnWrites::default();
-        let (w, o) = (writer.clone(), own.clone());
+        let state = Arc::new(Mutex::new(state));
+        let (w, o, st) = (writer.clone(), own.clone(), state.clone());
         let thread = std::thread::Builder::new()
             .name("duet-folder-saver".into())
             .spawn(move || {
                 for job in job_rx {
-                    if done_tx.send(perform(&w, &o, job)).is_err() {
+                    if done_tx.send(perform(&w, &o, &st, job)).is_err() {
                         return;
                     }
                     let _ = wake_tx.send(());
@@ -141,6 +156,7 @@ impl Saver {
         Ok(Saver {
             writer,
             own,
+            state,
             jobs: Some(jobs),
             thread: Some(thread),
             done,
@@ -206,11 +222,14 @@ fn write_files(writer: &FolderWriter, own: &OwnWrites, writes: Vec<Write>) -> Ve
 }
 
 /// Carries out a job (on the writer thread, or on the loop at shutdown).
-fn perform(writer: &FolderWriter, own: &OwnWrites, job: Job) -> Done {
+fn perform(writer: &FolderWriter, own: &OwnWrites, state: &Mutex<FolderState>, job: Job) -> Done {
     let writes = write_files(writer, own, job.writes);
     let had_state = job.state.is_some();
-    let mut state = job.state;
-    if let Some(state) = state.as_mut() {
+    let mut state = state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(changes) = job.state {
+        changes.apply(&mut state);
         for (w, wrote) in &writes {
             if matches!(wrote, Wrote::Written | Wrote::Held) {
                 state.on_disk.insert(w.file, record(w));
@@ -223,10 +242,10 @@ fn perform(writer: &FolderWriter, own: &OwnWrites, job: Job) -> Done {
         encoded.push((id, bytes));
         docs.push((id, version));
     }
-    let saved = if encoded.is_empty() && state.is_none() {
+    let saved = if encoded.is_empty() && !had_state {
         Ok(())
     } else {
-        writer.save_encoded(encoded, state.as_ref())
+        writer.save_encoded(encoded, had_state.then_some(&*state))
     };
     Done {
         writes,
@@ -267,13 +286,17 @@ impl FolderSession {
                 .map(|r| (r.path.as_str(), r.hash))
                 .collect()
         });
-        let expect = |path: &str| match &recorded {
-            Some(map) => map.get(path).copied(),
-            None => on_disk
-                .values()
-                .rev()
-                .find(|r| r.path == path)
-                .map(|r| r.hash),
+        // The file's own record, almost always; another file's after a rename.
+        let expect = |file: FileId, path: &str| match on_disk.get(&file) {
+            Some(own) if own.path == path => Some(own.hash),
+            _ => match &recorded {
+                Some(map) => map.get(path).copied(),
+                None => on_disk
+                    .values()
+                    .rev()
+                    .find(|r| r.path == path)
+                    .map(|r| r.hash),
+            },
         };
         let mut writes = Vec::new();
         for (file, doc_id) in wanted {
@@ -293,7 +316,7 @@ impl FolderSession {
             writes.push(Write {
                 file,
                 doc: doc_id,
-                expect: expect(&shown.path),
+                expect: expect(file, &shown.path),
                 path: shown.path.clone(),
                 text,
                 hash,
@@ -359,7 +382,7 @@ impl FolderSession {
         if self.saver.busy {
             return Vec::new();
         }
-        let Some(job) = self.job() else {
+        let Some(job) = self.job(false) else {
             return Vec::new();
         };
         match self.saver.send(job) {
@@ -369,14 +392,16 @@ impl FolderSession {
             }
             // The thread is gone (it never ends on its own): save on the loop.
             Err(job) => {
-                let done = perform(&self.saver.writer, &self.saver.own, job);
+                let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
                 self.saved(done, events)
             }
         }
     }
 
-    /// The next job: the files, documents and state that wait; `None` when nothing does.
-    fn job(&mut self) -> Option<Job> {
+    /// The next job: the files, documents and state that wait (the state only once
+    /// [`STATE_EVERY`] has passed since it was last saved, unless `all`); `None` when nothing
+    /// does.
+    fn job(&mut self, all: bool) -> Option<Job> {
         let unwritten = std::mem::take(&mut self.unwritten);
         let writes = if unwritten.is_empty() {
             Vec::new()
@@ -391,8 +416,15 @@ impl FolderSession {
                 Some((*id, encode_doc(doc), doc.version()))
             })
             .collect();
-        let state = (self.state_dirty || !writes.is_empty()).then(|| self.store.state().clone());
-        self.state_dirty = false;
+        let due = all
+            || self
+                .state_saved
+                .is_none_or(|at| at.elapsed() >= STATE_EVERY);
+        let state = (due && (self.state_dirty || !writes.is_empty())).then(|| {
+            self.state_dirty = false;
+            self.state_saved = Some(Instant::now());
+            self.store.take_changes()
+        });
         if writes.is_empty() && docs.is_empty() && state.is_none() {
             return None;
         }
@@ -406,10 +438,13 @@ impl FolderSession {
     /// A finished job: records the files written, and returns the ops now durable.
     pub(super) fn saved(&mut self, done: Done, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         self.saver.busy = false;
-        // Recording asks for a save of the state, but the job's state held these records.
+        // Recording asks for a save of the state; if the job's state held these records, it
+        // is saved already.
         let (state_dirty, save_at) = (self.state_dirty, self.save_at);
         let mut failed = self.wrote(done.writes, events);
-        (self.state_dirty, self.save_at) = (state_dirty, save_at);
+        if done.had_state {
+            (self.state_dirty, self.save_at) = (state_dirty, save_at);
+        }
         let mut inputs = Vec::new();
         match done.saved {
             Ok(()) => inputs.extend(
@@ -426,11 +461,20 @@ impl FolderSession {
         }
         if failed {
             self.save_at = Some(Instant::now() + RETRY);
-        } else if !self.unwritten.is_empty() || !self.dirty.is_empty() || self.state_dirty {
-            // What changed while the job ran goes now.
+        } else if !self.unwritten.is_empty() || !self.dirty.is_empty() {
+            // What changed while the job ran goes now (a state that waits, when due).
             self.save_at.get_or_insert_with(Instant::now);
         }
         inputs
+    }
+
+    /// When the state that waits is to be saved: [`STATE_EVERY`] after it last was. `None`
+    /// while a job runs (its end decides).
+    pub(super) fn state_due(&self) -> Option<Instant> {
+        (self.state_dirty && !self.saver.busy).then(|| {
+            self.state_saved
+                .map_or_else(Instant::now, |at| at + STATE_EVERY)
+        })
     }
 
     /// Finished jobs (after a wake from the writer thread).
@@ -460,8 +504,8 @@ impl FolderSession {
     pub(super) fn save_now(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         let mut inputs = self.settle_saves(events);
         self.save_at = None;
-        if let Some(job) = self.job() {
-            let done = perform(&self.saver.writer, &self.saver.own, job);
+        if let Some(job) = self.job(true) {
+            let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
             self.saver.busy = true;
             inputs.extend(self.saved(done, events));
         }
@@ -497,6 +541,110 @@ mod tests {
             }
         }
         events
+    }
+
+    #[tokio::test]
+    async fn the_state_the_thread_saves_is_the_state_the_loop_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            std::fs::write(dir.path().join(format!("f{i}.md")), format!("file {i}\n")).unwrap();
+        }
+        let config = || {
+            let mut config = FolderConfig::new(dir.path());
+            config.net = None;
+            config.watch = false;
+            config
+        };
+        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        // Each kind of change to the records, each saved by its own job on the thread:
+        // edits written out, a file renamed, one deleted, one created by another program.
+        for round in 0..4 {
+            session
+                .edit("f1.md", |doc| vec![doc.insert(0, "typed ")])
+                .unwrap();
+            match round {
+                1 => {
+                    std::fs::rename(dir.path().join("f2.md"), dir.path().join("moved.md")).unwrap()
+                }
+                2 => std::fs::remove_file(dir.path().join("f3.md")).unwrap(),
+                3 => std::fs::write(dir.path().join("new.md"), "new\n").unwrap(),
+                _ => {}
+            }
+            session.rescan_now();
+            run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        }
+        // Long enough for the thread to save the state that waits.
+        run_for(&mut session, super::super::STATE_EVERY * 2).await;
+        let held = session.store.state().on_disk.clone();
+        assert!(
+            held.values().any(|r| r.path == "moved.md")
+                && !held.values().any(|r| r.path == "f3.md")
+        );
+        assert_eq!(held.len(), 20);
+        // The process dies: what is on disk is what the thread saved.
+        drop(session);
+        let again = crate::store::FolderStore::open(dir.path(), None).unwrap();
+        assert_eq!(again.store.state().on_disk, held);
+    }
+
+    #[tokio::test]
+    async fn a_crash_before_the_state_is_saved_costs_nothing_on_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        std::fs::write(&file, "one\n").unwrap();
+        let config = || {
+            let mut config = FolderConfig::new(dir.path());
+            config.net = None;
+            config.watch = false;
+            config
+        };
+        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "first ")])
+            .unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        // Within a second of the last: the file and its document are saved, the state is not.
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "second ")])
+            .unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "second first one\n"
+        );
+        let doc = session.doc_of("a.md").unwrap();
+        let version = session.docs[&doc].version();
+        // The process dies: no shutdown, so nothing more is saved.
+        drop(session);
+        let store = crate::store::FolderStore::open(dir.path(), None)
+            .unwrap()
+            .store;
+        let rec = store.state().on_disk.values().next().cloned().unwrap();
+        assert_ne!(
+            rec.hash,
+            *blake3::hash(b"second first one\n").as_bytes(),
+            "a stale record"
+        );
+        drop(store);
+
+        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        assert_eq!(session.text("a.md").unwrap(), "second first one\n");
+        assert_eq!(
+            session.docs[&doc].version(),
+            version,
+            "nothing imported as an edit"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "second first one\n"
+        );
+        let _ = session.shutdown().await;
+        let store = crate::store::FolderStore::open(dir.path(), None)
+            .unwrap()
+            .store;
+        let rec = store.state().on_disk.values().next().cloned().unwrap();
+        assert_eq!(rec.hash, *blake3::hash(b"second first one\n").as_bytes());
     }
 
     #[cfg(unix)]

@@ -105,12 +105,41 @@ pub struct FolderState {
     pub on_disk: BTreeMap<FileId, OnDisk>,
 }
 
+/// What changed in a store's [`FolderState`] since [`FolderStore::take_changes`] last took it:
+/// the latest record (or its removal) of each file touched, and the peers if they changed.
+/// Applied to a writer thread's own copy of the state, it lets a save write the whole state
+/// without copying a thousand records on the loop for every keystroke.
+#[derive(Debug)]
+pub struct StateChanges {
+    on_disk: BTreeMap<FileId, Option<OnDisk>>,
+    known_peers: Option<Vec<KnownPeer>>,
+}
+
+impl StateChanges {
+    /// Brings `state` (a copy that was equal before these changes) up to date.
+    pub fn apply(self, state: &mut FolderState) {
+        for (file, rec) in self.on_disk {
+            match rec {
+                Some(rec) => state.on_disk.insert(file, rec),
+                None => state.on_disk.remove(&file),
+            };
+        }
+        if let Some(peers) = self.known_peers {
+            state.known_peers = peers;
+        }
+    }
+}
+
 /// A shared folder's store, open (and locked) by this process.
 #[derive(Debug)]
 pub struct FolderStore {
     writer: FolderWriter,
     identity: FolderIdentity,
     state: FolderState,
+    /// The records changed since the writer last took the changes, and whether the peers
+    /// did.
+    changed: BTreeMap<FileId, Option<OnDisk>>,
+    peers_changed: bool,
     replica: ReplicaId,
 }
 
@@ -277,6 +306,8 @@ impl FolderStore {
             },
             identity,
             state,
+            changed: BTreeMap::new(),
+            peers_changed: false,
             replica,
         };
         let docs = store.load_docs(&mut warnings)?;
@@ -354,9 +385,27 @@ impl FolderStore {
         &self.state
     }
 
-    /// Changes what the store remembers; [`save`](Self::save) makes it durable.
-    pub fn state_mut(&mut self) -> &mut FolderState {
-        &mut self.state
+    /// Records how the file `file` is on disk now; [`save`](Self::save) makes it durable.
+    pub fn record_on_disk(&mut self, file: FileId, rec: OnDisk) {
+        self.state.on_disk.insert(file, rec.clone());
+        self.changed.insert(file, Some(rec));
+    }
+
+    /// Forgets how `file` was on disk (it is gone from the disk or the tree).
+    pub fn forget_on_disk(&mut self, file: FileId) {
+        if self.state.on_disk.remove(&file).is_some() {
+            self.changed.insert(file, None);
+        }
+    }
+
+    /// The changes to the state since this was last called, for a writer that keeps its own
+    /// copy of the state (which must have been equal to this one after the last call).
+    pub fn take_changes(&mut self) -> StateChanges {
+        StateChanges {
+            on_disk: std::mem::take(&mut self.changed),
+            known_peers: std::mem::take(&mut self.peers_changed)
+                .then(|| self.state.known_peers.clone()),
+        }
     }
 
     /// The paths the editor last opened, most recent first; a damaged file is named in the
@@ -413,6 +462,7 @@ impl FolderStore {
         peers.retain(|p| p.endpoint_id != peer.endpoint_id);
         peers.insert(0, peer);
         peers.truncate(MAX_KNOWN_PEERS);
+        self.peers_changed = true;
     }
 
     /// Writes documents (and the state, with `state`) atomically, as one group (the
@@ -606,170 +656,4 @@ pub fn encode_doc(doc: &Doc) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_files_undo_history_is_kept_and_a_damaged_one_is_named() {
-        use crate::store::{EDITOR_STATE_VERSION, EditorRead, EditorState};
-        let dir = tempfile::tempdir().unwrap();
-        let store = FolderStore::open(dir.path(), None).unwrap().store;
-        let doc = DocId::random();
-        assert_eq!(store.read_editor(&doc), EditorRead::Missing);
-        let state = EditorState {
-            version: EDITOR_STATE_VERSION,
-            at: 42,
-            ..EditorState::default()
-        };
-        store.keep_editor(&doc, &state).unwrap();
-        assert_eq!(store.read_editor(&doc), EditorRead::Found(state));
-        let file = dir.path().join(format!(".duet/@folder/editor/{doc}"));
-        let mut bytes = fs::read(&file).unwrap();
-        bytes[2] ^= 1;
-        fs::write(&file, bytes).unwrap();
-        match store.read_editor(&doc) {
-            EditorRead::Unreadable(why) => assert!(why.contains("undo starts afresh"), "{why}"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_recent_files_are_kept_and_a_damaged_list_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FolderStore::open(dir.path(), None).unwrap().store;
-        assert_eq!(store.recent().unwrap(), Vec::<String>::new());
-        let recent = vec!["src/main.rs".to_string(), "README.md".to_string()];
-        store.keep_recent(&recent).unwrap();
-        drop(store);
-        let store = FolderStore::open(dir.path(), None).unwrap().store;
-        assert_eq!(store.recent().unwrap(), recent);
-        let file = dir.path().join(".duet/@folder/recent");
-        let mut bytes = fs::read(&file).unwrap();
-        bytes[3] ^= 1;
-        fs::write(&file, bytes).unwrap();
-        let error = store.recent().unwrap_err().to_string();
-        assert!(error.contains("recent"), "{error}");
-    }
-
-    #[test]
-    fn a_folder_store_keeps_its_identity_state_and_documents() {
-        let dir = tempfile::tempdir().unwrap();
-        let opened = FolderStore::open(dir.path(), None).unwrap();
-        assert!(opened.created && opened.docs.is_empty());
-        let mut store = opened.store;
-        let folder = store.identity().folder;
-        let mut doc = Doc::new(store.replica());
-        let _ = doc.insert(0, "hello");
-        let id = DocId::random();
-        store.save([(&id, &doc)], false).unwrap();
-        let file = FileId(crate::folder::Stamp {
-            lamport: 1,
-            replica: store.replica(),
-        });
-        store.state_mut().on_disk.insert(
-            file,
-            OnDisk {
-                path: "a.md".into(),
-                hash: [7; 32],
-                version: VersionVector::new(),
-            },
-        );
-        store.save([], true).unwrap();
-        let replica = store.replica();
-        drop(store);
-
-        let again = FolderStore::open(dir.path(), None).unwrap();
-        assert!(!again.created);
-        assert_eq!(again.store.identity().folder, folder);
-        assert_ne!(again.store.replica(), replica, "a fresh replica per open");
-        assert_eq!(again.docs[&id].text(), "hello");
-        assert_eq!(again.store.state().on_disk[&file].path, "a.md");
-    }
-
-    #[test]
-    fn a_second_process_is_refused_and_another_folders_ticket_too() {
-        let dir = tempfile::tempdir().unwrap();
-        let opened = FolderStore::open(dir.path(), None).unwrap();
-        assert!(matches!(
-            FolderStore::open(dir.path(), None),
-            Err(StoreError::Locked { .. })
-        ));
-        drop(opened);
-        let other = (DocId::random(), DocSecret::random());
-        assert!(matches!(
-            FolderStore::open(dir.path(), Some(other)),
-            Err(StoreError::WrongDocument { .. })
-        ));
-    }
-
-    #[test]
-    fn a_damaged_document_is_kept_aside_and_starts_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FolderStore::open(dir.path(), None).unwrap().store;
-        let id = DocId::random();
-        let mut doc = Doc::new(store.replica());
-        let _ = doc.insert(0, "text");
-        store.save([(&id, &doc)], false).unwrap();
-        drop(store);
-        let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
-        let mut bytes = fs::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        fs::write(&path, bytes).unwrap();
-        let again = FolderStore::open(dir.path(), None).unwrap();
-        assert!(again.docs.is_empty());
-        assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
-        let kept = fs::read_dir(dir.path().join(".duet/@folder/docs"))
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy().contains(".damaged-")
-            })
-            .count();
-        assert_eq!(kept, 1);
-    }
-
-    #[test]
-    fn an_outside_change_is_merged_onto_what_the_file_held_keeping_later_edits() {
-        let mut alice = Doc::new(ReplicaId::from(1));
-        let first = alice.insert(0, "base\n");
-        let mut bob = Doc::new(ReplicaId::from(2));
-        let _ = bob.apply(&first).unwrap();
-        let on_disk = OnDisk {
-            path: "plan.md".into(),
-            hash: *blake3::hash(b"base\n").as_bytes(),
-            version: bob.version(),
-        };
-        let later = alice.insert(5, "alice\n");
-        let _ = bob.apply(&later).unwrap();
-        let (ops, _) = FolderStore::merge_text(&mut bob, Some(&on_disk), "bob\nbase\n");
-        assert!(!ops.is_empty());
-        assert_eq!(bob.text(), "bob\nbase\nalice\n");
-    }
-
-    #[test]
-    fn plain_files_are_written_renamed_and_removed_inside_the_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FolderStore::open(dir.path(), None).unwrap().store;
-        store
-            .write_plains(&[("a/b/c.md", "one")])
-            .pop()
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            fs::read_to_string(dir.path().join("a/b/c.md")).unwrap(),
-            "one"
-        );
-        store.rename_plain("a/b/c.md", "d/e.md").unwrap();
-        assert!(!dir.path().join("a").exists(), "empty folders go");
-        store.remove_plain("d/e.md").unwrap();
-        assert!(!dir.path().join("d").exists());
-        #[cfg(unix)]
-        {
-            let outside = tempfile::tempdir().unwrap();
-            std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
-            assert!(store.write_plains(&[("link/x.md", "no")])[0].is_err());
-            assert!(!outside.path().join("x.md").exists());
-        }
-    }
-}
+mod tests;

@@ -101,7 +101,7 @@ pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use folder::{
     FOLDER_STORE, FOLDER_STORE_FORMAT, FolderIdentity, FolderState, FolderStore, FolderWriter,
-    OnDisk, OpenedFolder, encode_doc, file_doc_id, is_shared_folder,
+    OnDisk, OpenedFolder, StateChanges, encode_doc, file_doc_id, is_shared_folder,
 };
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;
