@@ -14,8 +14,9 @@
 //! generated tree, also: a burst of 200 files changed on one disk (as a `git checkout` does)
 //! → all of them on the other disk, the same with 200 files rewritten entirely, and one
 //! keystroke → applied on the other peer (300
-//! keystrokes, one every 5 ms) in folder mode beside single-file mode, both driven the same
-//! way in this process. `tree PATH` copies PATH (without `.git`, `.duet` and `target`)
+//! keystrokes, one every 5 ms, once no byte has moved for a second) in folder mode beside
+//! single-file mode, both driven the same way in this process, and the bytes an idle folder
+//! exchanges in 10 s. `tree PATH` copies PATH (without `.git`, `.duet` and `target`)
 //! and shares the copy.
 
 use std::fs;
@@ -261,6 +262,18 @@ async fn main() {
             let root = b.root().to_path_buf();
             let last = paths.last().cloned().unwrap_or_default();
             pump(&mut a, &mut b, |_| root.join(&last).exists()).await;
+            let t = Instant::now();
+            let quiet = quiet_folder(&mut a, &mut b, Duration::from_secs(1)).await;
+            println!(
+                "after the join: quiet (no byte either way for 1 s) {:.1} s after the last file \
+                 was on disk",
+                (quiet - t).as_secs_f64()
+            );
+            let idle = idle_bytes(&mut a, &mut b, Duration::from_secs(10)).await;
+            println!(
+                "idle: {idle} bytes exchanged in 10 s with {} files shared",
+                paths.len()
+            );
             let folder = keystrokes_folder(&mut a, &mut b, &paths[0]).await;
             let _ = b.shutdown().await;
             let single = keystrokes_single(scratch.path(), args.bytes).await;
@@ -363,6 +376,41 @@ async fn changed_files(
     (t.elapsed().as_secs_f64() * 1e3, write_ms)
 }
 
+/// Drives both sessions until neither has sent or received a byte for `quiet` (bounded);
+/// returns when that quiet began. Keystrokes are timed in the steady state, not amid a
+/// join's last acknowledgements.
+async fn quiet_folder(a: &mut FolderSession, b: &mut FolderSession, quiet: Duration) -> Instant {
+    let start = Instant::now();
+    let traffic = |a: &FolderSession, b: &FolderSession| (a.traffic(), b.traffic());
+    let (mut last, mut since) = (traffic(a, b), Instant::now());
+    while since.elapsed() < quiet && start.elapsed() < Duration::from_secs(60) {
+        tokio::select! {
+            wake = a.next() => { a.handle(wake); }
+            wake = b.next() => { b.handle(wake); }
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        if traffic(a, b) != last {
+            (last, since) = (traffic(a, b), Instant::now());
+        }
+    }
+    since
+}
+
+/// Bytes both sessions exchange while nobody does anything for `time`.
+async fn idle_bytes(a: &mut FolderSession, b: &mut FolderSession, time: Duration) -> u64 {
+    let total = |a: &FolderSession| a.traffic().0 + a.traffic().1;
+    let before = total(a) + total(b);
+    let end = tokio::time::Instant::now() + time;
+    loop {
+        tokio::select! {
+            wake = a.next() => { a.handle(wake); }
+            wake = b.next() => { b.handle(wake); }
+            () = tokio::time::sleep_until(end) => break,
+        }
+    }
+    total(a) + total(b) - before
+}
+
 /// 300 keystrokes in `path` on a, one per 5 ms: (p50, p99) ms until b's document has each.
 async fn keystrokes_folder(a: &mut FolderSession, b: &mut FolderSession, path: &str) -> (f64, f64) {
     let base = b.text(path).map_or(0, |t| t.len());
@@ -433,6 +481,19 @@ async fn keystrokes_single(scratch: &Path, bytes: usize) -> (f64, f64) {
         tokio::select! {
             wake = sa.next() => { sa.handle(&mut OneDoc { id, doc: &mut da }, wake); }
             wake = sb.next() => { sb.handle(&mut OneDoc { id, doc: &mut db }, wake); }
+        }
+    }
+    // The same steady state as the folder's: a second without a byte either way.
+    let quiet = Duration::from_secs(1);
+    let (mut last, mut since) = ((sa.traffic(), sb.traffic()), Instant::now());
+    while since.elapsed() < quiet && start.elapsed() < Duration::from_secs(60) {
+        tokio::select! {
+            wake = sa.next() => { sa.handle(&mut OneDoc { id, doc: &mut da }, wake); }
+            wake = sb.next() => { sb.handle(&mut OneDoc { id, doc: &mut db }, wake); }
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        if (sa.traffic(), sb.traffic()) != last {
+            (last, since) = ((sa.traffic(), sb.traffic()), Instant::now());
         }
     }
     let base = db.len();
