@@ -548,12 +548,15 @@ impl Peer {
     pub(super) fn trim_room_channels(&mut self) {
         let now = self.now;
         let mut spare: Vec<(ConnId, DocId)> = Vec::new();
-        for c in self.conns.values() {
-            for (doc, chan) in &c.chans {
-                let Some(sync) = self.docs.get(doc) else {
-                    continue;
-                };
-                let Some(room) = sync.room.as_ref() else {
+        for doc in &self.rooms {
+            let Some(sync) = self.docs.get(doc) else {
+                continue;
+            };
+            let Some(room) = sync.room.as_ref() else {
+                continue;
+            };
+            for c in self.conns.values() {
+                let Some(chan) = c.chans.get(doc) else {
                     continue;
                 };
                 let used =

@@ -126,9 +126,10 @@ impl Peer {
         for (id, error) in expired {
             self.close(id, error);
         }
-        let stuck: Vec<(ConnId, OpId, u64)> = self
-            .docs
-            .values()
+        // Held ops count in their document's deadline: only due documents can have stuck ones.
+        let stuck: Vec<(ConnId, OpId, u64)> = due_docs
+            .iter()
+            .filter_map(|doc| self.docs.get(doc))
             .flat_map(|d| d.held.iter())
             .filter(|h| now.since(h.since) >= t.pending_timeout_ms)
             .map(|h| (h.conn, h.id, now.since(h.since)))
