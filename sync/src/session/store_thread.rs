@@ -137,21 +137,19 @@ pub(crate) fn spawn(
     news: mpsc::UnboundedSender<(DocId, StoreNews)>,
 ) -> std::io::Result<Sender<StoreCmd>> {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("duet-store".into())
-        .spawn(move || {
-            let worker = Worker {
-                doc,
-                store,
-                frontier: Frontier {
-                    version: version.clone(),
-                    gaps: Vec::new(),
-                },
-                pending: version,
-                news,
-            };
-            worker.run(rx);
-        })?;
+    crate::store::spawn_writer("duet-store", move || {
+        let worker = Worker {
+            doc,
+            store,
+            frontier: Frontier {
+                version: version.clone(),
+                gaps: Vec::new(),
+            },
+            pending: version,
+            news,
+        };
+        worker.run(rx);
+    })?;
     Ok(tx)
 }
 

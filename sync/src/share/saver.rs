@@ -142,17 +142,15 @@ impl Saver {
         let own = OwnWrites::default();
         let state = Arc::new(Mutex::new(state));
         let (w, o, st) = (writer.clone(), own.clone(), state.clone());
-        let thread = std::thread::Builder::new()
-            .name("duet-folder-saver".into())
-            .spawn(move || {
-                for job in job_rx {
-                    if done_tx.send(perform(&w, &o, &st, job)).is_err() {
-                        return;
-                    }
-                    let _ = wake_tx.send(());
+        let thread = crate::store::spawn_writer("duet-folder-saver", move || {
+            for job in job_rx {
+                if done_tx.send(perform(&w, &o, &st, job)).is_err() {
+                    return;
                 }
-            })
-            .map_err(|e| StoreError::io("start the writer thread of", writer.root(), e))?;
+                let _ = wake_tx.send(());
+            }
+        })
+        .map_err(|e| StoreError::io("start the writer thread of", writer.root(), e))?;
         Ok(Saver {
             writer,
             own,

@@ -88,6 +88,7 @@ mod rename;
 mod report;
 mod save;
 mod snapshot;
+mod thread;
 
 use std::fs;
 use std::path::Path;
@@ -109,6 +110,7 @@ pub use paths::{STORE_DIR, store_dir_of};
 pub use peek::read_document;
 pub use plain::{Imported, LineEnding, MAX_PLAIN_FILE, PlainText};
 pub use report::{Recovered, RecoveryReport};
+pub(crate) use thread::spawn_writer;
 
 use crate::ids::{DocId, DocSecret};
 use lock::{Lock, Manifest};
