@@ -71,10 +71,8 @@ const SETTLE_MAX: Duration = Duration::from_secs(1);
 const SAVE_DELAY: Duration = Duration::from_millis(50);
 /// How long to wait before retrying a failed store write.
 const RETRY: Duration = Duration::from_secs(1);
-/// The state (a record per file, the known peers) is saved at most this often: it lists the
-/// whole folder, and someone typing must not cost its encoding every few keystrokes. A crash
-/// in between leaves records older than the files duet wrote since, and the first scan only
-/// records those again: each holds its document's text (see `saver`).
+/// The state (a record per file, the known peers) is saved with every job that writes files
+/// (see `saver`), and otherwise at most this often.
 const STATE_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a shared folder could not be opened.
