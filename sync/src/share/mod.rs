@@ -71,9 +71,6 @@ const SETTLE_MAX: Duration = Duration::from_secs(1);
 const SAVE_DELAY: Duration = Duration::from_millis(50);
 /// How long to wait before retrying a failed store write.
 const RETRY: Duration = Duration::from_secs(1);
-/// The state (a record per file, the known peers) is saved with every job that writes files
-/// (see `saver`), and otherwise at most this often.
-const STATE_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a shared folder could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -159,9 +156,7 @@ pub struct FolderSession {
     /// Files of the folder that are not shared, as the last scan found them.
     skipped: BTreeMap<String, SkipReason>,
     save_at: Option<Instant>,
-    /// The state changed since a save last carried it, which was at `state_saved`.
     state_dirty: bool,
-    state_saved: Option<Instant>,
     /// When to scan the folder, and when the burst that asked for it began.
     scan_at: Option<(Instant, Instant)>,
     touched: mpsc::UnboundedReceiver<()>,
@@ -258,7 +253,6 @@ impl FolderSession {
             skipped: BTreeMap::new(),
             save_at: None,
             state_dirty: false,
-            state_saved: None,
             scan_at: None,
             touched,
             _watcher: watcher,
@@ -443,8 +437,7 @@ impl FolderSession {
     }
 
     fn next_due(&self) -> Instant {
-        let scan_at = self.scan_at.map(|(at, _)| at);
-        [self.tick_at, self.save_at, self.state_due(), scan_at]
+        [self.tick_at, self.save_at, self.scan_at.map(|(at, _)| at)]
             .into_iter()
             .flatten()
             .fold(Instant::now() + Duration::from_secs(1), Instant::min)
@@ -471,8 +464,7 @@ impl FolderSession {
                         self.scan_at = None;
                         inputs.extend(self.rescan(&mut events));
                     }
-                    let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
-                    if due(self.save_at) || due(self.state_due()) {
+                    if self.save_at.is_some_and(|at| at <= now) {
                         inputs.extend(self.save(&mut events));
                     }
                 }

@@ -10,9 +10,7 @@
 //! later scan never takes duet's own write for another program's. A job that writes files
 //! always carries the state: a crash between a job's files and its documents must find
 //! records no newer than the documents, or the scan would merge the file onto an older
-//! record and repeat the text in between. Other changes of the state (a peer seen) go at most
-//! once per [`STATE_EVERY`](super::STATE_EVERY), and at once at Save and at shutdown. The
-//! loop learns the outcome ([`Done`]):
+//! record and repeat the text in between. The loop learns the outcome ([`Done`]):
 //! only then does it record the files, report ops durable (`Input::Durable`) and report
 //! problems, whose work is retried. Scans, tree changes on disk and shutdown first wait for
 //! the job in flight ([`FolderSession::settle_saves`]), so the disk and the records never
@@ -29,7 +27,7 @@ use std::time::Instant;
 
 use crdt_text::{Doc, VersionVector};
 
-use super::{FolderEvent, FolderSession, RETRY, STATE_EVERY};
+use super::{FolderEvent, FolderSession, RETRY};
 use crate::folder::{FileId, Tree};
 use crate::ids::DocId;
 use crate::proto::Input;
@@ -382,7 +380,7 @@ impl FolderSession {
         if self.saver.busy {
             return Vec::new();
         }
-        let Some(job) = self.job(false) else {
+        let Some(job) = self.job() else {
             return Vec::new();
         };
         match self.saver.send(job) {
@@ -398,10 +396,8 @@ impl FolderSession {
         }
     }
 
-    /// The next job: the files, documents and state that wait (the state only once
-    /// [`STATE_EVERY`] has passed since it was last saved, unless `all`); `None` when nothing
-    /// does.
-    fn job(&mut self, all: bool) -> Option<Job> {
+    /// The next job: the files, documents and state that wait; `None` when nothing does.
+    fn job(&mut self) -> Option<Job> {
         let unwritten = std::mem::take(&mut self.unwritten);
         let writes = if unwritten.is_empty() {
             Vec::new()
@@ -416,18 +412,11 @@ impl FolderSession {
                 Some((*id, doc.clone(), doc.version()))
             })
             .collect();
-        let due = all
-            || self
-                .state_saved
-                .is_none_or(|at| at.elapsed() >= STATE_EVERY);
         // Files written need their records saved with their documents: a crash after the
         // files and before the documents would otherwise merge a file onto a record older
         // than its document, and repeat the text between them.
-        let state = (!writes.is_empty() || (due && self.state_dirty)).then(|| {
-            self.state_dirty = false;
-            self.state_saved = Some(Instant::now());
-            self.store.take_changes()
-        });
+        let state = (self.state_dirty || !writes.is_empty()).then(|| self.store.take_changes());
+        self.state_dirty = false;
         if writes.is_empty() && docs.is_empty() && state.is_none() {
             return None;
         }
@@ -441,13 +430,10 @@ impl FolderSession {
     /// A finished job: records the files written, and returns the ops now durable.
     pub(super) fn saved(&mut self, done: Done, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         self.saver.busy = false;
-        // Recording asks for a save of the state; if the job's state held these records, it
-        // is saved already.
+        // Recording asks for a save of the state, but the job's state held these records.
         let (state_dirty, save_at) = (self.state_dirty, self.save_at);
         let mut failed = self.wrote(done.writes, events);
-        if done.had_state {
-            (self.state_dirty, self.save_at) = (state_dirty, save_at);
-        }
+        (self.state_dirty, self.save_at) = (state_dirty, save_at);
         let mut inputs = Vec::new();
         match done.saved {
             Ok(()) => inputs.extend(
@@ -464,20 +450,11 @@ impl FolderSession {
         }
         if failed {
             self.save_at = Some(Instant::now() + RETRY);
-        } else if !self.unwritten.is_empty() || !self.dirty.is_empty() {
-            // What changed while the job ran goes now (a state that waits, when due).
+        } else if !self.unwritten.is_empty() || !self.dirty.is_empty() || self.state_dirty {
+            // What changed while the job ran goes now.
             self.save_at.get_or_insert_with(Instant::now);
         }
         inputs
-    }
-
-    /// When the state that waits is to be saved: [`STATE_EVERY`] after it last was. `None`
-    /// while a job runs (its end decides).
-    pub(super) fn state_due(&self) -> Option<Instant> {
-        (self.state_dirty && !self.saver.busy).then(|| {
-            self.state_saved
-                .map_or_else(Instant::now, |at| at + STATE_EVERY)
-        })
     }
 
     /// Finished jobs (after a wake from the writer thread).
@@ -507,7 +484,7 @@ impl FolderSession {
     pub(super) fn save_now(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         let mut inputs = self.settle_saves(events);
         self.save_at = None;
-        if let Some(job) = self.job(true) {
+        if let Some(job) = self.job() {
             let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
             self.saver.busy = true;
             inputs.extend(self.saved(done, events));
@@ -535,6 +512,14 @@ mod tests {
         assert!(own.explains(&dir.path().join(".notes.md.duet-tmp")));
     }
 
+    /// A folder session with no network and no watcher.
+    fn offline(dir: &Path) -> FolderConfig {
+        let mut config = FolderConfig::new(dir);
+        config.net = None;
+        config.watch = false;
+        config
+    }
+
     async fn run_for(session: &mut FolderSession, time: std::time::Duration) -> Vec<FolderEvent> {
         let mut events = Vec::new();
         let until = Instant::now() + time;
@@ -552,13 +537,7 @@ mod tests {
         for i in 0..20 {
             std::fs::write(dir.path().join(format!("f{i}.md")), format!("file {i}\n")).unwrap();
         }
-        let config = || {
-            let mut config = FolderConfig::new(dir.path());
-            config.net = None;
-            config.watch = false;
-            config
-        };
-        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
         // Each kind of change to the records, each saved by its own job on the thread:
         // edits written out, a file renamed, one deleted, one created by another program.
         for round in 0..4 {
@@ -577,7 +556,7 @@ mod tests {
             run_for(&mut session, super::super::SAVE_DELAY * 3).await;
         }
         // Long enough for the thread to save the state that waits.
-        run_for(&mut session, super::super::STATE_EVERY * 2).await;
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
         let held = session.store.state().on_disk.clone();
         assert!(
             held.values().any(|r| r.path == "moved.md")
@@ -595,13 +574,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.md");
         std::fs::write(&file, "one\n").unwrap();
-        let config = || {
-            let mut config = FolderConfig::new(dir.path());
-            config.net = None;
-            config.watch = false;
-            config
-        };
-        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
         session
             .edit("a.md", |doc| vec![doc.insert(0, "first ")])
             .unwrap();
@@ -631,7 +604,7 @@ mod tests {
         );
         drop(store);
 
-        let (mut session, _) = FolderSession::open(config()).await.unwrap();
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
         run_for(&mut session, super::super::SAVE_DELAY * 3).await;
         assert_eq!(session.text("a.md").unwrap(), "second first one\n");
         assert_eq!(
@@ -657,10 +630,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/a.md"), "one\n").unwrap();
-        let mut config = FolderConfig::new(dir.path());
-        config.net = None;
-        config.watch = false;
-        let (mut session, _) = FolderSession::open(config).await.unwrap();
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
         // A symbolic link now stands where the file's folder was: duet never writes through
         // one.
         let elsewhere = tempfile::tempdir().unwrap();
