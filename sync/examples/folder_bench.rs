@@ -446,33 +446,64 @@ async fn keystrokes_folder(
         })
     };
     let base = len(b);
-    let n = KEYS;
-    let mut sent: Vec<Instant> = Vec::with_capacity(n);
-    let mut samples = Vec::with_capacity(n);
+    let mut trips = Trips::new();
     let mut tick = tokio::time::interval(Duration::from_millis(5));
-    let start = Instant::now();
-    while samples.len() < n {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "keystrokes lost"
-        );
+    while !trips.done() {
         tokio::select! {
-            _ = tick.tick(), if sent.len() < n => {
-                sent.push(Instant::now());
+            _ = tick.tick(), if trips.more() => {
+                trips.send();
                 let _ = a.edit(path, |doc| vec![doc.insert(0, "x")]);
             }
             wake = a.next() => { a.handle(wake); }
             wake = b.next() => {
                 b.handle(wake);
-                let now = Instant::now();
-                let have = len(b).saturating_sub(base);
-                while samples.len() < have.min(sent.len()) {
-                    samples.push(now - sent[samples.len()]);
-                }
+                trips.arrived(len(b).saturating_sub(base));
             }
         }
     }
-    samples
+    trips.samples
+}
+
+/// [`KEYS`] keystrokes sent, and how long each took to arrive.
+struct Trips {
+    sent: Vec<Instant>,
+    samples: Vec<Duration>,
+    start: Instant,
+}
+
+impl Trips {
+    fn new() -> Trips {
+        Trips {
+            sent: Vec::with_capacity(KEYS),
+            samples: Vec::with_capacity(KEYS),
+            start: Instant::now(),
+        }
+    }
+
+    /// Whether keystrokes remain to be sent.
+    fn more(&self) -> bool {
+        self.sent.len() < KEYS
+    }
+
+    fn send(&mut self) {
+        self.sent.push(Instant::now());
+    }
+
+    /// The receiver now has `count` of the keystrokes.
+    fn arrived(&mut self, count: usize) {
+        let now = Instant::now();
+        while self.samples.len() < count.min(self.sent.len()) {
+            self.samples.push(now - self.sent[self.samples.len()]);
+        }
+    }
+
+    fn done(&self) -> bool {
+        assert!(
+            self.start.elapsed() < Duration::from_secs(120),
+            "keystrokes lost"
+        );
+        self.samples.len() >= KEYS
+    }
 }
 
 /// Two single-file sessions of one `bytes`-long file, caught up and quiet.
@@ -544,35 +575,24 @@ impl Single {
     async fn keystrokes(&mut self) -> Vec<Duration> {
         let Single { sa, sb, id, da, db } = self;
         let id = *id;
-        let start = Instant::now();
         let base = db.len();
-        let n = KEYS;
-        let mut sent: Vec<Instant> = Vec::with_capacity(n);
-        let mut samples = Vec::with_capacity(n);
+        let mut trips = Trips::new();
         let mut tick = tokio::time::interval(Duration::from_millis(5));
-        while samples.len() < n {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "keystrokes lost"
-            );
+        while !trips.done() {
             tokio::select! {
-                _ = tick.tick(), if sent.len() < n => {
-                    sent.push(Instant::now());
+                _ = tick.tick(), if trips.more() => {
+                    trips.send();
                     let op = da.insert(0, "x");
                     sa.local(&mut OneDoc { id, doc: da }, id, vec![op]);
                 }
                 wake = sa.next() => { sa.handle(&mut OneDoc { id, doc: da }, wake); }
                 wake = sb.next() => {
                     sb.handle(&mut OneDoc { id, doc: db }, wake);
-                    let now = Instant::now();
-                    let have = db.len().saturating_sub(base);
-                    while samples.len() < have.min(sent.len()) {
-                        samples.push(now - sent[samples.len()]);
-                    }
+                    trips.arrived(db.len().saturating_sub(base));
                 }
             }
         }
-        samples
+        trips.samples
     }
 
     async fn close(self) {
