@@ -112,12 +112,9 @@ impl Model {
             return;
         }
         let Some(pos) = self.peer_cursor(&peer) else {
-            // Between files of a folder they show no cursor for a moment.
-            if self
-                .peers
-                .get(&peer)
-                .is_some_and(|p| p.here && p.file.is_none() && self.in_folder())
-            {
+            // In a folder, a peer still here shows no cursor for a moment: between files, or
+            // in this one before its cursor arrives.
+            if self.in_folder() && self.peers.get(&peer).is_some_and(|p| p.here) {
                 return;
             }
             self.follow = None;

@@ -113,3 +113,44 @@ fn following_a_peer_goes_with_them_from_file_to_file() {
     press(&mut m, "right");
     assert_eq!(m.follow, None);
 }
+
+#[test]
+fn following_waits_while_a_peer_in_this_file_has_not_shown_its_cursor_yet() {
+    let mut m = model("|alpha");
+    m.set_folder(Some(FolderFiles::default()));
+    m.set_file_name("a.md");
+    joins(&mut m, BOB, "bob");
+    peer_in(&mut m, BOB, "a.md");
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 2);
+    press(&mut m, "alt-f");
+    assert_eq!(m.follow, Some(BOB));
+    // Bob's channel for a.md is opened again: the news that he is in a.md comes a moment
+    // before his cursor does. Following waits for it instead of ending.
+    news(
+        &mut m,
+        FolderNews::PeerOut {
+            peer: BOB,
+            file: "a.md".into(),
+        },
+    );
+    let hidden = sync::Event::Presence {
+        doc: DOC,
+        peer: BOB,
+        presence: None,
+    };
+    sync(&mut m, hidden);
+    peer_in(&mut m, BOB, "a.md");
+    assert_eq!(m.follow, Some(BOB), "{:?}", m.message);
+    shows_cursor(&mut m, BOB, "bob", 0xff0000, 4);
+    assert_eq!(m.follow, Some(BOB));
+    // Leaving the folder ends it.
+    sync(
+        &mut m,
+        sync::Event::PeerLeft {
+            doc: DOC,
+            peer: BOB,
+            why: sync::proto::Departure::Quit,
+        },
+    );
+    assert_eq!(m.follow, None);
+}

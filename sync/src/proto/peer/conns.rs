@@ -34,6 +34,19 @@ impl Peer {
             }));
             return refuse(self, ProtoError::SelfConnection);
         }
+        // Our dial finished while the remote's dial to us already carries the session (an
+        // initial packet lost to a restarting peer is resent a second later): the late one
+        // goes unused, so the open one is never traded for it and nobody sees the peer leave
+        // and come back. Both cannot do this at once: the remote's connection is open here
+        // only after the remote finished dialing it.
+        if dialer
+            && self
+                .conns
+                .values()
+                .any(|c| c.remote == remote && c.is_open())
+        {
+            return refuse(self, ProtoError::Duplicate);
+        }
         let limits = &self.cfg.limits;
         if self.conns.len() >= limits.max_connections {
             let why = format!(

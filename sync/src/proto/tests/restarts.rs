@@ -61,6 +61,53 @@ fn a_restarted_peer_replaces_its_stale_connection_at_once() {
 }
 
 #[test]
+fn a_late_dial_to_a_peer_already_connected_goes_unused() {
+    // Peer 0 dialed 1 while 1 was restarting: its first packet was lost and is resent a
+    // second later, after 1 (up again) dialed 0 and both are in the document.
+    let mut net = Net::new(2);
+    let open = net.connect(1, 0);
+    net.run();
+    net.type_text(1, 0, "hello");
+    let me = PresenceState {
+        name: "peer-1".into(),
+        color: 0x40_80_c0,
+        cursor: crdt_text::Anchor::START,
+        selection: None,
+        view: None,
+    };
+    let presence = Input::SetPresence {
+        doc: DOC,
+        presence: Some(me),
+    };
+    net.input(1, presence);
+    let seen = net.log[0].len();
+    let late = net.open(0, 1);
+    net.run();
+    net.advance(10_000);
+    assert_eq!(net.close_error(0, late), Some(&ProtoError::Duplicate));
+    assert!(
+        net.close_error(0, open).is_none() && net.close_error(1, open).is_none(),
+        "the connection in use stays"
+    );
+    let churn = net.log[0][seen..].iter().any(|o| {
+        matches!(
+            o,
+            Output::Event(
+                Event::PeerLeft { .. } | Event::PeerJoined { .. } | Event::Presence { .. }
+            )
+        )
+    });
+    assert!(!churn, "nobody saw peer 1 leave and come back");
+    assert!(
+        !net.events(1).any(|e| matches!(e, Event::Refused { .. })),
+        "and peer 1 was not told of a refusal"
+    );
+    net.type_text(1, 5, " again");
+    assert_eq!(net.text(0), "hello again");
+    assert_eq!(net.peers[0].status(&DOC).connected, 1);
+}
+
+#[test]
 fn connections_that_never_speak_are_bounded_per_address_and_overall() {
     let limits = Limits::default();
     let mut raw = Raw::connected();
