@@ -321,8 +321,7 @@ impl FolderSession {
             },
         );
         self.state_dirty = true;
-        self.save_at
-            .get_or_insert_with(|| std::time::Instant::now() + super::SAVE_DELAY);
+        self.save_soon();
     }
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).

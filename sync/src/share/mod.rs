@@ -29,8 +29,9 @@
 //! replica for each call) and shows its presence there, so peers see which file each is in
 //! (`peers.rs`); a join tells its progress. What peers or the user change in a file's text is
 //! saved 50 ms later by a thread of its own (the file, the documents and the state:
-//! `saver.rs`), so the disk never holds up the loop; scans and changes of the tree on disk
-//! happen on the loop, after any save in flight.
+//! `saver.rs`), so the disk never holds up the loop; while the text keeps changing, its
+//! documents are saved with every save and its file rewritten at most twice a second. Scans
+//! and changes of the tree on disk happen on the loop, after any save in flight.
 
 mod buffer;
 mod disk;
@@ -69,6 +70,10 @@ const SETTLE: Duration = Duration::from_millis(100);
 const SETTLE_MAX: Duration = Duration::from_secs(1);
 /// How long after a change documents are written to the store.
 const SAVE_DELAY: Duration = Duration::from_millis(50);
+/// A file whose text keeps changing (someone types in it) is written again at most this
+/// often. Its ops are durable with every save whatever this is: the file on disk only shows
+/// the text to other programs, and rewriting it with every save competed with the typing.
+const REWRITE_EVERY: Duration = Duration::from_millis(500);
 /// How long to wait before retrying a failed store write.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -149,6 +154,8 @@ pub struct FolderSession {
     dirty: BTreeSet<DocId>,
     /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
     unwritten: BTreeSet<DocId>,
+    /// When the files written within the last [`REWRITE_EVERY`] were written, by document.
+    rewritten: BTreeMap<DocId, Instant>,
     /// Documents whose file could not be written, and the error the user was told.
     write_failed: BTreeMap<DocId, String>,
     /// Writes files, documents and the state on a thread of its own.
@@ -248,6 +255,7 @@ impl FolderSession {
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
             unwritten: BTreeSet::new(),
+            rewritten: BTreeMap::new(),
             write_failed: BTreeMap::new(),
             saver,
             skipped: BTreeMap::new(),
@@ -501,8 +509,18 @@ impl FolderSession {
     /// changed): a burst of keystrokes or of arriving ops is one write of the file.
     fn write_soon(&mut self, docs: BTreeSet<DocId>) {
         self.unwritten.extend(docs);
-        self.save_at
-            .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+        self.save_soon();
+    }
+
+    /// Saves within [`SAVE_DELAY`] (or sooner, if a save is due sooner): the first change
+    /// of a burst sets when, the others go with it.
+    fn save_soon(&mut self) {
+        self.save_by(Instant::now() + SAVE_DELAY);
+    }
+
+    /// Saves at `at`, or sooner if a save is due sooner.
+    fn save_by(&mut self, at: Instant) {
+        self.save_at = Some(self.save_at.map_or(at, |t| t.min(at)));
     }
 
     fn now(&self) -> Millis {
@@ -587,8 +605,7 @@ impl FolderSession {
                 },
                 Output::Persist { doc, .. } => {
                     self.dirty.insert(doc);
-                    self.save_at
-                        .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+                    self.save_soon();
                 }
                 Output::RememberPeer { doc, addr, name } if doc == self.folder => {
                     self.store.remember_peer(KnownPeer {
@@ -600,8 +617,7 @@ impl FolderSession {
                             .map_or(0, |d| d.as_secs()),
                     });
                     self.state_dirty = true;
-                    self.save_at
-                        .get_or_insert_with(|| Instant::now() + SAVE_DELAY);
+                    self.save_soon();
                 }
                 Output::RememberPeer { .. } => {}
                 Output::App { doc, peer, bytes } if doc == self.folder => {

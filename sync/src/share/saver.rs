@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use crdt_text::{Doc, VersionVector};
 
-use super::{FolderEvent, FolderSession, RETRY};
+use super::{FolderEvent, FolderSession, RETRY, REWRITE_EVERY};
 use crate::folder::{FileId, Tree};
 use crate::ids::DocId;
 use crate::proto::Input;
@@ -380,7 +380,8 @@ impl FolderSession {
         if self.saver.busy {
             return Vec::new();
         }
-        let Some(job) = self.job() else {
+        let Some(job) = self.job(false) else {
+            self.schedule_rewrites();
             return Vec::new();
         };
         match self.saver.send(job) {
@@ -397,13 +398,26 @@ impl FolderSession {
     }
 
     /// The next job: the files, documents and state that wait; `None` when nothing does.
-    fn job(&mut self) -> Option<Job> {
-        let unwritten = std::mem::take(&mut self.unwritten);
+    /// Files written less than [`REWRITE_EVERY`] ago wait for their turn, unless `all`.
+    fn job(&mut self, all: bool) -> Option<Job> {
+        let now = Instant::now();
+        self.rewritten
+            .retain(|_, at| now.duration_since(*at) < REWRITE_EVERY);
+        let mut unwritten = std::mem::take(&mut self.unwritten);
+        if !all {
+            let rewritten = &self.rewritten;
+            self.unwritten = unwritten
+                .extract_if(.., |d| rewritten.contains_key(d))
+                .collect();
+        }
         let writes = if unwritten.is_empty() {
             Vec::new()
         } else {
             self.plan_writes(self.manifest.tree(), Some(&unwritten))
         };
+        for w in &writes {
+            self.rewritten.insert(w.doc, now);
+        }
         let dirty = std::mem::take(&mut self.dirty);
         let docs: Vec<(DocId, Doc, VersionVector)> = dirty
             .iter()
@@ -450,11 +464,28 @@ impl FolderSession {
         }
         if failed {
             self.save_at = Some(Instant::now() + RETRY);
-        } else if !self.unwritten.is_empty() || !self.dirty.is_empty() || self.state_dirty {
+        } else if !self.dirty.is_empty() || self.state_dirty {
             // What changed while the job ran goes now.
-            self.save_at.get_or_insert_with(Instant::now);
+            self.save_by(Instant::now());
         }
+        self.schedule_rewrites();
         inputs
+    }
+
+    /// Saves again when the first file held back by [`REWRITE_EVERY`] may be written.
+    fn schedule_rewrites(&mut self) {
+        let due = self
+            .unwritten
+            .iter()
+            .map(|d| {
+                self.rewritten
+                    .get(d)
+                    .map_or_else(Instant::now, |at| *at + REWRITE_EVERY)
+            })
+            .min();
+        if let Some(at) = due {
+            self.save_by(at);
+        }
     }
 
     /// Finished jobs (after a wake from the writer thread).
@@ -484,7 +515,7 @@ impl FolderSession {
     pub(super) fn save_now(&mut self, events: &mut Vec<FolderEvent>) -> Vec<Input> {
         let mut inputs = self.settle_saves(events);
         self.save_at = None;
-        if let Some(job) = self.job() {
+        if let Some(job) = self.job(true) {
             let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
             self.saver.busy = true;
             inputs.extend(self.saved(done, events));
@@ -584,7 +615,7 @@ mod tests {
         session
             .edit("a.md", |doc| vec![doc.insert(0, "second ")])
             .unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        run_for(&mut session, REWRITE_EVERY + super::super::SAVE_DELAY * 3).await;
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             "second first one\n"
@@ -659,6 +690,61 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(dir.path().join("sub/a.md")).unwrap(),
             "one two\n"
+        );
+        let _ = session.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_file_typed_in_is_rewritten_twice_a_second_and_a_crash_between_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        std::fs::write(&file, "one\n").unwrap();
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
+        let doc = session.doc_of("a.md").unwrap();
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "first ")])
+            .unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
+        // Typing goes on: the ops are saved, the file waits for its turn.
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "second ")])
+            .unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
+        let version = session.docs[&doc].version();
+        // The process dies before the file's turn.
+        drop(session);
+        let store = crate::store::FolderStore::open(dir.path(), None).unwrap();
+        assert_eq!(
+            store.docs[&doc].text(),
+            "second first one\n",
+            "the ops were durable"
+        );
+        drop(store);
+        // The restart writes the file; its old text is not taken for an edit.
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        assert_eq!(session.text("a.md").unwrap(), "second first one\n");
+        assert_eq!(session.docs[&doc].version(), version, "nothing imported");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "second first one\n"
+        );
+        let _ = session.shutdown().await;
+        // And a file held back is written when its turn comes without more typing.
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "3 ")])
+            .unwrap();
+        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, "4 ")])
+            .unwrap();
+        run_for(&mut session, REWRITE_EVERY + super::super::SAVE_DELAY * 3).await;
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "4 3 second first one\n"
         );
         let _ = session.shutdown().await;
     }
