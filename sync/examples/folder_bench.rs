@@ -23,6 +23,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use rand::{Rng, SeedableRng};
+
 use duet_sync::net::NetConfig;
 use duet_sync::proto::OneDoc;
 use duet_sync::share::{FolderConfig, FolderEvent, FolderSession};
@@ -287,12 +289,13 @@ async fn main() {
             }
             single.close().await;
             let _ = b.shutdown().await;
+            let (lo, hi) = ratio_interval(&folder, &one);
             let (folder, single) = (percentiles(folder), percentiles(one));
             println!(
                 "keystroke -> applied on the other peer ({KEY_ROUNDS} rounds of {KEYS} \
                  keystrokes per mode, one per 5 ms, the modes taking turns): folder mode p50 \
                  {:.2} ms, p99 {:.2} ms; single-file mode p50 {:.2} ms, p99 {:.2} ms; p99 ratio \
-                 {:.2}",
+                 {:.2} (95% interval {lo:.2}–{hi:.2})",
                 folder.0,
                 folder.1,
                 single.0,
@@ -312,6 +315,29 @@ fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
         samples.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
     };
     (at(0.5), at(0.99))
+}
+
+/// How far the p99 ratio of `a` to `b` could be from the one measured, by chance alone: the
+/// 2.5th and 97.5th percentiles of the ratio over resamples of both. A slow moment delays
+/// several keystrokes in a row, so the resamples take runs of [`BLOCK`] consecutive samples
+/// (a moving-block bootstrap), not single ones.
+fn ratio_interval(a: &[Duration], b: &[Duration]) -> (f64, f64) {
+    const BLOCK: usize = 30;
+    const RESAMPLES: usize = 2000;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut resample = |x: &[Duration]| -> f64 {
+        let mut out = Vec::with_capacity(x.len());
+        while out.len() < x.len() {
+            let start = rng.random_range(0..=x.len().saturating_sub(BLOCK));
+            out.extend_from_slice(&x[start..(start + BLOCK).min(x.len())]);
+        }
+        out.truncate(x.len());
+        percentiles(out).1
+    };
+    let mut ratios: Vec<f64> = (0..RESAMPLES).map(|_| resample(a) / resample(b)).collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |p: f64| ratios[((RESAMPLES - 1) as f64 * p).round() as usize];
+    (at(0.025), at(0.975))
 }
 
 /// Changes 200 files on a's disk as a checkout does (two lines each), and times them
@@ -424,7 +450,7 @@ async fn idle_bytes(a: &mut FolderSession, b: &mut FolderSession, time: Duration
 }
 
 /// Rounds of keystrokes in each mode, and keystrokes per round.
-const KEY_ROUNDS: usize = 5;
+const KEY_ROUNDS: usize = 20;
 const KEYS: usize = 300;
 
 /// [`KEYS`] keystrokes in `path` on a, one per 5 ms: the time until b's document has each.
