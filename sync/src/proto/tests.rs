@@ -246,6 +246,20 @@ impl Net {
     }
 }
 
+/// Peer `i` shows its cursor at `cursor` in [`DOC`], as `peer-{i}`.
+fn presence(i: usize, cursor: crdt_text::Anchor) -> Input {
+    Input::SetPresence {
+        doc: DOC,
+        presence: Some(PresenceState {
+            name: format!("peer-{i}"),
+            color: 0x40_80_c0,
+            cursor,
+            selection: None,
+            view: None,
+        }),
+    }
+}
+
 /// A peer 0 with document [`DOC`], fed messages by hand from a remote (`key(5)`) that dialed
 /// it. The remote's nonce is `[5; 32]`.
 struct Raw {

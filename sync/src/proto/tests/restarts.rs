@@ -68,18 +68,7 @@ fn a_late_dial_to_a_peer_already_connected_goes_unused() {
     let open = net.connect(1, 0);
     net.run();
     net.type_text(1, 0, "hello");
-    let me = PresenceState {
-        name: "peer-1".into(),
-        color: 0x40_80_c0,
-        cursor: crdt_text::Anchor::START,
-        selection: None,
-        view: None,
-    };
-    let presence = Input::SetPresence {
-        doc: DOC,
-        presence: Some(me),
-    };
-    net.input(1, presence);
+    net.input(1, presence(1, crdt_text::Anchor::START));
     let seen = net.log[0].len();
     let late = net.open(0, 1);
     net.run();

@@ -3,19 +3,6 @@
 use super::*;
 use crdt_text::{Anchor, Bias};
 
-fn presence(i: usize, cursor: Anchor) -> Input {
-    Input::SetPresence {
-        doc: DOC,
-        presence: Some(PresenceState {
-            name: format!("peer-{i}"),
-            color: 0x40_80_c0,
-            cursor,
-            selection: None,
-            view: None,
-        }),
-    }
-}
-
 /// Ten peers that all met through peer 0; more than the room threshold, so they gossip.
 fn room() -> Net {
     let mut net = Net::new(10);
