@@ -526,6 +526,7 @@ impl FolderSession {
 
 #[cfg(test)]
 mod tests {
+    use super::super::SAVE_DELAY;
     use super::*;
     use crate::share::FolderConfig;
 
@@ -562,6 +563,42 @@ mod tests {
         events
     }
 
+    /// A folder of one file, `a.md` ("one\n"), opened offline; and the file's path.
+    async fn one_file(dir: &Path) -> (FolderSession, PathBuf) {
+        let file = dir.join("a.md");
+        std::fs::write(&file, "one\n").unwrap();
+        let (session, _) = FolderSession::open(offline(dir)).await.unwrap();
+        (session, file)
+    }
+
+    /// Types `text` at the start of `a.md`, then runs the session for `time`.
+    async fn type_at_start(session: &mut FolderSession, text: &str, time: std::time::Duration) {
+        session
+            .edit("a.md", |doc| vec![doc.insert(0, text)])
+            .unwrap();
+        run_for(session, time).await;
+    }
+
+    /// Opens the folder again after a crash: `a.md` holds `text` in its document and on disk,
+    /// and nothing on disk was imported as an edit (the document is still at `version`).
+    async fn restarts_intact(
+        dir: &Path,
+        doc: DocId,
+        version: &VersionVector,
+        text: &str,
+    ) -> FolderSession {
+        let (mut session, _) = FolderSession::open(offline(dir)).await.unwrap();
+        run_for(&mut session, SAVE_DELAY * 3).await;
+        assert_eq!(session.text("a.md").unwrap(), text);
+        assert_eq!(
+            session.docs[&doc].version(),
+            *version,
+            "nothing imported as an edit"
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("a.md")).unwrap(), text);
+        session
+    }
+
     #[tokio::test]
     async fn the_state_the_thread_saves_is_the_state_the_loop_holds() {
         let dir = tempfile::tempdir().unwrap();
@@ -584,10 +621,10 @@ mod tests {
                 _ => {}
             }
             session.rescan_now();
-            run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+            run_for(&mut session, SAVE_DELAY * 3).await;
         }
         // Long enough for the thread to save the state that waits.
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        run_for(&mut session, SAVE_DELAY * 3).await;
         let held = session.store.state().on_disk.clone();
         assert!(
             held.values().any(|r| r.path == "moved.md")
@@ -603,19 +640,11 @@ mod tests {
     #[tokio::test]
     async fn a_file_written_soon_after_the_last_save_is_recorded_with_it() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a.md");
-        std::fs::write(&file, "one\n").unwrap();
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "first ")])
-            .unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        let (mut session, file) = one_file(dir.path()).await;
+        type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
         // Within a second of the last save: the state still goes with the file written (a
         // stale record here once made a crash repeat text, see the module docs).
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "second ")])
-            .unwrap();
-        run_for(&mut session, REWRITE_EVERY + super::super::SAVE_DELAY * 3).await;
+        type_at_start(&mut session, "second ", REWRITE_EVERY + SAVE_DELAY * 3).await;
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             "second first one\n"
@@ -624,35 +653,20 @@ mod tests {
         let version = session.docs[&doc].version();
         // The process dies: no shutdown, so nothing more is saved.
         drop(session);
-        let store = crate::store::FolderStore::open(dir.path(), None)
-            .unwrap()
-            .store;
-        let rec = store.state().on_disk.values().next().cloned().unwrap();
+        let recorded = || {
+            let store = crate::store::FolderStore::open(dir.path(), None)
+                .unwrap()
+                .store;
+            store.state().on_disk.values().next().cloned().unwrap().hash
+        };
         assert_eq!(
-            rec.hash,
+            recorded(),
             *blake3::hash(b"second first one\n").as_bytes(),
             "recorded with the write"
         );
-        drop(store);
-
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
-        assert_eq!(session.text("a.md").unwrap(), "second first one\n");
-        assert_eq!(
-            session.docs[&doc].version(),
-            version,
-            "nothing imported as an edit"
-        );
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "second first one\n"
-        );
+        let session = restarts_intact(dir.path(), doc, &version, "second first one\n").await;
         let _ = session.shutdown().await;
-        let store = crate::store::FolderStore::open(dir.path(), None)
-            .unwrap()
-            .store;
-        let rec = store.state().on_disk.values().next().cloned().unwrap();
-        assert_eq!(rec.hash, *blake3::hash(b"second first one\n").as_bytes());
+        assert_eq!(recorded(), *blake3::hash(b"second first one\n").as_bytes());
     }
 
     #[cfg(unix)]
@@ -697,20 +711,12 @@ mod tests {
     #[tokio::test]
     async fn a_file_typed_in_is_rewritten_twice_a_second_and_a_crash_between_loses_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a.md");
-        std::fs::write(&file, "one\n").unwrap();
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
+        let (mut session, file) = one_file(dir.path()).await;
         let doc = session.doc_of("a.md").unwrap();
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "first ")])
-            .unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
         // Typing goes on: the ops are saved, the file waits for its turn.
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "second ")])
-            .unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
+        type_at_start(&mut session, "second ", SAVE_DELAY * 3).await;
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
         let version = session.docs[&doc].version();
         // The process dies before the file's turn.
@@ -723,25 +729,12 @@ mod tests {
         );
         drop(store);
         // The restart writes the file; its old text is not taken for an edit.
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
-        assert_eq!(session.text("a.md").unwrap(), "second first one\n");
-        assert_eq!(session.docs[&doc].version(), version, "nothing imported");
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "second first one\n"
-        );
+        let session = restarts_intact(dir.path(), doc, &version, "second first one\n").await;
         let _ = session.shutdown().await;
         // And a file held back is written when its turn comes without more typing.
         let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "3 ")])
-            .unwrap();
-        run_for(&mut session, super::super::SAVE_DELAY * 3).await;
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, "4 ")])
-            .unwrap();
-        run_for(&mut session, REWRITE_EVERY + super::super::SAVE_DELAY * 3).await;
+        type_at_start(&mut session, "3 ", SAVE_DELAY * 3).await;
+        type_at_start(&mut session, "4 ", REWRITE_EVERY + SAVE_DELAY * 3).await;
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             "4 3 second first one\n"
