@@ -25,6 +25,11 @@ impl Pending {
         self.count
     }
 
+    /// Every held op.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Op> {
+        self.waiting.values().flatten()
+    }
+
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
     }

@@ -60,6 +60,32 @@ impl Doc {
         self.pending.len()
     }
 
+    /// The ops held waiting for their dependencies. [`Doc::encode`] leaves them out: a store
+    /// that saves the document whole keeps these beside it.
+    ///
+    /// ```
+    /// use crdt_text::{Doc, ReplicaId};
+    ///
+    /// let mut alice = Doc::new(ReplicaId::from(1));
+    /// let first = alice.insert(0, "first ");
+    /// let second = alice.insert(6, "second");
+    /// // Bob gets the second edit alone: it waits for the first.
+    /// let mut bob = Doc::new(ReplicaId::from(2));
+    /// bob.apply(&second).unwrap();
+    /// assert_eq!(bob.pending_ops().collect::<Vec<_>>(), [&second]);
+    /// // A copy made with `encode` lacks it; keep it beside.
+    /// let mut copy = Doc::decode(&bob.encode(), ReplicaId::from(3)).unwrap();
+    /// assert_eq!(copy.pending_len(), 0);
+    /// for op in bob.pending_ops() {
+    ///     copy.apply(op).unwrap();
+    /// }
+    /// copy.apply(&first).unwrap();
+    /// assert_eq!(copy.text(), "first second");
+    /// ```
+    pub fn pending_ops(&self) -> impl Iterator<Item = &Op> {
+        self.pending.iter()
+    }
+
     /// Sets how many ops may be held waiting (default [`DEFAULT_PENDING_LIMIT`]); beyond it
     /// `apply` returns [`ApplyError::PendingFull`].
     pub fn set_pending_limit(&mut self, limit: usize) {
