@@ -1,6 +1,8 @@
 //! Crash safety of a shared folder's group commits: a writer process is killed (SIGKILL) at
-//! random moments while it saves many documents at once (`FolderStore::save`) and
-//! writes many plain files at once (`FolderStore::write_plains`); after every kill the store
+//! random moments while it saves many documents at once (`FolderDocs::save`: ops appended
+//! to their logs, or documents saved whole, one in ten at random and those whose log has
+//! grown) and writes many plain files at once (`FolderStore::write_plains`); after every
+//! kill the store
 //! must open without damage, every document must hold exactly the text of its last
 //! acknowledged save or of the save in flight (each file old or new, never a mix or a
 //! loss), and so must every plain file.
@@ -20,9 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crdt_text::Doc;
+use crdt_text::{Doc, VersionVector};
 use duet_sync::DocId;
-use duet_sync::store::FolderStore;
+use duet_sync::store::{DocSave, FolderStore};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -51,32 +53,63 @@ fn child(dir: &Path, seed: u64) {
     let started = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut opened = FolderStore::open(dir, None).expect("child opens the store");
-    let store = opened.store;
-    let mut docs: BTreeMap<u8, Doc> = (0..DOCS)
-        .map(|i| {
-            let doc = opened.docs.remove(&doc_id(i));
-            (i, doc.unwrap_or_else(|| Doc::new(store.replica())))
+    let (store, mut files) = (opened.store, opened.files);
+    // Each document, and the version the store holds (`None`: never stored).
+    let mut docs: BTreeMap<u8, (Doc, Option<VersionVector>)> = (0..DOCS)
+        .map(|i| match opened.docs.remove(&doc_id(i)) {
+            Some(doc) => {
+                let stored = doc.version();
+                (i, (doc, Some(stored)))
+            }
+            None => (i, (Doc::new(store.replica()), None)),
         })
         .collect();
+    let mut compact = std::collections::BTreeSet::<u8>::new();
     while started.elapsed() < CHILD_LIFETIME {
         let group: Vec<u8> = (0..DOCS).filter(|_| rng.random_bool(0.4)).collect();
         for i in &group {
-            let doc = docs.get_mut(i).expect("doc");
+            let (doc, _) = docs.get_mut(i).expect("doc");
             let line = format!("{} {}\n", doc.len(), rng.random::<u32>());
             let _ = doc.insert(doc.len(), &line);
         }
         let pre: Vec<String> = group
             .iter()
-            .map(|i| format!("{i}:{}", hash(&docs[i].text())))
+            .map(|i| format!("{i}:{}", hash(&docs[i].0.text())))
             .collect();
         say(&format!("PRE {} END\n", pre.join(",")));
-        let ids: Vec<DocId> = group.iter().map(|i| doc_id(*i)).collect();
+        let saves: Vec<(DocId, DocSave)> = group
+            .iter()
+            .map(|i| {
+                let (doc, stored) = &docs[i];
+                let save = match stored {
+                    Some(stored) if !compact.contains(i) && !rng.random_bool(0.1) => {
+                        DocSave::Ops(doc.ops_since(stored))
+                    }
+                    _ => DocSave::Whole(Box::new(doc.clone())),
+                };
+                (doc_id(*i), save)
+            })
+            .collect();
+        let saved = files.save(saves);
+        for ((id, outcome), i) in saved.outcomes.iter().zip(&group) {
+            outcome.as_ref().expect("save documents");
+            assert_eq!(*id, doc_id(*i));
+            let (doc, stored) = docs.get_mut(i).expect("doc");
+            *stored = Some(doc.version());
+            compact.remove(i);
+        }
+        compact.extend(
+            group
+                .iter()
+                .filter(|i| saved.compact.contains(&doc_id(**i))),
+        );
         store
-            .save(ids.iter().zip(group.iter().map(|i| &docs[i])), true)
-            .expect("save documents");
+            .writer()
+            .save_state(store.state())
+            .expect("save the state");
         let texts: Vec<(String, String)> = group
             .iter()
-            .map(|i| (plain_path(*i), docs[i].text()))
+            .map(|i| (plain_path(*i), docs[i].0.text()))
             .collect();
         let files: Vec<(&str, &str)> = texts
             .iter()

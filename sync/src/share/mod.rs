@@ -29,9 +29,11 @@
 //! replica for each call) and shows its presence there, so peers see which file each is in
 //! (`peers.rs`); a join tells its progress. What peers or the user change in a file's text is
 //! saved 50 ms later by a thread of its own (the file, the documents and the state:
-//! `saver.rs`), so the disk never holds up the loop; while the text keeps changing, its
-//! documents are saved with every save and its file rewritten at most twice a second. Scans
-//! and changes of the tree on disk happen on the loop, after any save in flight.
+//! `saver.rs`), so the disk never holds up the loop; while the text keeps changing, each save
+//! appends its new ops to the document's log (the store's `FolderDocs`: a document is saved
+//! whole only when first stored and when its log has grown as large) and its file is
+//! rewritten at most twice a second. Scans and changes of the tree on disk happen on the
+//! loop, after any save in flight.
 
 mod buffer;
 mod disk;
@@ -48,7 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crdt_text::Doc;
+use crdt_text::{Doc, VersionVector};
 use iroh::{RelayUrl, SecretKey};
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
@@ -152,6 +154,10 @@ pub struct FolderSession {
     files: BTreeMap<DocId, FileId>,
     /// Documents with ops the store lacks.
     dirty: BTreeSet<DocId>,
+    /// The version of each document the store holds (a save appends the ops since).
+    stored: BTreeMap<DocId, VersionVector>,
+    /// Documents to save whole with the next save, their logs having grown large.
+    compact: BTreeSet<DocId>,
     /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
     unwritten: BTreeSet<DocId>,
     /// When the files written within the last [`REWRITE_EVERY`] were written, by document.
@@ -213,6 +219,7 @@ impl FolderSession {
             .collect();
         let store = opened.store;
         let mut docs = opened.docs;
+        let stored = docs.iter().map(|(id, doc)| (*id, doc.version())).collect();
         let folder = store.identity().folder;
         let replica = store.replica();
         docs.entry(folder).or_insert_with(|| Doc::new(replica));
@@ -237,7 +244,7 @@ impl FolderSession {
             &config.limits,
             &config.timers,
         );
-        let saver = Saver::spawn(store.writer(), store.state().clone())?;
+        let saver = Saver::spawn(store.writer(), store.state().clone(), opened.files)?;
         let (touched_tx, touched) = mpsc::unbounded_channel();
         let watcher = if config.watch {
             watch(store.root(), touched_tx, saver.own_writes())
@@ -254,6 +261,8 @@ impl FolderSession {
             docs,
             files: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            stored,
+            compact: BTreeSet::new(),
             unwritten: BTreeSet::new(),
             rewritten: BTreeMap::new(),
             write_failed: BTreeMap::new(),

@@ -4,11 +4,12 @@
 //! thread does).
 //!
 //! One save is one [`Job`], and one job is in flight at a time: what changes meanwhile waits
-//! for the next. A job writes its plain files first (one group commit), then the documents and
-//! the state (a second group commit), the state recording the new hash of every file written
-//! since it was last saved; so a file is durable before the state that records it, and a
-//! later scan never takes duet's own write for another program's. A job that writes files
-//! always carries the state: a crash between a job's files and its documents must find
+//! for the next. A job writes its plain files first (one group commit), then the documents
+//! (the ops each lacks appended to its log, or the whole document: see the store's
+//! `FolderDocs`), then the state, recording the new hash of every file written since it was
+//! last saved; so a file is durable before the state that records it, and a later scan never
+//! takes duet's own write for another program's. A job that writes files always carries the
+//! state, and the state is written only once every document of the job is: a crash must find
 //! records no newer than the documents, or the scan would merge the file onto an older
 //! record and repeat the text in between. The loop learns the outcome ([`Done`]):
 //! only then does it record the files, report ops durable (`Input::Durable`) and report
@@ -25,14 +26,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
-use crdt_text::{Doc, VersionVector};
+use crdt_text::VersionVector;
 
 use super::{FolderEvent, FolderSession, RETRY, REWRITE_EVERY};
 use crate::folder::{FileId, Tree};
 use crate::ids::DocId;
 use crate::proto::Input;
 use crate::store::{
-    FolderState, FolderWriter, OnDisk, StateChanges, StoreError, encode_doc, file_doc_id,
+    DocSave, FolderDocs, FolderState, FolderWriter, OnDisk, StateChanges, StoreError, file_doc_id,
 };
 
 /// A plain file to write: the text of its document at `version`.
@@ -65,9 +66,9 @@ enum Wrote {
 #[derive(Debug)]
 pub(super) struct Job {
     writes: Vec<Write>,
-    /// Copies of the documents to save (encoded by the thread: a copy costs the loop less
-    /// than an encoding), and the version each holds.
-    docs: Vec<(DocId, Doc, VersionVector)>,
+    /// The documents to save (the ops each lacks in the store, or a copy of it whole,
+    /// encoded by the thread), and the version each holds.
+    docs: Vec<(DocId, DocSave, VersionVector)>,
     /// The changes to the state since the last job, if it is to be saved (with the records
     /// of the files written added).
     state: Option<StateChanges>,
@@ -77,10 +78,24 @@ pub(super) struct Job {
 #[derive(Debug)]
 pub(super) struct Done {
     writes: Vec<(Write, Wrote)>,
+    /// The documents saved, and the version each holds now in the store.
     docs: Vec<(DocId, VersionVector)>,
-    /// Whether the documents and the state were saved, or why not.
-    saved: Result<(), StoreError>,
+    /// The documents not saved, and the first error.
+    failed: Option<(Vec<DocId>, StoreError)>,
+    /// Documents whose log has grown as large as their snapshot: save them whole next.
+    compact: Vec<DocId>,
+    /// Whether the state was saved, or why not: `None` if the job had no state, or if a
+    /// document was not saved (the records wait for it).
+    state: Option<Result<(), StoreError>>,
     had_state: bool,
+}
+
+/// What the writer keeps between jobs: its own copy of the folder's state, and the
+/// documents' files.
+#[derive(Debug)]
+struct Kept {
+    state: FolderState,
+    docs: FolderDocs,
 }
 
 /// What duet last wrote at each path (absolute), so that the watcher can tell duet's own
@@ -121,9 +136,10 @@ impl OwnWrites {
 pub(super) struct Saver {
     writer: FolderWriter,
     own: OwnWrites,
-    /// The state as saved: the thread's own copy, brought up to date by each job's changes.
-    /// Locked by whoever performs a job (one at a time), never while another waits.
-    state: Arc<Mutex<FolderState>>,
+    /// The state as saved (the thread's own copy, brought up to date by each job's changes)
+    /// and the documents' files. Locked by whoever performs a job (one at a time), never
+    /// while another waits.
+    kept: Arc<Mutex<Kept>>,
     /// `None` once dropping.
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -134,14 +150,18 @@ pub(super) struct Saver {
 }
 
 impl Saver {
-    /// Starts the writer thread, the store's state being `state`.
-    pub(super) fn spawn(writer: FolderWriter, state: FolderState) -> Result<Saver, StoreError> {
+    /// Starts the writer thread, the store's state being `state` and its documents `docs`.
+    pub(super) fn spawn(
+        writer: FolderWriter,
+        state: FolderState,
+        docs: FolderDocs,
+    ) -> Result<Saver, StoreError> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::channel();
         let (wake_tx, wake) = tokio::sync::mpsc::unbounded_channel();
         let own = OwnWrites::default();
-        let state = Arc::new(Mutex::new(state));
-        let (w, o, st) = (writer.clone(), own.clone(), state.clone());
+        let kept = Arc::new(Mutex::new(Kept { state, docs }));
+        let (w, o, st) = (writer.clone(), own.clone(), kept.clone());
         let thread = crate::store::spawn_writer("duet-folder-saver", move || {
             for job in job_rx {
                 if done_tx.send(perform(&w, &o, &st, job)).is_err() {
@@ -154,7 +174,7 @@ impl Saver {
         Ok(Saver {
             writer,
             own,
-            state,
+            kept,
             jobs: Some(jobs),
             thread: Some(thread),
             done,
@@ -220,35 +240,43 @@ fn write_files(writer: &FolderWriter, own: &OwnWrites, writes: Vec<Write>) -> Ve
 }
 
 /// Carries out a job (on the writer thread, or on the loop at shutdown).
-fn perform(writer: &FolderWriter, own: &OwnWrites, state: &Mutex<FolderState>, job: Job) -> Done {
+fn perform(writer: &FolderWriter, own: &OwnWrites, kept: &Mutex<Kept>, job: Job) -> Done {
     let writes = write_files(writer, own, job.writes);
-    let had_state = job.state.is_some();
-    let mut state = state
+    let mut kept = kept
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (versions, saves): (Vec<_>, Vec<_>) = job
+        .docs
+        .into_iter()
+        .map(|(id, save, version)| ((id, version), (id, save)))
+        .unzip();
+    let saved = kept.docs.save(saves);
+    let mut docs = Vec::with_capacity(versions.len());
+    let mut failed: Option<(Vec<DocId>, StoreError)> = None;
+    for ((id, version), (_, outcome)) in versions.into_iter().zip(saved.outcomes) {
+        match (outcome, &mut failed) {
+            (Ok(()), _) => docs.push((id, version)),
+            (Err(_), Some((ids, _))) => ids.push(id),
+            (Err(e), None) => failed = Some((vec![id], e)),
+        }
+    }
+    let had_state = job.state.is_some();
     if let Some(changes) = job.state {
-        changes.apply(&mut state);
+        changes.apply(&mut kept.state);
         for (w, wrote) in &writes {
             if matches!(wrote, Wrote::Written | Wrote::Held) {
-                state.on_disk.insert(w.file, record(w));
+                kept.state.on_disk.insert(w.file, record(w));
             }
         }
     }
-    let mut docs = Vec::with_capacity(job.docs.len());
-    let mut encoded = Vec::with_capacity(job.docs.len());
-    for (id, doc, version) in job.docs {
-        encoded.push((id, encode_doc(&doc)));
-        docs.push((id, version));
-    }
-    let saved = if encoded.is_empty() && !had_state {
-        Ok(())
-    } else {
-        writer.save_encoded(encoded, had_state.then_some(&*state))
-    };
+    // Records only once every document holds what they record.
+    let state = (had_state && failed.is_none()).then(|| writer.save_state(&kept.state));
     Done {
         writes,
         docs,
-        saved,
+        failed,
+        compact: saved.compact,
+        state,
         had_state,
     }
 }
@@ -391,7 +419,7 @@ impl FolderSession {
             }
             // The thread is gone (it never ends on its own): save on the loop.
             Err(job) => {
-                let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
+                let done = perform(&self.saver.writer, &self.saver.own, &self.saver.kept, job);
                 self.saved(done, events)
             }
         }
@@ -419,11 +447,16 @@ impl FolderSession {
             self.rewritten.insert(w.doc, now);
         }
         let dirty = std::mem::take(&mut self.dirty);
-        let docs: Vec<(DocId, Doc, VersionVector)> = dirty
+        let docs: Vec<(DocId, DocSave, VersionVector)> = dirty
             .iter()
             .filter_map(|id| {
                 let doc = self.docs.get(id)?;
-                Some((*id, doc.clone(), doc.version()))
+                // Whole when never stored or asked to compact; else only the ops it lacks.
+                let save = match self.stored.get(id) {
+                    Some(stored) if !self.compact.remove(id) => DocSave::Ops(doc.ops_since(stored)),
+                    _ => DocSave::Whole(Box::new(doc.clone())),
+                };
+                Some((*id, save, doc.version()))
             })
             .collect();
         // Files written need their records saved with their documents: a crash after the
@@ -448,19 +481,27 @@ impl FolderSession {
         let (state_dirty, save_at) = (self.state_dirty, self.save_at);
         let mut failed = self.wrote(done.writes, events);
         (self.state_dirty, self.save_at) = (state_dirty, save_at);
-        let mut inputs = Vec::new();
-        match done.saved {
-            Ok(()) => inputs.extend(
-                done.docs
-                    .into_iter()
-                    .map(|(doc, version)| Input::Durable { doc, version }),
-            ),
-            Err(e) => {
-                events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
-                self.dirty.extend(done.docs.into_iter().map(|(doc, _)| doc));
-                self.state_dirty |= done.had_state;
-                failed = true;
-            }
+        let mut inputs = Vec::with_capacity(done.docs.len());
+        for (doc, version) in done.docs {
+            self.stored.insert(doc, version.clone());
+            inputs.push(Input::Durable { doc, version });
+        }
+        if done.had_state && !matches!(done.state, Some(Ok(()))) {
+            self.state_dirty = true;
+        }
+        if let Some((docs, e)) = done.failed {
+            events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
+            self.dirty.extend(docs);
+            failed = true;
+        }
+        if let Some(Err(e)) = done.state {
+            events.push(FolderEvent::Problem(format!("cannot write the store: {e}")));
+            failed = true;
+        }
+        // Compacted with the next save: the document goes whole.
+        for doc in done.compact {
+            self.compact.insert(doc);
+            self.dirty.insert(doc);
         }
         if failed {
             self.save_at = Some(Instant::now() + RETRY);
@@ -516,7 +557,7 @@ impl FolderSession {
         let mut inputs = self.settle_saves(events);
         self.save_at = None;
         if let Some(job) = self.job(true) {
-            let done = perform(&self.saver.writer, &self.saver.own, &self.saver.state, job);
+            let done = perform(&self.saver.writer, &self.saver.own, &self.saver.kept, job);
             self.saver.busy = true;
             inputs.extend(self.saved(done, events));
         }
@@ -525,220 +566,4 @@ impl FolderSession {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::SAVE_DELAY;
-    use super::*;
-    use crate::share::FolderConfig;
-
-    #[test]
-    fn the_watcher_takes_only_what_duet_wrote_for_its_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("notes.md");
-        let own = OwnWrites::default();
-        std::fs::write(&file, "duet wrote this").unwrap();
-        assert!(!own.explains(&file), "not noted: another program's");
-        own.note(file.clone(), *blake3::hash(b"duet wrote this").as_bytes());
-        assert!(own.explains(&file));
-        std::fs::write(&file, "then an editor saved this").unwrap();
-        assert!(!own.explains(&file), "changed since duet wrote it");
-        assert!(own.explains(&dir.path().join(".notes.md.duet-tmp")));
-    }
-
-    /// A folder session with no network and no watcher.
-    fn offline(dir: &Path) -> FolderConfig {
-        let mut config = FolderConfig::new(dir);
-        config.net = None;
-        config.watch = false;
-        config
-    }
-
-    async fn run_for(session: &mut FolderSession, time: std::time::Duration) -> Vec<FolderEvent> {
-        let mut events = Vec::new();
-        let until = Instant::now() + time;
-        while Instant::now() < until {
-            if let Ok(wake) = tokio::time::timeout_at(until.into(), session.next()).await {
-                events.extend(session.handle(wake));
-            }
-        }
-        events
-    }
-
-    /// A folder of one file, `a.md` ("one\n"), opened offline; and the file's path.
-    async fn one_file(dir: &Path) -> (FolderSession, PathBuf) {
-        let file = dir.join("a.md");
-        std::fs::write(&file, "one\n").unwrap();
-        let (session, _) = FolderSession::open(offline(dir)).await.unwrap();
-        (session, file)
-    }
-
-    /// Types `text` at the start of `a.md`, then runs the session for `time`.
-    async fn type_at_start(session: &mut FolderSession, text: &str, time: std::time::Duration) {
-        session
-            .edit("a.md", |doc| vec![doc.insert(0, text)])
-            .unwrap();
-        run_for(session, time).await;
-    }
-
-    /// Opens the folder again after a crash: `a.md` holds `text` in its document and on disk,
-    /// and nothing on disk was imported as an edit (the document is still at `version`).
-    async fn restarts_intact(
-        dir: &Path,
-        doc: DocId,
-        version: &VersionVector,
-        text: &str,
-    ) -> FolderSession {
-        let (mut session, _) = FolderSession::open(offline(dir)).await.unwrap();
-        run_for(&mut session, SAVE_DELAY * 3).await;
-        assert_eq!(session.text("a.md").unwrap(), text);
-        assert_eq!(
-            session.docs[&doc].version(),
-            *version,
-            "nothing imported as an edit"
-        );
-        assert_eq!(std::fs::read_to_string(dir.join("a.md")).unwrap(), text);
-        session
-    }
-
-    #[tokio::test]
-    async fn the_state_the_thread_saves_is_the_state_the_loop_holds() {
-        let dir = tempfile::tempdir().unwrap();
-        for i in 0..20 {
-            std::fs::write(dir.path().join(format!("f{i}.md")), format!("file {i}\n")).unwrap();
-        }
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        // Each kind of change to the records, each saved by its own job on the thread:
-        // edits written out, a file renamed, one deleted, one created by another program.
-        for round in 0..4 {
-            session
-                .edit("f1.md", |doc| vec![doc.insert(0, "typed ")])
-                .unwrap();
-            match round {
-                1 => {
-                    std::fs::rename(dir.path().join("f2.md"), dir.path().join("moved.md")).unwrap()
-                }
-                2 => std::fs::remove_file(dir.path().join("f3.md")).unwrap(),
-                3 => std::fs::write(dir.path().join("new.md"), "new\n").unwrap(),
-                _ => {}
-            }
-            session.rescan_now();
-            run_for(&mut session, SAVE_DELAY * 3).await;
-        }
-        // Long enough for the thread to save the state that waits.
-        run_for(&mut session, SAVE_DELAY * 3).await;
-        let held = session.store.state().on_disk.clone();
-        assert!(
-            held.values().any(|r| r.path == "moved.md")
-                && !held.values().any(|r| r.path == "f3.md")
-        );
-        assert_eq!(held.len(), 20);
-        // The process dies: what is on disk is what the thread saved.
-        drop(session);
-        let again = crate::store::FolderStore::open(dir.path(), None).unwrap();
-        assert_eq!(again.store.state().on_disk, held);
-    }
-
-    #[tokio::test]
-    async fn a_file_written_soon_after_the_last_save_is_recorded_with_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut session, file) = one_file(dir.path()).await;
-        type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
-        // Within a second of the last save: the state still goes with the file written (a
-        // stale record here once made a crash repeat text, see the module docs).
-        type_at_start(&mut session, "second ", REWRITE_EVERY + SAVE_DELAY * 3).await;
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "second first one\n"
-        );
-        let doc = session.doc_of("a.md").unwrap();
-        let version = session.docs[&doc].version();
-        // The process dies: no shutdown, so nothing more is saved.
-        drop(session);
-        let recorded = || {
-            let store = crate::store::FolderStore::open(dir.path(), None)
-                .unwrap()
-                .store;
-            store.state().on_disk.values().next().cloned().unwrap().hash
-        };
-        assert_eq!(
-            recorded(),
-            *blake3::hash(b"second first one\n").as_bytes(),
-            "recorded with the write"
-        );
-        let session = restarts_intact(dir.path(), doc, &version, "second first one\n").await;
-        let _ = session.shutdown().await;
-        assert_eq!(recorded(), *blake3::hash(b"second first one\n").as_bytes());
-    }
-
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn a_file_that_cannot_be_written_is_reported_once_and_written_once_it_can_be() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/a.md"), "one\n").unwrap();
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        // A symbolic link now stands where the file's folder was: duet never writes through
-        // one.
-        let elsewhere = tempfile::tempdir().unwrap();
-        std::fs::rename(dir.path().join("sub"), dir.path().join("moved")).unwrap();
-        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("sub")).unwrap();
-        session
-            .edit("sub/a.md", |doc| vec![doc.insert(3, " two")])
-            .unwrap();
-        let events = run_for(&mut session, RETRY * 5 / 2).await;
-        let problems: Vec<&FolderEvent> = events
-            .iter()
-            .filter(|e| matches!(e, FolderEvent::Problem(p) if p.contains("symbolic link")))
-            .collect();
-        assert_eq!(problems.len(), 1, "said once, tried again: {events:?}");
-        assert!(!elsewhere.path().join("a.md").exists());
-        // The way is clear again: the next try writes the file.
-        std::fs::remove_file(dir.path().join("sub")).unwrap();
-        std::fs::rename(dir.path().join("moved"), dir.path().join("sub")).unwrap();
-        let events = run_for(&mut session, RETRY * 2).await;
-        assert!(
-            events
-                .iter()
-                .any(|e| matches!(e, FolderEvent::Disk(what) if what == "wrote sub/a.md")),
-            "{events:?}"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("sub/a.md")).unwrap(),
-            "one two\n"
-        );
-        let _ = session.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn a_file_typed_in_is_rewritten_twice_a_second_and_a_crash_between_loses_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut session, file) = one_file(dir.path()).await;
-        let doc = session.doc_of("a.md").unwrap();
-        type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
-        // Typing goes on: the ops are saved, the file waits for its turn.
-        type_at_start(&mut session, "second ", SAVE_DELAY * 3).await;
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
-        let version = session.docs[&doc].version();
-        // The process dies before the file's turn.
-        drop(session);
-        let store = crate::store::FolderStore::open(dir.path(), None).unwrap();
-        assert_eq!(
-            store.docs[&doc].text(),
-            "second first one\n",
-            "the ops were durable"
-        );
-        drop(store);
-        // The restart writes the file; its old text is not taken for an edit.
-        let session = restarts_intact(dir.path(), doc, &version, "second first one\n").await;
-        let _ = session.shutdown().await;
-        // And a file held back is written when its turn comes without more typing.
-        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
-        type_at_start(&mut session, "3 ", SAVE_DELAY * 3).await;
-        type_at_start(&mut session, "4 ", REWRITE_EVERY + SAVE_DELAY * 3).await;
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            "4 3 second first one\n"
-        );
-        let _ = session.shutdown().await;
-    }
-}
+mod tests;

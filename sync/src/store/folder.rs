@@ -5,27 +5,35 @@
 //! |---|---|---|
 //! | `identity` | folder id and secret, endpoint key, the folder's name | at creation |
 //! | `state` | known peers; path, hash and document version of each file as duet last wrote or read it on disk | after changes |
-//! | `docs/ID` | `Doc::encode` of document `ID` (hex): the manifest log (`ID` = the folder id) or a file's text | after changes |
+//! | `docs/ID` | snapshot: `Doc::encode` of document `ID` (hex), the manifest log (`ID` = the folder id) or a file's text | when first stored, and when its log has grown as large |
+//! | `logs/ID` | the ops of document `ID` saved since its snapshot (see `docs.rs`) | appended after changes |
 //! | `editor/ID` | this user's undo history in file `ID` and the version last seen (the single-file store's `editor` state) | when the editor leaves the file and at quit |
 //! | `recent` | the paths this user last opened in the editor, most recent first | when the editor switches files and at quit |
 //! | `plain-backup` | a plain file's old bytes while it is overwritten in place | during such a write |
 //! | `lock` | advisory lock: one duet process per folder | while open |
 //!
-//! # Format (folder store format version 1)
+//! # Format (folder store format version 2)
 //!
-//! Every file is `postcard(FOLDER_STORE_FORMAT: u32 varint, kind: u8)` then its body, then the
-//! 32-byte BLAKE3 checksum of everything before it (the store's `seal`). Kinds: 1 identity
-//! (postcard [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document (crdt-text's
+//! Every file but the logs (which have the single-file store's log format: `log.rs`) is
+//! `postcard(FOLDER_STORE_FORMAT: u32 varint, kind: u8)` then its body, then the 32-byte
+//! BLAKE3 checksum of everything before it (the store's `seal`). Kinds: 1 identity (postcard
+//! [`FolderIdentity`]), 2 state (postcard [`FolderState`]), 3 document snapshot (crdt-text's
 //! `Doc::encode`), 4 recent (postcard `Vec<String>`), 5 editor (postcard
-//! [`EditorState`](super::EditorState), which starts with its own version). Every file is only ever replaced atomically (the store's `write_atomic`:
-//! temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file.
-//! Documents, the state and plain files written together (a save, a join writing a thousand
-//! files) go as one group commit (`write_atomic_all`, `Staged::commit_all`): the same
-//! steps per file, their flushes at once and one fsync per folder; a crash leaves each file
-//! old or new, and nothing is reported durable before the group's last fsync.
-//! A newer format version is refused by name; a damaged document file is moved aside
-//! (`NAME.damaged-…`, never deleted) and the document starts empty, to be refilled by peers
-//! and by the file on disk; a damaged `identity` stops the open (it holds the secret).
+//! [`EditorState`](super::EditorState), which starts with its own version). Every such file is
+//! only ever replaced atomically (the store's `write_atomic`: temp file, fsync, rename, fsync
+//! of the folder), so a crash leaves the old or the new file. Snapshots, logs created and
+//! plain files written together (a join writing a thousand files) go as one group commit
+//! (`write_atomic_all`, `Staged::commit_all`): the same steps per file, their flushes at once
+//! and one fsync per folder; a crash leaves each file old or new, and nothing is reported
+//! durable before the group's last fsync. Logs are appended to, their `fdatasync`s at once.
+//! A newer format version is refused by name; a damaged snapshot or log is moved aside
+//! (`NAME.damaged-…`, never deleted) and the document keeps what checks out, to be refilled
+//! by peers and by the file on disk; a damaged `identity` stops the open (it holds the
+//! secret).
+//!
+//! Version 1 had no logs (each save rewrote the whole document). Its stores are read as they
+//! are; opening one writes its `state` as version 2 at once, so that a duet that knows only
+//! version 1, which would not read the logs, refuses the store instead of losing them.
 //!
 //! Every open continues under a fresh random replica id, so op ids are never reused for
 //! different edits, whether or not the last session closed cleanly (a version vector gains
@@ -40,7 +48,7 @@ use std::sync::Arc;
 use crdt_text::{Doc, Op, ReplicaId, VersionVector};
 use serde::{Deserialize, Serialize};
 
-use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic, write_atomic_all};
+use super::format::{keep_aside, read_if_exists, seal, unseal, write_atomic};
 use super::lock::Lock;
 use super::meta::EndpointKey;
 use super::paths::{STORE_DIR, create_private_dir};
@@ -49,8 +57,13 @@ use super::{KnownPeer, MAX_KNOWN_PEERS, StoreError};
 use crate::folder::FileId;
 use crate::ids::{DocId, DocSecret};
 
-/// The folder store format version written by this code.
-pub const FOLDER_STORE_FORMAT: u32 = 1;
+mod docs;
+
+pub use docs::{DocSave, DocsSaved, FolderDocs};
+
+/// The folder store format version written by this code (1: no logs, each save rewrote the
+/// whole document; read as it is).
+pub const FOLDER_STORE_FORMAT: u32 = 2;
 
 /// The folder of a shared folder's store inside `DIR/.duet/` (a file named `@folder` in
 /// `DIR` cannot also be opened as a single document).
@@ -160,6 +173,8 @@ pub struct OpenedFolder {
     pub store: FolderStore,
     /// Every stored document, continuing under the store's replica id.
     pub docs: BTreeMap<DocId, Doc>,
+    /// The documents' files, for the writer that saves them.
+    pub files: FolderDocs,
     /// Damaged documents moved aside (and started empty): tell the user.
     pub warnings: Vec<String>,
     /// Whether the store was created by this open.
@@ -184,14 +199,24 @@ pub fn is_shared_folder(root: &Path) -> bool {
 }
 
 fn encode_file(kind: u8, body: &[u8]) -> Vec<u8> {
+    encode_file_as(FOLDER_STORE_FORMAT, kind, body)
+}
+
+/// A sealed folder-store file of format `version` (older ones for tests).
+fn encode_file_as(version: u32, kind: u8, body: &[u8]) -> Vec<u8> {
     // Serializing plain data into a Vec cannot fail.
-    let mut out = postcard::to_stdvec(&(FOLDER_STORE_FORMAT, kind)).unwrap_or_default();
+    let mut out = postcard::to_stdvec(&(version, kind)).unwrap_or_default();
     out.extend_from_slice(body);
     seal(out)
 }
 
 /// The body of a sealed folder-store file of `kind`, or why it is not one.
 fn decode_file(path: &Path, bytes: &[u8], kind: u8) -> Result<Vec<u8>, StoreError> {
+    decode_versioned(path, bytes, kind).map(|(_, body)| body)
+}
+
+/// [`decode_file`], with the file's format version.
+fn decode_versioned(path: &Path, bytes: &[u8], kind: u8) -> Result<(u32, Vec<u8>), StoreError> {
     let corrupt = |reason: &str| StoreError::Corrupt {
         path: path.to_path_buf(),
         reason: reason.to_string(),
@@ -209,7 +234,7 @@ fn decode_file(path: &Path, bytes: &[u8], kind: u8) -> Result<Vec<u8>, StoreErro
     if found != kind {
         return Err(corrupt("a store file of another kind"));
     }
-    Ok(body.to_vec())
+    Ok((version, body.to_vec()))
 }
 
 impl FolderStore {
@@ -230,11 +255,13 @@ impl FolderStore {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(StoreError::io("create", &dir, e)),
         }
-        let docs_dir = dir.join("docs");
-        match create_private_dir(&docs_dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(StoreError::io("create", &docs_dir, e)),
+        for sub in ["docs", "logs"] {
+            let sub = dir.join(sub);
+            match create_private_dir(&sub) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(StoreError::io("create", &sub, e)),
+            }
         }
         let lock = Lock::acquire(&dir.join("lock"))?;
         let identity_path = dir.join("identity");
@@ -277,15 +304,19 @@ impl FolderStore {
         };
         let mut warnings = Vec::new();
         let state_path = dir.join("state");
-        let state = match read_if_exists(&state_path)? {
-            None => FolderState::default(),
-            Some(bytes) => match decode_file(&state_path, &bytes, KIND_STATE).and_then(|body| {
-                postcard::from_bytes(&body).map_err(|e| StoreError::Corrupt {
-                    path: state_path.clone(),
-                    reason: e.to_string(),
-                })
-            }) {
-                Ok(state) => state,
+        let (state, state_version) = match read_if_exists(&state_path)? {
+            None => (FolderState::default(), None),
+            Some(bytes) => match decode_versioned(&state_path, &bytes, KIND_STATE).and_then(
+                |(version, body)| {
+                    postcard::from_bytes(&body)
+                        .map(|state| (state, Some(version)))
+                        .map_err(|e| StoreError::Corrupt {
+                            path: state_path.clone(),
+                            reason: e.to_string(),
+                        })
+                },
+            ) {
+                Ok(read) => read,
                 Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
                 Err(e) => {
                     let kept = keep_aside(&state_path)?;
@@ -293,11 +324,12 @@ impl FolderStore {
                         "{e}; kept as {}: every file on disk is taken as it is",
                         kept.display()
                     ));
-                    FolderState::default()
+                    (FolderState::default(), None)
                 }
             },
         };
         let replica = ReplicaId::from(rand::random::<u64>());
+        let loaded = FolderDocs::load(&dir, replica, &mut warnings)?;
         let store = FolderStore {
             writer: FolderWriter {
                 root,
@@ -310,49 +342,17 @@ impl FolderStore {
             peers_changed: false,
             replica,
         };
-        let docs = store.load_docs(&mut warnings)?;
+        // Marks the store as this version's before anything is appended to a log.
+        if state_version != Some(FOLDER_STORE_FORMAT) {
+            store.writer.save_state(&store.state)?;
+        }
         Ok(OpenedFolder {
             store,
-            docs,
+            docs: loaded.docs,
+            files: loaded.files,
             warnings,
             created,
         })
-    }
-
-    fn load_docs(&self, warnings: &mut Vec<String>) -> Result<BTreeMap<DocId, Doc>, StoreError> {
-        let docs_dir = self.writer.dir.join("docs");
-        let mut docs = BTreeMap::new();
-        let entries = fs::read_dir(&docs_dir).map_err(|e| StoreError::io("list", &docs_dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io("list", &docs_dir, e))?;
-            let name = entry.file_name();
-            let Some(id) = name.to_str().and_then(|n| n.parse::<DocId>().ok()) else {
-                continue;
-            };
-            let path = entry.path();
-            let bytes = super::format::read(&path)?;
-            let decoded = decode_file(&path, &bytes, KIND_DOC).and_then(|body| {
-                Doc::decode(&body, self.replica).map_err(|e| StoreError::Corrupt {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                })
-            });
-            match decoded {
-                Ok(doc) => {
-                    docs.insert(id, doc);
-                }
-                Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
-                Err(e) => {
-                    let kept = keep_aside(&path)?;
-                    warnings.push(format!(
-                        "{e}; kept as {}: the document starts empty and is refilled from \
-                         peers and from the file on disk",
-                        kept.display()
-                    ));
-                }
-            }
-        }
-        Ok(docs)
     }
 
     /// The shared folder (canonical).
@@ -465,22 +465,6 @@ impl FolderStore {
         self.peers_changed = true;
     }
 
-    /// Writes documents (and the state, with `state`) atomically, as one group (the
-    /// store's group commit: their flushes at once, one `fsync` per folder): every op in them
-    /// is durable once this returns `Ok`. On an error, each file holds its old or its new
-    /// content; write them all again.
-    pub fn save<'a>(
-        &self,
-        docs: impl IntoIterator<Item = (&'a DocId, &'a Doc)>,
-        state: bool,
-    ) -> Result<(), StoreError> {
-        let docs: Vec<(DocId, Vec<u8>)> = docs
-            .into_iter()
-            .map(|(id, doc)| (*id, encode_doc(doc)))
-            .collect();
-        self.writer.save_encoded(docs, state.then_some(&self.state))
-    }
-
     /// Makes `doc`'s text `text` with a minimal diff (local ops, already applied: to send).
     pub fn import_text(doc: &mut Doc, text: &str) -> Vec<Op> {
         super::plain::import_diff(doc, text, super::plain::Merge::Replace).ops
@@ -568,23 +552,11 @@ impl FolderWriter {
         &self.root
     }
 
-    /// [`FolderStore::save`] of documents already encoded with [`encode_doc`], and of
-    /// `state` when given.
-    pub fn save_encoded(
-        &self,
-        docs: Vec<(DocId, Vec<u8>)>,
-        state: Option<&FolderState>,
-    ) -> Result<(), StoreError> {
-        let docs_dir = self.dir.join("docs");
-        let mut files: Vec<(PathBuf, Vec<u8>)> = docs
-            .into_iter()
-            .map(|(id, bytes)| (docs_dir.join(id.to_string()), bytes))
-            .collect();
-        if let Some(state) = state {
-            let body = postcard::to_stdvec(state).unwrap_or_default();
-            files.push((self.dir.join("state"), encode_file(KIND_STATE, &body)));
-        }
-        write_atomic_all(&files).into_iter().collect()
+    /// Replaces the state with `state` (atomically).
+    pub fn save_state(&self, state: &FolderState) -> Result<(), StoreError> {
+        // Serializing plain data into a Vec cannot fail.
+        let body = postcard::to_stdvec(state).unwrap_or_default();
+        write_atomic(&self.dir.join("state"), &encode_file(KIND_STATE, &body))
     }
 
     /// The path on disk of the shared path `rel` (a valid shared path: it stays inside).
@@ -650,8 +622,8 @@ impl FolderWriter {
     }
 }
 
-/// A document as the folder store keeps it (see [`FolderWriter::save_encoded`]).
-pub fn encode_doc(doc: &Doc) -> Vec<u8> {
+/// A document's snapshot file (see `docs.rs`).
+fn encode_doc(doc: &Doc) -> Vec<u8> {
     encode_file(KIND_DOC, &doc.encode())
 }
 

@@ -219,7 +219,8 @@ impl Staged {
                 Err(e) => failed[i] = Some(StoreError::io("write", &staged.tmp.path, e)),
             }
         }
-        let synced = sync_all_at_once(&written);
+        let files: Vec<&File> = written.iter().map(|(_, s)| &s.file).collect();
+        let synced = sync_at_once(&files, File::sync_all);
         let mut renamed = Vec::with_capacity(written.len());
         for ((i, staged), synced) in written.into_iter().zip(synced) {
             let Staged {
@@ -259,11 +260,11 @@ impl Staged {
 /// How many `fsync`s a group commit has in flight at once.
 const SYNC_THREADS: usize = 8;
 
-/// `fsync`s every written temp file, [`SYNC_THREADS`] at a time: the outcome of each.
-fn sync_all_at_once(files: &[(usize, Staged)]) -> Vec<io::Result<()>> {
-    let one_by_one = |part: &[(usize, Staged)]| -> Vec<io::Result<()>> {
-        part.iter().map(|(_, s)| s.file.sync_all()).collect()
-    };
+/// Runs `sync` (`File::sync_all` or `File::sync_data`) on every file, [`SYNC_THREADS`] at a
+/// time: the outcome of each, in order. One slow flush no longer waits for the one before.
+pub fn sync_at_once(files: &[&File], sync: fn(&File) -> io::Result<()>) -> Vec<io::Result<()>> {
+    let one_by_one =
+        |part: &[&File]| -> Vec<io::Result<()>> { part.iter().map(|f| sync(f)).collect() };
     if files.len() < 2 {
         return one_by_one(files);
     }

@@ -204,6 +204,32 @@ pub struct Found {
     pub damaged_header: Option<String>,
 }
 
+impl Found {
+    /// Where the next frame goes once the torn tail (if any) is cut.
+    pub fn end(&self) -> LogEnd {
+        LogEnd {
+            len: self.scan.good_end(),
+            start: self.scan.start,
+            version: self.version,
+            frames: self.scan.frames.len() as u64,
+        }
+    }
+}
+
+/// Where a log's next frame goes, as reading it found: enough to open it for appending
+/// again without reading it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogEnd {
+    /// Bytes of whole frames and header: the next frame goes here.
+    pub len: u64,
+    /// Where the frames start (the header's length).
+    pub start: usize,
+    /// The format version of the frames.
+    pub version: u16,
+    /// Frames in the log.
+    pub frames: u64,
+}
+
 /// Reads the log at `path`: `None` if it does not exist. A log that is certainly not this
 /// document's is an error and is left untouched.
 pub fn read(path: &Path, doc: &DocId) -> Result<Option<Found>, StoreError> {
@@ -286,9 +312,25 @@ impl LogWriter {
     /// Opens the log found at `path` for appending after its last good frame, cutting
     /// anything beyond (a torn tail) durably.
     pub fn reopen(path: &Path, found: &Found) -> Result<Self, StoreError> {
-        let mut writer = Self::open(path, found.scan.good_end(), found.scan.start, found.version)?;
-        writer.frames = found.scan.frames.len() as u64;
+        Self::resume(path, found.end())
+    }
+
+    /// Opens the log at `path` for appending at `end` (as a read found it, or as a writer
+    /// left it), cutting anything beyond durably.
+    pub fn resume(path: &Path, end: LogEnd) -> Result<Self, StoreError> {
+        let mut writer = Self::open(path, end.len, end.start, end.version)?;
+        writer.frames = end.frames;
         Ok(writer)
+    }
+
+    /// Where the next frame goes.
+    pub fn end(&self) -> LogEnd {
+        LogEnd {
+            len: self.len,
+            start: self.start as usize,
+            version: self.version,
+            frames: self.frames,
+        }
     }
 
     fn open(path: &Path, good_len: u64, start: usize, version: u16) -> Result<Self, StoreError> {
@@ -350,27 +392,46 @@ impl LogWriter {
     /// Writes `count` encoded frames at the end and `fdatasync`s. On failure the log is cut
     /// back to its previous length, so a half-written frame never sits in front of later ones.
     pub fn append(&mut self, frames: &[u8], count: usize) -> Result<(), StoreError> {
-        let result = (|| {
-            self.file
-                .seek(SeekFrom::Start(self.len))
-                .and_then(|_| self.file.write_all(frames))
-                .map_err(|e| StoreError::io("append to", &self.path, e))?;
-            self.file
-                .sync_data()
-                .map_err(|e| StoreError::io("fdatasync", &self.path, e))
-        })();
-        match result {
-            Ok(()) => {
-                self.len += frames.len() as u64;
-                self.frames += count as u64;
-                Ok(())
-            }
-            Err(e) => {
-                // Best effort: if even this fails, the next open finds a torn tail and cuts it.
-                let _ = self.file.set_len(self.len);
-                Err(e)
-            }
-        }
+        Self::append_all(vec![(self, frames, count)])
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// [`append`](Self::append)s to several logs as one group: every write, then their
+    /// `fdatasync`s at once (as the store's group commit flushes). The outcome of each, in
+    /// order.
+    pub fn append_all(batch: Vec<(&mut LogWriter, &[u8], usize)>) -> Vec<Result<(), StoreError>> {
+        let written: Vec<Result<(), StoreError>> = batch
+            .iter()
+            .map(|(log, frames, _)| {
+                let mut file = &log.file;
+                file.seek(SeekFrom::Start(log.len))
+                    .and_then(|_| file.write_all(frames))
+                    .map_err(|e| StoreError::io("append to", &log.path, e))
+            })
+            .collect();
+        let files: Vec<&File> = batch.iter().map(|(log, _, _)| &log.file).collect();
+        let synced = format::sync_at_once(&files, File::sync_data);
+        batch
+            .into_iter()
+            .zip(written.into_iter().zip(synced))
+            .map(|((log, frames, count), (written, synced))| {
+                let result = written
+                    .and_then(|()| synced.map_err(|e| StoreError::io("fdatasync", &log.path, e)));
+                match result {
+                    Ok(()) => {
+                        log.len += frames.len() as u64;
+                        log.frames += count as u64;
+                    }
+                    // Best effort: if even this fails, the next open finds a torn tail and
+                    // cuts it.
+                    Err(_) => {
+                        let _ = log.file.set_len(log.len);
+                    }
+                }
+                result
+            })
+            .collect()
     }
 }
 

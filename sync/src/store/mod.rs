@@ -101,8 +101,8 @@ pub use error::{StoreError, StoreFile, StoreWarning};
 pub use export::{Import, PlainChange, Saved, merge_change};
 pub use flush::{DEFAULT_DELAY, FlushPolicy};
 pub use folder::{
-    FOLDER_STORE, FOLDER_STORE_FORMAT, FolderIdentity, FolderState, FolderStore, FolderWriter,
-    OnDisk, OpenedFolder, StateChanges, encode_doc, file_doc_id, is_shared_folder,
+    DocSave, DocsSaved, FOLDER_STORE, FOLDER_STORE_FORMAT, FolderDocs, FolderIdentity, FolderState,
+    FolderStore, FolderWriter, OnDisk, OpenedFolder, StateChanges, file_doc_id, is_shared_folder,
 };
 pub use header::FORMAT_VERSION;
 pub use meta::KnownPeer;

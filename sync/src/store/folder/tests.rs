@@ -49,12 +49,13 @@ fn a_folder_store_keeps_its_identity_state_and_documents() {
     let dir = tempfile::tempdir().unwrap();
     let opened = FolderStore::open(dir.path(), None).unwrap();
     assert!(opened.created && opened.docs.is_empty());
-    let mut store = opened.store;
+    let (mut store, mut files) = (opened.store, opened.files);
     let folder = store.identity().folder;
     let mut doc = Doc::new(store.replica());
     let _ = doc.insert(0, "hello");
     let id = DocId::random();
-    store.save([(&id, &doc)], false).unwrap();
+    let saved = files.save(vec![(id, DocSave::Whole(Box::new(doc)))]);
+    assert!(saved.outcomes.iter().all(|(_, o)| o.is_ok()));
     let file = FileId(crate::folder::Stamp {
         lamport: 1,
         replica: store.replica(),
@@ -67,9 +68,9 @@ fn a_folder_store_keeps_its_identity_state_and_documents() {
             version: VersionVector::new(),
         },
     );
-    store.save([], true).unwrap();
+    store.writer().save_state(store.state()).unwrap();
     let replica = store.replica();
-    drop(store);
+    drop((store, files));
 
     let again = FolderStore::open(dir.path(), None).unwrap();
     assert!(!again.created);
@@ -93,33 +94,6 @@ fn a_second_process_is_refused_and_another_folders_ticket_too() {
         FolderStore::open(dir.path(), Some(other)),
         Err(StoreError::WrongDocument { .. })
     ));
-}
-
-#[test]
-fn a_damaged_document_is_kept_aside_and_starts_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FolderStore::open(dir.path(), None).unwrap().store;
-    let id = DocId::random();
-    let mut doc = Doc::new(store.replica());
-    let _ = doc.insert(0, "text");
-    store.save([(&id, &doc)], false).unwrap();
-    drop(store);
-    let path = dir.path().join(".duet/@folder/docs").join(id.to_string());
-    let mut bytes = fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    fs::write(&path, bytes).unwrap();
-    let again = FolderStore::open(dir.path(), None).unwrap();
-    assert!(again.docs.is_empty());
-    assert_eq!(again.warnings.len(), 1, "{:?}", again.warnings);
-    let kept = fs::read_dir(dir.path().join(".duet/@folder/docs"))
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            name.to_string_lossy().contains(".damaged-")
-        })
-        .count();
-    assert_eq!(kept, 1);
 }
 
 #[test]
