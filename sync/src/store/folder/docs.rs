@@ -22,7 +22,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crdt_text::{Doc, Op, ReplicaId};
@@ -360,27 +359,21 @@ impl FolderDocs {
             frames.remove(id);
             outcomes.insert(*id, result);
         }
-        // The others are appended to, their logs opened if they are not.
-        for id in frames.keys() {
-            if self.open.contains_key(id) {
-                continue;
-            }
-            let end = self.held.get(id).and_then(|h| h.log);
-            let opened = end
-                .ok_or_else(|| {
-                    StoreError::io(
-                        "append to",
-                        self.log_path(id),
-                        io::ErrorKind::NotFound.into(),
-                    )
-                })
-                .and_then(|end| LogWriter::resume(&self.log_path(id), end));
-            match opened {
+        // The others (each has a log: those without one were created above) are appended
+        // to, their logs opened if they are not.
+        let closed: Vec<(DocId, LogEnd)> = frames
+            .keys()
+            .filter(|id| !self.open.contains_key(id))
+            .filter_map(|id| Some((*id, self.held.get(id)?.log?)))
+            .collect();
+        for (id, end) in closed {
+            match LogWriter::resume(&self.log_path(&id), end) {
                 Ok(writer) => {
-                    self.open.insert(*id, writer);
+                    self.open.insert(id, writer);
                 }
                 Err(e) => {
-                    outcomes.insert(*id, Err(e));
+                    frames.remove(&id);
+                    outcomes.insert(id, Err(e));
                 }
             }
         }
