@@ -2,7 +2,8 @@
 //! shares a folder; `duet join TICKET DIR2` creates the other copy; files created, edited,
 //! renamed and deleted on either disk (by other programs: these peers have no editor) arrive
 //! on the other's disk; an ignored file never leaves its machine; two files created at one
-//! path while apart both keep their texts.
+//! path while apart both keep their texts; a store damaged while duet was closed is told of,
+//! and no file on disk is written shorter for it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -558,4 +559,83 @@ fn moving_a_folder_on_disk_moves_its_files_on_the_other_disk_with_their_history(
         ]
     );
     bob.stop();
+}
+
+/// The largest log in a folder store (the file typed in most) and its length.
+fn largest_log(logs: &Path) -> Option<(std::path::PathBuf, u64)> {
+    fs::read_dir(logs)
+        .ok()?
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let len = fs::metadata(&path).ok()?.len();
+            Some((path, len))
+        })
+        .max_by_key(|(_, len)| *len)
+}
+
+#[test]
+fn a_damaged_store_is_told_and_every_file_on_disk_stays_whole() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let home = scratch.dir("home-a");
+    let alice = User::new("alice", &home);
+    let notes = a.join("notes.md");
+    fs::write(&notes, "one\n").unwrap();
+    let serve = Serve::spawn(&alice, scratch.path(), "a", &[]);
+    serve.wait_line("how many files it shares", |l| l.contains("(1 file"));
+    // Another program changes the file three times; duet logs each change.
+    let logs = a.join(".duet/@folder/logs");
+    let mut text = String::from("one\n");
+    for i in 1..=3u64 {
+        text.push_str(&format!("line {i}: {}\n", "x".repeat(200)));
+        fs::write(&notes, &text).unwrap();
+        wait_until(
+            "the change in the store's log",
+            || largest_log(&logs).filter(|(_, len)| *len > 52 + 200 * i),
+            || format!("{:?}", largest_log(&logs)),
+        );
+    }
+    serve.stop();
+
+    // A bit flips in the middle of the file's log: the change in that frame is lost to the
+    // store (and the next one waits for it).
+    let (log, len) = largest_log(&logs).unwrap();
+    let mut bytes = fs::read(&log).unwrap();
+    let middle = (len as usize + 52) / 2;
+    bytes[middle] ^= 0x10;
+    fs::write(&log, bytes).unwrap();
+
+    let serve = Serve::spawn(&alice, scratch.path(), "a", &[]);
+    serve.wait_line("how many files it shares", |l| l.contains("(1 file"));
+    let stderr = home.join("duet-alice.stderr");
+    wait_for_file(&stderr, "the damage, told", |s| {
+        s.contains("damaged") && s.contains("kept")
+    });
+    // The file is not written shorter: its text goes back into the store instead.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(fs::read_to_string(&notes).unwrap(), text);
+    let repaired = fs::metadata(&log).unwrap().len();
+    fs::write(&notes, format!("{text}and after\n")).unwrap();
+    wait_until(
+        "the change after the damage in the store's log",
+        || fs::metadata(&log).ok().filter(|m| m.len() > repaired),
+        String::new,
+    );
+    serve.stop();
+    let serve = Serve::spawn(&alice, scratch.path(), "a", &[]);
+    serve.wait_line("how many files it shares", |l| l.contains("(1 file"));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    serve.stop();
+    assert_eq!(
+        fs::read_to_string(&notes).unwrap(),
+        format!("{text}and after\n")
+    );
+    let kept = fs::read_dir(&logs)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().contains(".damaged-")
+        })
+        .count();
+    assert_eq!(kept, 1, "a copy of the damaged log is kept");
 }

@@ -72,18 +72,20 @@ impl FolderSession {
         let mut foreign: Vec<(String, String)> = Vec::new();
         for (file, shown) in tree.files() {
             let record = self.store.state().on_disk.get(&file).cloned();
+            let doc_id = file_doc_id(&self.folder, file);
+            // A document whose store was damaged takes its file's text back, if it lacks it.
+            let reimport = self.reimport.remove(&doc_id);
             match scanned.get(&shown.path) {
                 Some(h) => {
                     let known = record
                         .as_ref()
                         .is_some_and(|r| r.path == shown.path && r.hash == *h);
-                    if known {
+                    if known && !reimport {
                         continue;
                     }
                     let Ok(text) = read_text(&root.join(&shown.path), &cfg) else {
                         continue;
                     };
-                    let doc_id = file_doc_id(&self.folder, file);
                     let Some(doc) = self.docs.get_mut(&doc_id) else {
                         continue;
                     };

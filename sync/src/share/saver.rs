@@ -329,7 +329,11 @@ impl FolderSession {
             let Some(shown) = tree.shown(file) else {
                 continue;
             };
-            // A document with no version has not received its text yet.
+            // A document with no version has not received its text yet; one whose store was
+            // damaged waits for the scan that takes its file's text back.
+            if self.reimport.contains(&doc_id) {
+                continue;
+            }
             let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
                 continue;
             };

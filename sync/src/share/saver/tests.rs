@@ -251,3 +251,61 @@ async fn typing_appends_to_the_files_log_until_it_is_compacted_and_a_crash_loses
     let session = restarts_intact(dir.path(), doc, &version, &text).await;
     let _ = session.shutdown().await;
 }
+
+/// Flips one bit of the store file `path`, `from_end` bytes before its end (0: the last).
+fn flip(path: &Path, from_end: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes.len() - 1 - from_end;
+    bytes[at] ^= 0x10;
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_store_takes_each_file_back_from_disk_and_never_writes_it_shorter() {
+    for victim in ["log", "snapshot", "both", "state"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut session, file) = one_file(dir.path()).await;
+        let doc = session.doc_of("a.md").unwrap();
+        // Three saves, three frames in the file's log.
+        for word in ["first ", "second ", "third "] {
+            type_at_start(&mut session, word, SAVE_DELAY * 3).await;
+        }
+        let _ = session.shutdown().await;
+        let text = "third second first one\n";
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+        let store = dir.path().join(".duet/@folder");
+        let log = store.join("logs").join(doc.to_string());
+        let snapshot = store.join("docs").join(doc.to_string());
+        match victim {
+            // Inside the middle frame: the last one then waits for it.
+            "log" => flip(&log, 40),
+            "snapshot" => flip(&snapshot, 0),
+            "both" => {
+                flip(&log, 40);
+                flip(&snapshot, 0);
+            }
+            _ => flip(&store.join("state"), 0),
+        }
+
+        let (mut session, events) = FolderSession::open(offline(dir.path())).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, FolderEvent::Problem(p) if p.contains("kept"))),
+            "{victim}: the damage is told: {events:?}"
+        );
+        run_for(&mut session, SAVE_DELAY * 3).await;
+        assert_eq!(session.text("a.md").unwrap(), text, "{victim}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "{victim}");
+        // Typing goes on from the whole text, and a restart keeps it.
+        type_at_start(&mut session, "after ", SAVE_DELAY * 3).await;
+        let _ = session.shutdown().await;
+        let after = format!("after {text}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), after, "{victim}");
+        let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
+        run_for(&mut session, SAVE_DELAY * 3).await;
+        assert_eq!(session.text("a.md").unwrap(), after, "{victim}");
+        let _ = session.shutdown().await;
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), after, "{victim}");
+    }
+}

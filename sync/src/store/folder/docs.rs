@@ -81,6 +81,9 @@ pub struct FolderDocs {
 pub(super) struct Loaded {
     pub files: FolderDocs,
     pub docs: BTreeMap<DocId, Doc>,
+    /// Documents whose snapshot or log was damaged: they may hold less than their file on
+    /// disk.
+    pub damaged: BTreeSet<DocId>,
 }
 
 impl FolderDocs {
@@ -108,12 +111,22 @@ impl FolderDocs {
             }
         }
         let mut docs = BTreeMap::new();
+        let mut damaged = BTreeSet::new();
         for id in ids {
+            let told = warnings.len();
             if let Some(doc) = files.load_one(id, replica, warnings)? {
                 docs.insert(id, doc);
             }
+            // Each warning of `load_one` tells of damage.
+            if warnings.len() > told {
+                damaged.insert(id);
+            }
         }
-        Ok(Loaded { files, docs })
+        Ok(Loaded {
+            files,
+            docs,
+            damaged,
+        })
     }
 
     /// Reads the document `id`: its snapshot, then its log; `None` if neither gave anything.
