@@ -389,7 +389,8 @@ impl FolderStore {
         &self.state
     }
 
-    /// Records how the file `file` is on disk now; [`save`](Self::save) makes it durable.
+    /// Records how the file `file` is on disk now; the writer makes it durable with the state
+    /// ([`FolderWriter::save_state`]).
     pub fn record_on_disk(&mut self, file: FileId, rec: OnDisk) {
         self.state.on_disk.insert(file, rec.clone());
         self.changed.insert(file, Some(rec));
