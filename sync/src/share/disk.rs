@@ -73,14 +73,21 @@ impl FolderSession {
         for (file, shown) in tree.files() {
             let record = self.store.state().on_disk.get(&file).cloned();
             let doc_id = file_doc_id(&self.folder, file);
-            // A document whose store was damaged takes its file's text back, if it lacks it.
-            let reimport = self.reimport.remove(&doc_id);
             match scanned.get(&shown.path) {
                 Some(h) => {
                     let known = record
                         .as_ref()
                         .is_some_and(|r| r.path == shown.path && r.hash == *h);
-                    if known && !reimport {
+                    // A file recorded at a version its document lacks (the store lost part of
+                    // it) holds text the document needs: it is taken back as a change.
+                    let lost = || {
+                        let doc = self.docs.get(&doc_id);
+                        record
+                            .as_ref()
+                            .zip(doc)
+                            .is_some_and(|(r, d)| !d.version().includes(&r.version))
+                    };
+                    if known && !lost() {
                         continue;
                     }
                     let Ok(text) = read_text(&root.join(&shown.path), &cfg) else {

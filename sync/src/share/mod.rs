@@ -158,9 +158,6 @@ pub struct FolderSession {
     stored: BTreeMap<DocId, VersionVector>,
     /// Documents to save whole with the next save, their logs having grown large.
     compact: BTreeSet<DocId>,
-    /// Documents whose store files were found damaged: their file on disk is imported by
-    /// the next scan (as an outside change), and never overwritten before.
-    reimport: BTreeSet<DocId>,
     /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
     unwritten: BTreeSet<DocId>,
     /// When the files written within the last [`REWRITE_EVERY`] were written, by document.
@@ -266,7 +263,6 @@ impl FolderSession {
             dirty: BTreeSet::new(),
             stored,
             compact: BTreeSet::new(),
-            reimport: opened.damaged,
             unwritten: BTreeSet::new(),
             rewritten: BTreeMap::new(),
             write_failed: BTreeMap::new(),

@@ -329,17 +329,19 @@ impl FolderSession {
             let Some(shown) = tree.shown(file) else {
                 continue;
             };
-            // A document with no version has not received its text yet; one whose store was
-            // damaged waits for the scan that takes its file's text back.
-            if self.reimport.contains(&doc_id) {
-                continue;
-            }
-            let Some(doc) = self.docs.get(&doc_id).filter(|d| !d.version().is_empty()) else {
+            let Some(doc) = self.docs.get(&doc_id) else {
                 continue;
             };
+            let version = doc.version();
+            let rec = self.store.state().on_disk.get(&file);
+            // A document with no version has not received its text yet. One that lacks the
+            // version its file was recorded at (its store lost part of it) takes the file's
+            // text back with the next scan, and never writes over it before.
+            if version.is_empty() || rec.is_some_and(|r| !version.includes(&r.version)) {
+                continue;
+            }
             let text = doc.text();
             let hash = *blake3::hash(text.as_bytes()).as_bytes();
-            let rec = self.store.state().on_disk.get(&file);
             if rec.is_some_and(|r| r.path == shown.path && r.hash == hash) {
                 continue;
             }
@@ -350,7 +352,7 @@ impl FolderSession {
                 path: shown.path.clone(),
                 text,
                 hash,
-                version: doc.version(),
+                version,
             });
         }
         writes

@@ -39,7 +39,7 @@
 //! different edits, whether or not the last session closed cleanly (a version vector gains
 //! one entry per session that edited).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -175,9 +175,6 @@ pub struct OpenedFolder {
     pub docs: BTreeMap<DocId, Doc>,
     /// The documents' files, for the writer that saves them.
     pub files: FolderDocs,
-    /// Documents whose store files were damaged: what they recovered may be less than their
-    /// file on disk, which is then to be imported, not overwritten.
-    pub damaged: BTreeSet<DocId>,
     /// Damaged store files moved aside or repaired: tell the user.
     pub warnings: Vec<String>,
     /// Whether the store was created by this open.
@@ -353,7 +350,6 @@ impl FolderStore {
             store,
             docs: loaded.docs,
             files: loaded.files,
-            damaged: loaded.damaged,
             warnings,
             created,
         })

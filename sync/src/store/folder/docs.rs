@@ -20,7 +20,7 @@
 //! `Doc::encode` leaves out the ops a document holds waiting for their history (ops after a
 //! lost one): saving a document whole writes them to its fresh log.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -81,9 +81,6 @@ pub struct FolderDocs {
 pub(super) struct Loaded {
     pub files: FolderDocs,
     pub docs: BTreeMap<DocId, Doc>,
-    /// Documents whose snapshot or log was damaged: they may hold less than their file on
-    /// disk.
-    pub damaged: BTreeSet<DocId>,
 }
 
 impl FolderDocs {
@@ -100,39 +97,32 @@ impl FolderDocs {
             held: HashMap::new(),
             open: HashMap::new(),
         };
-        let mut ids = BTreeSet::new();
-        for folder in [&files.docs_dir, &files.logs_dir] {
+        // Which documents have a log (most have none): only those are read.
+        let mut ids: BTreeMap<DocId, bool> = BTreeMap::new();
+        for (folder, log) in [(&files.docs_dir, false), (&files.logs_dir, true)] {
             let entries = fs::read_dir(folder).map_err(|e| StoreError::io("list", folder, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| StoreError::io("list", folder, e))?;
                 if let Some(id) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
-                    ids.insert(id);
+                    *ids.entry(id).or_default() |= log;
                 }
             }
         }
         let mut docs = BTreeMap::new();
-        let mut damaged = BTreeSet::new();
-        for id in ids {
-            let told = warnings.len();
-            if let Some(doc) = files.load_one(id, replica, warnings)? {
+        for (id, has_log) in ids {
+            if let Some(doc) = files.load_one(id, has_log, replica, warnings)? {
                 docs.insert(id, doc);
             }
-            // Each warning of `load_one` tells of damage.
-            if warnings.len() > told {
-                damaged.insert(id);
-            }
         }
-        Ok(Loaded {
-            files,
-            docs,
-            damaged,
-        })
+        Ok(Loaded { files, docs })
     }
 
-    /// Reads the document `id`: its snapshot, then its log; `None` if neither gave anything.
+    /// Reads the document `id`: its snapshot, then its log if it has one; `None` if neither
+    /// gave anything.
     fn load_one(
         &mut self,
         id: DocId,
+        has_log: bool,
         replica: ReplicaId,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Doc>, StoreError> {
@@ -166,7 +156,12 @@ impl FolderDocs {
             }
         };
         let log_path = self.log_path(&id);
-        let found = match log::read(&log_path, &id) {
+        let read = if has_log {
+            log::read(&log_path, &id)
+        } else {
+            Ok(None)
+        };
+        let found = match read {
             Ok(found) => found,
             Err(e @ StoreError::UnsupportedVersion { .. }) => return Err(e),
             Err(e) => {
@@ -296,7 +291,9 @@ impl FolderDocs {
         let results = write_atomic_all(&files);
         // A log is replaced by one holding only the ops still waiting for history, once the
         // snapshot holding its other ops is durable.
+        // Each new log's document and end, and (beside) its path and bytes.
         let mut fresh = Vec::new();
+        let mut logs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         for (((id, doc), (_, bytes)), result) in whole.iter().zip(&files).zip(results) {
             if let Err(e) = result {
                 outcomes.insert(*id, Err(e));
@@ -306,7 +303,10 @@ impl FolderDocs {
             held.snapshot = bytes.len() as u64;
             if held.log.is_some_and(|log| log.frames > 0) || doc.pending_len() > 0 {
                 match fresh_log(id, doc) {
-                    Ok((log, end)) => fresh.push((*id, self.log_path(id), log, end)),
+                    Ok((log, end)) => {
+                        fresh.push((*id, end));
+                        logs.push((self.log_path(id), log));
+                    }
                     Err(e) => {
                         outcomes.insert(*id, Err(e));
                         continue;
@@ -315,11 +315,7 @@ impl FolderDocs {
             }
             outcomes.insert(*id, Ok(()));
         }
-        let logs: Vec<(PathBuf, Vec<u8>)> = fresh
-            .iter()
-            .map(|(_, path, bytes, _)| (path.clone(), bytes.clone()))
-            .collect();
-        for ((id, _, _, end), result) in fresh.into_iter().zip(write_atomic_all(&logs)) {
+        for ((id, end), result) in fresh.into_iter().zip(write_atomic_all(&logs)) {
             // The old log stays open on the replaced file: forget it.
             self.open.remove(&id);
             match result {
