@@ -371,3 +371,37 @@ fn typing_in_a_folder_survives_a_kill_dash_9_and_a_restart_at_once() {
         "typed before the crash kept\nand after"
     );
 }
+
+#[test]
+fn typing_in_a_folder_reaches_the_disk_while_it_goes_on_and_whole_once_it_pauses() {
+    let scratch = Scratch::new();
+    let a = scratch.dir("a");
+    let file = a.join("notes.md");
+    fs::write(&file, "end\n").unwrap();
+    let user = offline_shared_folder(&scratch);
+    let mut alice = Duet::spawn_as(&user, scratch.path(), &["--offline", "a/notes.md"]);
+    alice.wait_for("the file", |s| s.contains("end"));
+    // A key every 100 ms for 5 s, never pausing, while another program reads the file: it
+    // sees the text grow as the typing goes on (every 2 s at least), whole each time, and
+    // is not woken by every keystroke.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        alice.type_str("k");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen.insert(fs::read_to_string(&file).unwrap());
+    }
+    assert!(
+        seen.iter().all(|s| s.trim_start_matches('k') == "end\n"),
+        "always whole: {seen:?}"
+    );
+    let grown = seen.iter().filter(|s| s.starts_with('k')).count();
+    assert!(
+        (2..=5).contains(&grown),
+        "written while the typing went on, not with every key: {seen:?}"
+    );
+    // Once the typing pauses, all of it.
+    let all = format!("{}end\n", "k".repeat(50));
+    wait_for_file(&file, "every key", |s| s == all);
+    alice.quit();
+    assert_eq!(fs::read_to_string(&file).unwrap(), all);
+}

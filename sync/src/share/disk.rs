@@ -335,7 +335,7 @@ impl FolderSession {
 
     /// Makes the disk show the tree: removes, renames and writes files (see the module docs).
     pub(super) fn materialise(&mut self, events: &mut Vec<FolderEvent>) {
-        self.unwritten.clear();
+        self.rewrites.clear();
         self.materialise_some(None, events);
     }
 

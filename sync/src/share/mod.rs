@@ -32,14 +32,15 @@
 //! `saver.rs`), so the disk never holds up the loop; while the text keeps changing, each save
 //! appends its new ops to the document's log (the store's `FolderDocs`: a document is saved
 //! whole only when first stored and when its log has grown as large) and its file is
-//! rewritten at most twice a second. Scans and changes of the tree on disk happen on the
-//! loop, after any save in flight.
+//! written once the typing pauses (`rewrites.rs`). Scans and changes of the tree on disk
+//! happen on the loop, after any save in flight.
 
 mod buffer;
 mod disk;
 mod edit;
 mod event;
 mod peers;
+mod rewrites;
 mod saver;
 
 pub use buffer::Progress;
@@ -64,6 +65,7 @@ use crate::proto::{self, DocConfig, Input, Millis, Output, PeerAddr};
 use crate::session::protocol_peer;
 use crate::store::{FolderStore, KnownPeer, StoreError, file_doc_id};
 use crate::ticket::DocTicket;
+use rewrites::Rewrites;
 use saver::{OwnWrites, Saver};
 
 /// How long after the watcher's last report the folder is scanned.
@@ -72,10 +74,6 @@ const SETTLE: Duration = Duration::from_millis(100);
 const SETTLE_MAX: Duration = Duration::from_secs(1);
 /// How long after a change documents are written to the store.
 const SAVE_DELAY: Duration = Duration::from_millis(50);
-/// A file whose text keeps changing (someone types in it) is written again at most this
-/// often. Its ops are durable with every save whatever this is: the file on disk only shows
-/// the text to other programs, and rewriting it with every save competed with the typing.
-const REWRITE_EVERY: Duration = Duration::from_millis(500);
 /// How long to wait before retrying a failed store write.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -158,10 +156,8 @@ pub struct FolderSession {
     stored: BTreeMap<DocId, VersionVector>,
     /// Documents to save whole with the next save, their logs having grown large.
     compact: BTreeSet<DocId>,
-    /// Documents whose files on disk wait for the next save ([`Self::write_soon`]).
-    unwritten: BTreeSet<DocId>,
-    /// When the files written within the last [`REWRITE_EVERY`] were written, by document.
-    rewritten: BTreeMap<DocId, Instant>,
+    /// Documents whose files on disk wait for their turn ([`Self::write_soon`]).
+    rewrites: Rewrites,
     /// Documents whose file could not be written, and the error the user was told.
     write_failed: BTreeMap<DocId, String>,
     /// Writes files, documents and the state on a thread of its own.
@@ -263,8 +259,7 @@ impl FolderSession {
             dirty: BTreeSet::new(),
             stored,
             compact: BTreeSet::new(),
-            unwritten: BTreeSet::new(),
-            rewritten: BTreeMap::new(),
+            rewrites: Rewrites::default(),
             write_failed: BTreeMap::new(),
             saver,
             skipped: BTreeMap::new(),
@@ -514,10 +509,10 @@ impl FolderSession {
         events
     }
 
-    /// Writes the files of these documents with the next save (when only their texts
+    /// Writes the files of these documents when their turn comes (when only their texts
     /// changed): a burst of keystrokes or of arriving ops is one write of the file.
     fn write_soon(&mut self, docs: BTreeSet<DocId>) {
-        self.unwritten.extend(docs);
+        self.rewrites.changed(docs, Instant::now());
         self.save_soon();
     }
 

@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use crdt_text::VersionVector;
 
-use super::{FolderEvent, FolderSession, RETRY, REWRITE_EVERY};
+use super::{FolderEvent, FolderSession, RETRY};
 use crate::folder::{FileId, Tree};
 use crate::ids::DocId;
 use crate::proto::Input;
@@ -398,7 +398,7 @@ impl FolderSession {
                         events.push(FolderEvent::Problem(said.clone()));
                         self.write_failed.insert(w.doc, said);
                     }
-                    self.unwritten.insert(w.doc);
+                    self.rewrites.changed([w.doc], Instant::now());
                     failed = true;
                 }
             }
@@ -432,25 +432,17 @@ impl FolderSession {
     }
 
     /// The next job: the files, documents and state that wait; `None` when nothing does.
-    /// Files written less than [`REWRITE_EVERY`] ago wait for their turn, unless `all`.
+    /// Files wait for their turn ([`Rewrites`](super::rewrites::Rewrites)), unless `all`.
     fn job(&mut self, all: bool) -> Option<Job> {
         let now = Instant::now();
-        self.rewritten
-            .retain(|_, at| now.duration_since(*at) < REWRITE_EVERY);
-        let mut unwritten = std::mem::take(&mut self.unwritten);
-        if !all {
-            let rewritten = &self.rewritten;
-            self.unwritten = unwritten
-                .extract_if(.., |d| rewritten.contains_key(d))
-                .collect();
-        }
-        let writes = if unwritten.is_empty() {
+        let due = self.rewrites.take_due(now, all);
+        let writes = if due.is_empty() {
             Vec::new()
         } else {
-            self.plan_writes(self.manifest.tree(), Some(&unwritten))
+            self.plan_writes(self.manifest.tree(), Some(&due))
         };
         for w in &writes {
-            self.rewritten.insert(w.doc, now);
+            self.rewrites.wrote(w.doc, now);
         }
         let dirty = std::mem::take(&mut self.dirty);
         let docs: Vec<(DocId, DocSave, VersionVector)> = dirty
@@ -519,18 +511,9 @@ impl FolderSession {
         inputs
     }
 
-    /// Saves again when the first file held back by [`REWRITE_EVERY`] may be written.
+    /// Saves again when the next file waiting for its turn may be written.
     fn schedule_rewrites(&mut self) {
-        let due = self
-            .unwritten
-            .iter()
-            .map(|d| {
-                self.rewritten
-                    .get(d)
-                    .map_or_else(Instant::now, |at| *at + REWRITE_EVERY)
-            })
-            .min();
-        if let Some(at) = due {
+        if let Some(at) = self.rewrites.next_due() {
             self.save_by(at);
         }
     }

@@ -1,6 +1,7 @@
 //! The writer thread: what it saves, when, and what a crash leaves.
 
 use super::super::SAVE_DELAY;
+use super::super::rewrites::{STILL, TYPING};
 use super::*;
 use crate::share::FolderConfig;
 
@@ -115,7 +116,7 @@ async fn a_file_written_soon_after_the_last_save_is_recorded_with_it() {
     type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
     // Within a second of the last save: the state still goes with the file written (a
     // stale record here once made a crash repeat text, see the module docs).
-    type_at_start(&mut session, "second ", REWRITE_EVERY + SAVE_DELAY * 3).await;
+    type_at_start(&mut session, "second ", STILL + SAVE_DELAY * 3).await;
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "second first one\n"
@@ -180,13 +181,13 @@ async fn a_file_that_cannot_be_written_is_reported_once_and_written_once_it_can_
 }
 
 #[tokio::test]
-async fn a_file_typed_in_is_rewritten_twice_a_second_and_a_crash_between_loses_nothing() {
+async fn a_file_typed_in_is_written_when_the_typing_pauses_and_a_crash_between_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut session, file) = one_file(dir.path()).await;
     let doc = session.doc_of("a.md").unwrap();
     type_at_start(&mut session, "first ", SAVE_DELAY * 3).await;
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
-    // Typing goes on: the ops are saved, the file waits for its turn.
+    // Typing goes on: the ops are saved, the file waits for a pause.
     type_at_start(&mut session, "second ", SAVE_DELAY * 3).await;
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "first one\n");
     let version = session.docs[&doc].version();
@@ -202,15 +203,27 @@ async fn a_file_typed_in_is_rewritten_twice_a_second_and_a_crash_between_loses_n
     // The restart writes the file; its old text is not taken for an edit.
     let session = restarts_intact(dir.path(), doc, &version, "second first one\n").await;
     let _ = session.shutdown().await;
-    // And a file held back is written when its turn comes without more typing.
+    // A file held back is written once the typing pauses, without more typing.
     let (mut session, _) = FolderSession::open(offline(dir.path())).await.unwrap();
     type_at_start(&mut session, "3 ", SAVE_DELAY * 3).await;
-    type_at_start(&mut session, "4 ", REWRITE_EVERY + SAVE_DELAY * 3).await;
+    type_at_start(&mut session, "4 ", STILL + SAVE_DELAY * 3).await;
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "4 3 second first one\n"
     );
+    // Typing without a pause reaches the disk too, at most TYPING after the first change.
+    let start = Instant::now();
+    let mut typed = String::from("4 3 second first one\n");
+    while start.elapsed() < TYPING + STILL {
+        type_at_start(&mut session, "k", SAVE_DELAY * 2).await;
+        typed.insert(0, 'k');
+        if start.elapsed() > TYPING + SAVE_DELAY * 2 {
+            let on_disk = std::fs::read_to_string(&file).unwrap();
+            assert!(on_disk.starts_with("kkkk"), "{on_disk:?}");
+        }
+    }
     let _ = session.shutdown().await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), typed);
 }
 
 #[tokio::test]
