@@ -2,30 +2,30 @@
 //!
 //! A document's ops are durable with every save (50 ms after a change) whatever this decides:
 //! the file on disk shows the text to other programs (an editor, a build, a dev server). A
-//! file that changes once (a peer's edit, a `git checkout` on another disk) is written with
-//! the next save. A file that changes again within [`TYPING`] of being written is being typed
-//! in: it is written once its text has been still for [`STILL`], and never more than
-//! [`TYPING`] after the first change not yet written. So other programs see whole words
-//! rather than each keystroke, the file lags the typing by at most [`TYPING`], and rewriting
-//! it (temp file, fsync, rename) does not compete with the typing.
+//! change that comes alone (a peer's edit, a `git checkout` on another disk) is written with
+//! the next save. A change within [`STILL`] of the file's previous one is typing: the file is
+//! written once its text has been still for [`STILL`], and never more than [`MAX_LAG`] after
+//! its first change not yet written. So other programs see whole words rather than each
+//! keystroke, the file lags continuous typing by at most [`MAX_LAG`], and rewriting it (temp
+//! file, fsync, rename) does not compete with the typing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::ids::DocId;
 
-/// A file being typed in is written once its text has been still this long.
+/// Changes closer than this are typing; a file being typed in is written once its text has
+/// been still this long.
 pub(super) const STILL: Duration = Duration::from_millis(500);
-/// A change this soon after its file was written is typing; a file being typed in is written
-/// at most this long after its first change not yet written.
-pub(super) const TYPING: Duration = Duration::from_secs(2);
+/// A file being typed in is written at most this long after its first change not yet written.
+pub(super) const MAX_LAG: Duration = Duration::from_secs(2);
 
-/// The files that wait to be written, and when each was last written.
+/// The files that wait to be written, and when each last changed.
 #[derive(Debug, Default)]
 pub(super) struct Rewrites {
     waiting: BTreeMap<DocId, Waiting>,
-    /// When files were written, kept for [`TYPING`].
-    written: BTreeMap<DocId, Instant>,
+    /// When files last changed, kept for [`STILL`].
+    changed: BTreeMap<DocId, Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -33,14 +33,14 @@ struct Waiting {
     /// The first change not yet written, and the last.
     first: Instant,
     last: Instant,
-    /// Changed again soon after being written ([`TYPING`]).
+    /// The first change came within [`STILL`] of the one before.
     typing: bool,
 }
 
 impl Waiting {
     fn due(&self) -> Instant {
         if self.typing {
-            (self.last + STILL).min(self.first + TYPING)
+            (self.last + STILL).min(self.first + MAX_LAG)
         } else {
             self.first
         }
@@ -51,10 +51,8 @@ impl Rewrites {
     /// The texts of `docs` changed at `now`.
     pub(super) fn changed(&mut self, docs: impl IntoIterator<Item = DocId>, now: Instant) {
         for doc in docs {
-            let typing = self
-                .written
-                .get(&doc)
-                .is_some_and(|at| now.saturating_duration_since(*at) < TYPING);
+            let before = self.changed.insert(doc, now);
+            let typing = before.is_some_and(|at| now.saturating_duration_since(at) < STILL);
             self.waiting
                 .entry(doc)
                 .and_modify(|w| w.last = now)
@@ -68,17 +66,12 @@ impl Rewrites {
 
     /// Takes the files whose turn has come at `now` (every waiting file with `all`).
     pub(super) fn take_due(&mut self, now: Instant, all: bool) -> BTreeSet<DocId> {
-        self.written
-            .retain(|_, at| now.saturating_duration_since(*at) < TYPING);
+        self.changed
+            .retain(|_, at| now.saturating_duration_since(*at) < STILL);
         self.waiting
             .extract_if(.., |_, w| all || w.due() <= now)
             .map(|(doc, _)| doc)
             .collect()
-    }
-
-    /// `doc`'s file was written at `now`.
-    pub(super) fn wrote(&mut self, doc: DocId, now: Instant) {
-        self.written.insert(doc, now);
     }
 
     /// Every file is being written now (the whole tree is): nothing waits.
@@ -111,7 +104,6 @@ mod tests {
                 rewrites.changed([doc], at(ms));
             }
             if ms % 50 == 0 && rewrites.take_due(at(ms), false).contains(&doc) {
-                rewrites.wrote(doc, at(ms));
                 written.push(ms);
             }
         }
@@ -138,6 +130,11 @@ mod tests {
     }
 
     #[test]
+    fn a_change_a_second_after_the_last_is_written_at_once() {
+        assert_eq!(writes_of(&[100, 1_100, 2_100], 3_000), [100, 1_100, 2_100]);
+    }
+
+    #[test]
     fn typing_again_after_a_long_pause_is_written_at_once() {
         assert_eq!(
             writes_of(&[100, 200, 5_000, 5_100], 7_000),
@@ -150,11 +147,20 @@ mod tests {
         let doc = DocId::random();
         let now = Instant::now();
         let mut rewrites = Rewrites::default();
-        rewrites.wrote(doc, now);
         rewrites.changed([doc], now);
-        assert!(rewrites.take_due(now, false).is_empty(), "typing: it waits");
-        assert_eq!(rewrites.next_due(), Some(now + STILL));
-        assert_eq!(rewrites.take_due(now, true), BTreeSet::from([doc]));
+        assert_eq!(
+            rewrites.take_due(now, false),
+            BTreeSet::from([doc]),
+            "alone"
+        );
+        let later = now + MS * 100;
+        rewrites.changed([doc], later);
+        assert!(
+            rewrites.take_due(later, false).is_empty(),
+            "typing: it waits"
+        );
+        assert_eq!(rewrites.next_due(), Some(later + STILL));
+        assert_eq!(rewrites.take_due(later, true), BTreeSet::from([doc]));
         assert_eq!(rewrites.next_due(), None);
     }
 }

@@ -441,9 +441,6 @@ impl FolderSession {
         } else {
             self.plan_writes(self.manifest.tree(), Some(&due))
         };
-        for w in &writes {
-            self.rewrites.wrote(w.doc, now);
-        }
         let dirty = std::mem::take(&mut self.dirty);
         let docs: Vec<(DocId, DocSave, VersionVector)> = dirty
             .iter()

@@ -1,7 +1,7 @@
 //! The writer thread: what it saves, when, and what a crash leaves.
 
 use super::super::SAVE_DELAY;
-use super::super::rewrites::{STILL, TYPING};
+use super::super::rewrites::{MAX_LAG, STILL};
 use super::*;
 use crate::share::FolderConfig;
 
@@ -211,13 +211,13 @@ async fn a_file_typed_in_is_written_when_the_typing_pauses_and_a_crash_between_l
         std::fs::read_to_string(&file).unwrap(),
         "4 3 second first one\n"
     );
-    // Typing without a pause reaches the disk too, at most TYPING after the first change.
+    // Typing without a pause reaches the disk too, at most MAX_LAG after the first change.
     let start = Instant::now();
     let mut typed = String::from("4 3 second first one\n");
-    while start.elapsed() < TYPING + STILL {
+    while start.elapsed() < MAX_LAG + STILL {
         type_at_start(&mut session, "k", SAVE_DELAY * 2).await;
         typed.insert(0, 'k');
-        if start.elapsed() > TYPING + SAVE_DELAY * 2 {
+        if start.elapsed() > MAX_LAG + SAVE_DELAY * 2 {
             let on_disk = std::fs::read_to_string(&file).unwrap();
             assert!(on_disk.starts_with("kkkk"), "{on_disk:?}");
         }
