@@ -14,8 +14,10 @@
 //! generated tree, also: a burst of 200 files changed on one disk (as a `git checkout` does)
 //! → all of them on the other disk, the same with 200 files rewritten entirely, and one
 //! keystroke → applied on the other peer in folder mode beside single-file mode, both driven
-//! the same way in this process (5 rounds of 300 keystrokes per mode, one every 5 ms, the
-//! modes taking turns, once no byte has moved for a second; the samples pooled), and the
+//! the same way in this process (20 rounds of 600 keystrokes per mode, one every 5 ms, the
+//! modes taking turns, once no byte has moved for a second; the samples pooled; a round
+//! lasts 3 s, so each one has the file typed in written twice, when the typing starts and 2 s
+//! later, as it would be while someone types without a pause), and the
 //! bytes an idle folder exchanges in 10 s. `tree PATH` copies PATH (without `.git`, `.duet` and `target`)
 //! and shares the copy.
 
@@ -277,7 +279,7 @@ async fn main() {
                 paths.len()
             );
             // The modes take turns, so both see the same moments of a noisy machine, and
-            // the samples of all rounds are pooled (a p99 of 300 samples is its 4th worst).
+            // the samples of all rounds are pooled (a p99 of 600 samples is its 7th worst).
             let Some(mut single) = Single::open(scratch.path(), args.bytes).await else {
                 println!("keystrokes: the single-file sessions did not open");
                 return;
@@ -451,7 +453,7 @@ async fn idle_bytes(a: &mut FolderSession, b: &mut FolderSession, time: Duration
 
 /// Rounds of keystrokes in each mode, and keystrokes per round.
 const KEY_ROUNDS: usize = 20;
-const KEYS: usize = 300;
+const KEYS: usize = 600;
 
 /// [`KEYS`] keystrokes in `path` on a, one per 5 ms: the time until b's document has each.
 async fn keystrokes_folder(
