@@ -241,6 +241,9 @@ async fn main() {
             let _ = fs::remove_dir_all(&b_dir);
         } else {
             burst(&mut a, &mut b, args.files, args.bytes).await;
+            // Each step from a quiet folder: a rewrite within half a second of the burst
+            // would be typing to b, written once it stops (see `share/rewrites.rs`).
+            quiet_folder(&mut a, &mut b, Duration::from_secs(1)).await;
             rewrite(&mut a, &mut b, args.files, args.bytes).await;
             let _ = b.shutdown().await;
         }
