@@ -514,3 +514,44 @@ fn the_peers_panel_of_a_big_room_scrolls_to_the_picked_peer() {
         .unwrap_or_else(|| panic!("the picked row is on screen:\n{text}"));
     assert!(picked.contains("peer-50"), "{text}");
 }
+
+#[test]
+fn a_join_under_way_shows_its_progress_on_the_status_line_until_it_is_done() {
+    use sync::share::Progress;
+    let mut m = online(named("notes.md", "hello|", 100, 4));
+    let last = |m: &duet::model::Model| screen(m).0.lines().last().unwrap().to_string();
+    // What the folder session reports while the tree arrives, then while the files do.
+    m.sync.progress = Some(
+        Progress {
+            tree: true,
+            files: 0,
+            left: 0,
+            received: 300_000,
+        }
+        .to_string(),
+    );
+    let status = last(&m);
+    assert!(
+        status.contains("receiving the file tree… 0.3 MB received"),
+        "{status}"
+    );
+    m.sync.progress = Some(
+        Progress {
+            tree: false,
+            files: 1000,
+            left: 880,
+            received: 1_234_567,
+        }
+        .to_string(),
+    );
+    let status = last(&m);
+    assert!(
+        status.contains("syncing files: 120 of 1000 (880 left), 1.2 MB received"),
+        "{status}"
+    );
+    // Done: the status line says how sharing stands again.
+    m.sync.progress = None;
+    let status = last(&m);
+    assert!(!status.contains("syncing files"), "{status}");
+    assert!(status.contains("only you"), "{status}");
+}
