@@ -394,9 +394,11 @@ fn typing_in_a_folder_reaches_the_disk_while_it_goes_on_and_whole_once_it_pauses
         seen.iter().all(|s| s.trim_start_matches('k') == "end\n"),
         "always whole: {seen:?}"
     );
+    // Written at the first key, then every 2 s: 3 versions (a stalled moment may add one or
+    // two; a write every 500 ms would make 10).
     let grown = seen.iter().filter(|s| s.starts_with('k')).count();
     assert!(
-        (2..=5).contains(&grown),
+        (2..=7).contains(&grown),
         "written while the typing went on, not with every key: {seen:?}"
     );
     // Once the typing pauses, all of it.
