@@ -64,6 +64,19 @@ impl Rewrites {
         }
     }
 
+    /// `doc`'s file could not be written: it is tried again at `at`, not sooner (a change
+    /// meanwhile is no reason to fail faster, and is not typing).
+    pub(super) fn retry(&mut self, doc: DocId, at: Instant) {
+        self.waiting.insert(
+            doc,
+            Waiting {
+                first: at,
+                last: at,
+                typing: false,
+            },
+        );
+    }
+
     /// Takes the files whose turn has come at `now` (every waiting file with `all`).
     pub(super) fn take_due(&mut self, now: Instant, all: bool) -> BTreeSet<DocId> {
         self.changed
@@ -139,6 +152,21 @@ mod tests {
         assert_eq!(
             writes_of(&[100, 200, 5_000, 5_100], 7_000),
             [100, 700, 5_000, 5_600]
+        );
+    }
+
+    #[test]
+    fn a_file_that_could_not_be_written_is_tried_again_when_asked_not_sooner() {
+        let doc = DocId::random();
+        let now = Instant::now();
+        let mut rewrites = Rewrites::default();
+        rewrites.retry(doc, now + MS * 1_000);
+        rewrites.changed([doc], now + MS * 100);
+        assert!(rewrites.take_due(now + MS * 500, false).is_empty());
+        assert_eq!(rewrites.next_due(), Some(now + MS * 1_000));
+        assert_eq!(
+            rewrites.take_due(now + MS * 1_000, false),
+            BTreeSet::from([doc])
         );
     }
 

@@ -398,7 +398,7 @@ impl FolderSession {
                         events.push(FolderEvent::Problem(said.clone()));
                         self.write_failed.insert(w.doc, said);
                     }
-                    self.rewrites.changed([w.doc], Instant::now());
+                    self.rewrites.retry(w.doc, Instant::now() + RETRY);
                     failed = true;
                 }
             }
