@@ -85,7 +85,7 @@ impl FolderSession {
                         record
                             .as_ref()
                             .zip(doc)
-                            .is_some_and(|(r, d)| !d.version().includes(&r.version))
+                            .is_some_and(|(r, d)| r.ahead_of(&d.version()))
                     };
                     if known && !lost() {
                         continue;

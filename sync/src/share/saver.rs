@@ -337,7 +337,7 @@ impl FolderSession {
             // A document with no version has not received its text yet. One that lacks the
             // version its file was recorded at (its store lost part of it) takes the file's
             // text back with the next scan, and never writes over it before.
-            if version.is_empty() || rec.is_some_and(|r| !version.includes(&r.version)) {
+            if version.is_empty() || rec.is_some_and(|r| r.ahead_of(&version)) {
                 continue;
             }
             let text = doc.text();

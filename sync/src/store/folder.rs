@@ -108,6 +108,15 @@ pub struct OnDisk {
     pub version: VersionVector,
 }
 
+impl OnDisk {
+    /// Whether a document at `version` lacks the version this file was recorded at: its
+    /// store lost part of it (records are saved after their documents), so the file holds
+    /// text the document needs and must be read back, never written over.
+    pub fn ahead_of(&self, version: &VersionVector) -> bool {
+        !version.includes(&self.version)
+    }
+}
+
 /// What a shared folder's store remembers besides documents.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FolderState {
