@@ -521,30 +521,22 @@ fn a_join_under_way_shows_its_progress_on_the_status_line_until_it_is_done() {
     let mut m = online(named("notes.md", "hello|", 100, 4));
     let last = |m: &duet::model::Model| screen(m).0.lines().last().unwrap().to_string();
     // What the folder session reports while the tree arrives, then while the files do.
-    m.sync.progress = Some(
-        Progress {
-            tree: true,
-            files: 0,
-            left: 0,
-            received: 300_000,
-        }
-        .to_string(),
-    );
-    let status = last(&m);
+    let mut shown = |tree, files, left, received| {
+        let progress = Progress {
+            tree,
+            files,
+            left,
+            received,
+        };
+        m.sync.progress = Some(progress.to_string());
+        last(&m)
+    };
+    let status = shown(true, 0, 0, 300_000);
     assert!(
         status.contains("receiving the file tree… 0.3 MB received"),
         "{status}"
     );
-    m.sync.progress = Some(
-        Progress {
-            tree: false,
-            files: 1000,
-            left: 880,
-            received: 1_234_567,
-        }
-        .to_string(),
-    );
-    let status = last(&m);
+    let status = shown(false, 1000, 880, 1_234_567);
     assert!(
         status.contains("syncing files: 120 of 1000 (880 left), 1.2 MB received"),
         "{status}"
