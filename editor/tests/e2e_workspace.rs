@@ -239,14 +239,15 @@ fn a_folder_opened_in_the_editor_is_shared_with_ctrl_t() {
         s == "// fn main() {}\n"
     });
     alice.send(key::TICKET);
-    let screen = alice.wait_for("the folder's ticket", |s| {
-        s.lines()
-            .any(|l| l.trim().len() > 80 && !l.trim().contains(' '))
+    // Read once the whole of it is drawn: a screen caught mid-draw holds a cut ticket.
+    let whole = |l: &str| l.parse::<sync::ticket::DocTicket>().is_ok();
+    let screen = alice.wait_for("the folder's whole ticket", |s| {
+        s.lines().any(|l| whole(l.trim()))
     });
     let ticket = screen
         .lines()
         .map(str::trim)
-        .find(|l| l.len() > 80 && !l.contains(' '))
+        .find(|l| whole(l))
         .unwrap()
         .to_string();
     alice.send(key::ESC);
